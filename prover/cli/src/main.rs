@@ -1,0 +1,203 @@
+//! `gnomon`: the command line of the Gnomon zkVM.
+//!
+//! It owns argument parsing and presentation only; every verb is a thin layer over the library
+//! crates (`gnomon-build`, `gnomon-executor`), which hold the behaviour and its tests.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use gnomon_build::{GuestCrate, Toolchain};
+use gnomon_executor::{Execution, Exit, Input, Options, Program, SegmentSize};
+
+/// Process exit code when the guest halted with a non-zero exit code.
+const EXIT_GUEST_FAILED: u8 = 3;
+/// Process exit code when the guest trapped.
+const EXIT_GUEST_TRAPPED: u8 = 4;
+
+#[derive(Parser)]
+#[command(
+    name = "gnomon",
+    version,
+    about = "Gnomon: a RISC-V zkVM for verifiable perps settlement",
+    after_help = "Exit status: 0 on success, 1 on a usage or I/O error, 3 when the guest exits \
+                  non-zero, 4 when the guest traps."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build guest programs reproducibly for the zkVM target.
+    Build {
+        /// Guest crate directories (e.g. guest/programs/fibonacci).
+        #[arg(required = true)]
+        guests: Vec<PathBuf>,
+        /// Copy each ELF to <DIR>/<name>.elf and write its program commitment to
+        /// <DIR>/<name>.commitment.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Run a guest ELF and print its public output, exit code and cost.
+    Execute {
+        elf: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Record the segment traces the prover needs (slower), and report page counts.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Print the program commitment of a guest ELF.
+    Commitment { elf: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct InputArgs {
+    /// The stdin stream: a file of frames (u32 little-endian length, bytes, zero padding to 4).
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
+    /// The hint stream, in the same format.
+    #[arg(long, value_name = "FILE")]
+    hints: Option<PathBuf>,
+    /// Append a stdin frame given in hex (repeatable), e.g. the borsh encoding of a value.
+    #[arg(long = "frame-hex", value_name = "HEX")]
+    frames: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Segments hold at most 2^K cycles.
+    #[arg(long = "segment-log2", value_name = "K", default_value_t = SegmentSize::default().log2())]
+    segment_log2: u32,
+    /// Stop with an error after this many cycles.
+    #[arg(long, value_name = "CYCLES")]
+    cycle_limit: Option<u64>,
+}
+
+impl InputArgs {
+    fn load(&self) -> Result<Input> {
+        let read = |path: &Option<PathBuf>| -> Result<Vec<u8>> {
+            path.as_ref().map_or(Ok(Vec::new()), |path| {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            })
+        };
+        let mut input = Input::from_streams(read(&self.stdin)?, read(&self.hints)?)?;
+        for frame in &self.frames {
+            input.write_frame(&decode_hex(frame)?);
+        }
+        Ok(input)
+    }
+}
+
+impl RunArgs {
+    fn options(&self) -> Result<Options> {
+        Ok(Options {
+            segment_size: SegmentSize::new(self.segment_log2)?,
+            cycle_limit: self.cycle_limit.unwrap_or(u64::MAX),
+        })
+    }
+}
+
+fn decode_hex(text: &str) -> Result<Vec<u8>> {
+    let text = text.trim().trim_start_matches("0x");
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        bail!("{text:?} is not an even number of hex digits");
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).with_context(|| format!("bad hex {text:?}")))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn load_program(path: &Path) -> Result<Program> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Program::from_elf(&bytes).with_context(|| format!("loading {}", path.display()))
+}
+
+fn build(guests: &[PathBuf], out: Option<&Path>) -> Result<()> {
+    let toolchain = Toolchain::locate()?;
+    for dir in guests {
+        let guest = GuestCrate::open(dir)?;
+        let elf = guest.build(&toolchain)?;
+        let program = load_program(&elf)?;
+        let commitment = program.commitment();
+        println!("{}: {} (commitment {commitment})", guest.package, elf.display());
+        if let Some(out) = out {
+            std::fs::create_dir_all(out)?;
+            let target = out.join(format!("{}.elf", guest.package));
+            std::fs::copy(&elf, &target)
+                .with_context(|| format!("copying to {}", target.display()))?;
+            std::fs::write(out.join(format!("{}.commitment", guest.package)), format!("{commitment}\n"))?;
+        }
+    }
+    Ok(())
+}
+
+fn print_execution(execution: &Execution, seconds: f64) {
+    if !execution.stdout.is_empty() {
+        println!("--- guest stdout\n{}", String::from_utf8_lossy(&execution.stdout));
+    }
+    if !execution.stderr.is_empty() {
+        eprintln!("--- guest stderr\n{}", String::from_utf8_lossy(&execution.stderr));
+    }
+    match &execution.exit {
+        Exit::Halted(halt) => {
+            println!("exit code     {}", halt.exit_code);
+            println!("input digest  {}", hex(&halt.input_digest));
+            println!("output digest {}", hex(&halt.output_digest));
+        }
+        Exit::Trapped(trap) => println!("trapped       {trap}"),
+    }
+    println!("public output {} bytes: {}", execution.journal.len(), hex(&execution.journal));
+    if let Ok(text) = std::str::from_utf8(&execution.journal)
+        && !text.is_empty()
+        && text.chars().all(|c| !c.is_control() || c.is_whitespace())
+    {
+        println!("  as text     {text:?}");
+    }
+    print!("{}", execution.report);
+    let megahertz = execution.report.cycles as f64 / seconds / 1e6;
+    println!("time          {seconds:.3} s ({megahertz:.1} MHz)");
+}
+
+fn run() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Build { guests, out } => build(&guests, out.as_deref())?,
+        Command::Execute { elf, input, run, trace } => {
+            let program = load_program(&elf)?;
+            let (input, options) = (input.load()?, run.options()?);
+            println!("program       {} (commitment {})", elf.display(), program.commitment());
+            let start = Instant::now();
+            let execution = if trace {
+                gnomon_executor::execute_traced(&program, &input, &options, drop)
+            } else {
+                gnomon_executor::execute(&program, &input, &options)
+            };
+            print_execution(&execution, start.elapsed().as_secs_f64());
+            return Ok(match execution.halt() {
+                Ok(halt) if halt.exit_code == 0 => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(EXIT_GUEST_FAILED),
+                Err(_) => ExitCode::from(EXIT_GUEST_TRAPPED),
+            });
+        }
+        Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    run().unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,180 @@
+//! The Gnomon zkVM executor: runs a guest program exactly as the prover will prove it.
+//!
+//! It owns the machine's semantics: the ELF loader ([`Program`]), the RV32IM interpreter, the
+//! syscalls of `gnomon-guest-abi`, the memory commitment ([`commitment`]), the cutting of a run
+//! into segments and the traces the prover consumes ([`trace`]). Two entry points share one
+//! interpreter: [`execute`], the fast path that records nothing, and [`execute_traced`], which
+//! also records every segment.
+//!
+//! Everything a guest can do to the host ends in a [`Trap`] or a [`Halt`], never in a panic,
+//! unbounded host memory or undefined behaviour: misaligned and out-of-range accesses, illegal
+//! instructions, bad syscall arguments and runaway loops (with a cycle limit) all trap with
+//! the pc and instruction that caused them. The semantics here are the specification the
+//! prover's constraints must match; this crate never depends on the prover.
+
+pub mod commitment;
+mod io;
+pub mod isa;
+mod machine;
+mod program;
+mod report;
+mod syscalls;
+pub mod trace;
+mod trap;
+
+pub use commitment::{Digest, ProgramCommitment};
+pub use io::{Input, InputError, MAX_OUTPUT_BYTES};
+pub use program::{ElfError, Program};
+pub use report::{Report, SyscallKind, SyscallStats};
+pub use trace::{PageStats, Segment};
+pub use trap::{Trap, TrapCause};
+
+use io::Io;
+use machine::Machine;
+use trace::{NoTrace, Recorder};
+
+/// The size of a segment: `2^log2` cycles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentSize(u32);
+
+/// A segment size outside what the machine supports.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "segment size 2^{0} is not supported: choose 2^{min} to 2^{max} cycles",
+    min = SegmentSize::MIN_LOG2,
+    max = SegmentSize::MAX_LOG2
+)]
+pub struct InvalidSegmentSize(pub u32);
+
+impl SegmentSize {
+    /// The smallest segment still holds the costliest syscall (a full READ).
+    pub const MIN_LOG2: u32 = 10;
+    pub const MAX_LOG2: u32 = 26;
+
+    pub fn new(log2: u32) -> Result<Self, InvalidSegmentSize> {
+        if (Self::MIN_LOG2..=Self::MAX_LOG2).contains(&log2) {
+            Ok(Self(log2))
+        } else {
+            Err(InvalidSegmentSize(log2))
+        }
+    }
+
+    pub fn log2(self) -> u32 {
+        self.0
+    }
+
+    pub fn cycles(self) -> u32 {
+        1 << self.0
+    }
+}
+
+impl Default for SegmentSize {
+    fn default() -> Self {
+        Self(20)
+    }
+}
+
+const _: () = assert!(
+    gnomon_guest_abi::syscall::MAX_READ_WORDS < 1 << SegmentSize::MIN_LOG2,
+    "a segment must fit the costliest syscall"
+);
+
+/// How to run a program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub segment_size: SegmentSize,
+    /// The run traps once it would exceed this many cycles.
+    pub cycle_limit: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { segment_size: SegmentSize::default(), cycle_limit: u64::MAX }
+    }
+}
+
+/// How a run that reached HALT ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Halt {
+    /// 0 for success; `gnomon_guest_abi::exit` lists the SDK's failure codes.
+    pub exit_code: u32,
+    /// SHA-256 of the stdin frames the guest consumed, as the guest computed it.
+    pub input_digest: [u8; 32],
+    /// SHA-256 of the journal, as the guest computed it.
+    pub output_digest: [u8; 32],
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Halted(Halt),
+    Trapped(Trap),
+}
+
+/// The outcome of a run: how it ended, what it wrote and what it cost.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    pub exit: Exit,
+    /// The public output, as committed.
+    pub journal: Vec<u8>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub report: Report,
+}
+
+impl Execution {
+    /// The halt, or the trap that prevented it.
+    pub fn halt(&self) -> Result<&Halt, &Trap> {
+        match &self.exit {
+            Exit::Halted(halt) => Ok(halt),
+            Exit::Trapped(trap) => Err(trap),
+        }
+    }
+
+    /// Whether the guest halted with exit code 0.
+    pub fn succeeded(&self) -> bool {
+        matches!(&self.exit, Exit::Halted(halt) if halt.exit_code == 0)
+    }
+}
+
+/// Runs `program` on `input` without tracing: the fast path.
+pub fn execute(program: &Program, input: &Input, options: &Options) -> Execution {
+    run(program, input, options, &mut NoTrace)
+}
+
+/// Runs `program` on `input`, handing every segment to `sink` as soon as it ends. A run that
+/// traps delivers the segments completed before the trap, not the one it trapped in.
+pub fn execute_traced(
+    program: &Program,
+    input: &Input,
+    options: &Options,
+    sink: impl FnMut(Segment),
+) -> Execution {
+    let mut recorder = Recorder::new(program.memory_tree(), sink);
+    let mut execution = run(program, input, options, &mut recorder);
+    execution.report.pages = Some(recorder.stats);
+    execution
+}
+
+/// [`execute_traced`], collecting the segments.
+pub fn trace(program: &Program, input: &Input, options: &Options) -> (Execution, Vec<Segment>) {
+    let mut segments = Vec::new();
+    let execution = execute_traced(program, input, options, |segment| segments.push(segment));
+    (execution, segments)
+}
+
+fn run<T: trace::Tracer>(
+    program: &Program,
+    input: &Input,
+    options: &Options,
+    tracer: &mut T,
+) -> Execution {
+    let mut machine = Machine::new(program, Io::new(input));
+    let exit = match machine.run(options, tracer) {
+        Ok(halt) => Exit::Halted(halt),
+        Err(trap) => Exit::Trapped(trap),
+    };
+    let Machine { io, mut report, clock, .. } = machine;
+    report.cycles = clock;
+    Execution { exit, journal: io.journal, stdout: io.stdout, stderr: io.stderr, report }
+}
