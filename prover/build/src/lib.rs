@@ -44,15 +44,24 @@ pub enum BuildError {
     #[error("{0} is not inside a guest workspace (a Cargo.toml with [workspace] above it)")]
     NoWorkspace(PathBuf),
     #[error("cargo failed building {package} (exit status {status})")]
-    CargoFailed { package: String, status: std::process::ExitStatus },
+    CargoFailed {
+        package: String,
+        status: std::process::ExitStatus,
+    },
     #[error("the build produced no ELF at {0}")]
     MissingOutput(PathBuf),
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io { path: path.to_owned(), source }
+    move |source| BuildError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 impl Toolchain {
@@ -64,7 +73,12 @@ impl Toolchain {
             linker: "/usr/lib/llvm-22/bin/ld.lld".into(),
             rust_src: "/usr/lib/rustlib/src/rust/library".into(),
         };
-        for path in [&toolchain.rustc, &toolchain.cargo, &toolchain.linker, &toolchain.rust_src] {
+        for path in [
+            &toolchain.rustc,
+            &toolchain.cargo,
+            &toolchain.linker,
+            &toolchain.rust_src,
+        ] {
             if !path.exists() {
                 return Err(BuildError::ToolchainMissing(path.clone()));
             }
@@ -103,7 +117,11 @@ impl GuestCrate {
 
     /// Where cargo puts the ELF.
     pub fn elf_path(&self) -> PathBuf {
-        self.workspace.join("target").join(TARGET_NAME).join("release").join(&self.package)
+        self.workspace
+            .join("target")
+            .join(TARGET_NAME)
+            .join("release")
+            .join(&self.package)
     }
 
     /// Builds the guest and returns the path of its ELF.
@@ -143,7 +161,10 @@ impl GuestCrate {
             format!("-Clinker={}", toolchain.linker.display()),
             format!("--remap-path-prefix={}=/gnomon", repository.display()),
             format!("--remap-path-prefix={}=/cargo", cargo_home().display()),
-            format!("--remap-path-prefix={}=/rust/library", toolchain.rust_src.display()),
+            format!(
+                "--remap-path-prefix={}=/rust/library",
+                toolchain.rust_src.display()
+            ),
         ];
         let status = Command::new(&toolchain.cargo)
             .current_dir(&self.workspace)
@@ -152,7 +173,14 @@ impl GuestCrate {
             .env("RUSTC", &toolchain.rustc)
             .env("RUSTC_BOOTSTRAP", "1")
             .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
-            .args(["build", "--release", "--locked", "-p", &self.package, "--target"])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                &self.package,
+                "--target",
+            ])
             .arg(&spec)
             .args([
                 "-Zbuild-std=core,alloc",
@@ -162,7 +190,10 @@ impl GuestCrate {
             .status()
             .map_err(io_error(&toolchain.cargo))?;
         if !status.success() {
-            return Err(BuildError::CargoFailed { package: self.package.clone(), status });
+            return Err(BuildError::CargoFailed {
+                package: self.package.clone(),
+                status,
+            });
         }
         Ok(())
     }
@@ -171,15 +202,24 @@ impl GuestCrate {
 /// The environment a guest build keeps: where to find programs, the cargo home and the
 /// network settings that fetching crates may need. Nothing that changes code generation.
 fn passthrough_env() -> impl Iterator<Item = (OsString, OsString)> {
-    const KEEP: &[&str] =
-        &["PATH", "HOME", "CARGO_HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "TERM"];
+    const KEEP: &[&str] = &[
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "TERM",
+    ];
     std::env::vars_os().filter(|(key, _)| key.to_str().is_some_and(|key| KEEP.contains(&key)))
 }
 
 fn cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo")
-    })
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo")
+        })
 }
 
 fn read_manifest(path: &Path) -> Option<toml::Table> {
@@ -196,8 +236,13 @@ mod tests {
 
     #[test]
     fn reads_the_package_name() {
-        let manifest = "[workspace]\nmembers = []\n[package]\nname = \"fibonacci\"".parse().unwrap();
-        assert_eq!(manifest_package_name(&manifest).as_deref(), Some("fibonacci"));
+        let manifest = "[workspace]\nmembers = []\n[package]\nname = \"fibonacci\""
+            .parse()
+            .unwrap();
+        assert_eq!(
+            manifest_package_name(&manifest).as_deref(),
+            Some("fibonacci")
+        );
         let workspace_only = "[workspace]\nmembers = []".parse().unwrap();
         assert_eq!(manifest_package_name(&workspace_only), None);
     }

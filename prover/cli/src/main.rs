@@ -111,7 +111,9 @@ fn decode_hex(text: &str) -> Result<Vec<u8>> {
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).with_context(|| format!("bad hex {text:?}")))
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16).with_context(|| format!("bad hex {text:?}"))
+        })
         .collect()
 }
 
@@ -131,13 +133,20 @@ fn build(guests: &[PathBuf], out: Option<&Path>) -> Result<()> {
         let elf = guest.build(&toolchain)?;
         let program = load_program(&elf)?;
         let commitment = program.commitment();
-        println!("{}: {} (commitment {commitment})", guest.package, elf.display());
+        println!(
+            "{}: {} (commitment {commitment})",
+            guest.package,
+            elf.display()
+        );
         if let Some(out) = out {
             std::fs::create_dir_all(out)?;
             let target = out.join(format!("{}.elf", guest.package));
             std::fs::copy(&elf, &target)
                 .with_context(|| format!("copying to {}", target.display()))?;
-            std::fs::write(out.join(format!("{}.commitment", guest.package)), format!("{commitment}\n"))?;
+            std::fs::write(
+                out.join(format!("{}.commitment", guest.package)),
+                format!("{commitment}\n"),
+            )?;
         }
     }
     Ok(())
@@ -145,10 +154,16 @@ fn build(guests: &[PathBuf], out: Option<&Path>) -> Result<()> {
 
 fn print_execution(execution: &Execution, seconds: f64) {
     if !execution.stdout.is_empty() {
-        println!("--- guest stdout\n{}", String::from_utf8_lossy(&execution.stdout));
+        println!(
+            "--- guest stdout\n{}",
+            String::from_utf8_lossy(&execution.stdout)
+        );
     }
     if !execution.stderr.is_empty() {
-        eprintln!("--- guest stderr\n{}", String::from_utf8_lossy(&execution.stderr));
+        eprintln!(
+            "--- guest stderr\n{}",
+            String::from_utf8_lossy(&execution.stderr)
+        );
     }
     match &execution.exit {
         Exit::Halted(halt) => {
@@ -158,7 +173,11 @@ fn print_execution(execution: &Execution, seconds: f64) {
         }
         Exit::Trapped(trap) => println!("trapped       {trap}"),
     }
-    println!("public output {} bytes: {}", execution.journal.len(), hex(&execution.journal));
+    println!(
+        "public output {} bytes: {}",
+        execution.journal.len(),
+        hex(&execution.journal)
+    );
     if let Ok(text) = std::str::from_utf8(&execution.journal)
         && !text.is_empty()
         && text.chars().all(|c| !c.is_control() || c.is_whitespace())
@@ -173,10 +192,19 @@ fn print_execution(execution: &Execution, seconds: f64) {
 fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Build { guests, out } => build(&guests, out.as_deref())?,
-        Command::Execute { elf, input, run, trace } => {
+        Command::Execute {
+            elf,
+            input,
+            run,
+            trace,
+        } => {
             let program = load_program(&elf)?;
             let (input, options) = (input.load()?, run.options()?);
-            println!("program       {} (commitment {})", elf.display(), program.commitment());
+            println!(
+                "program       {} (commitment {})",
+                elf.display(),
+                program.commitment()
+            );
             let start = Instant::now();
             let execution = if trace {
                 gnomon_executor::execute_traced(&program, &input, &options, drop)

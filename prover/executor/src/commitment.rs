@@ -63,7 +63,10 @@ fn compression() -> &'static Compression {
 
 /// A word as the two field elements hashes absorb: low half, then high half.
 pub fn word_elements(word: u32) -> [BabyBear; 2] {
-    [BabyBear::from_u32(word & 0xffff), BabyBear::from_u32(word >> 16)]
+    [
+        BabyBear::from_u32(word & 0xffff),
+        BabyBear::from_u32(word >> 16),
+    ]
 }
 
 /// Hash of a page.
@@ -105,7 +108,10 @@ impl MemoryTree {
                 zero
             })
             .clone();
-        Self { zero, nodes: vec![HashMap::new(); DEPTH + 1] }
+        Self {
+            zero,
+            nodes: vec![HashMap::new(); DEPTH + 1],
+        }
     }
 
     /// The tree of memory holding `pages` (page index, contents) and zeros elsewhere.
@@ -118,7 +124,10 @@ impl MemoryTree {
     }
 
     fn node(&self, level: usize, index: u32) -> Digest {
-        self.nodes[level].get(&index).copied().unwrap_or(self.zero[level])
+        self.nodes[level]
+            .get(&index)
+            .copied()
+            .unwrap_or(self.zero[level])
     }
 
     fn set_node(&mut self, level: usize, index: u32, digest: Digest) {
@@ -153,7 +162,9 @@ impl MemoryTree {
 
     /// The siblings on the path from page `index` to the root, leaf level first.
     pub fn path(&self, index: u32) -> Vec<Digest> {
-        (0..DEPTH).map(|level| self.node(level, (index >> level) ^ 1)).collect()
+        (0..DEPTH)
+            .map(|level| self.node(level, (index >> level) ^ 1))
+            .collect()
     }
 }
 
@@ -215,7 +226,9 @@ impl ProgramCommitment {
 
 impl fmt::Display for ProgramCommitment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.to_bytes().iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+        self.to_bytes()
+            .iter()
+            .try_for_each(|byte| write!(f, "{byte:02x}"))
     }
 }
 
@@ -282,6 +295,9 @@ mod tests {
         assert_eq!(text.parse::<ProgramCommitment>().unwrap(), commitment);
         assert!("00".parse::<ProgramCommitment>().is_err());
         assert!("ff".repeat(32).parse::<ProgramCommitment>().is_err());
-        assert_ne!(ProgramCommitment::new(0x1_0004, 0x1_0400, MemoryTree::new().root()), commitment);
+        assert_ne!(
+            ProgramCommitment::new(0x1_0004, 0x1_0400, MemoryTree::new().root()),
+            commitment
+        );
     }
 }

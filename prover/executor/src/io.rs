@@ -42,14 +42,25 @@ fn validate(stream: &[u8], name: &'static str) -> Result<(), InputError> {
     while offset < stream.len() {
         let header = stream
             .get(offset..offset + 4)
-            .ok_or(InputError::Truncated { stream: name, offset })?;
+            .ok_or(InputError::Truncated {
+                stream: name,
+                offset,
+            })?;
         let len = u32::from_le_bytes(header.try_into().expect("4 bytes")) as usize;
         let body = offset + 4;
-        let truncated = InputError::Truncated { stream: name, offset };
-        let end = body.checked_add(len.next_multiple_of(4)).ok_or(truncated.clone())?;
+        let truncated = InputError::Truncated {
+            stream: name,
+            offset,
+        };
+        let end = body
+            .checked_add(len.next_multiple_of(4))
+            .ok_or(truncated.clone())?;
         let frame = stream.get(body..end).ok_or(truncated)?;
         if frame[len..].iter().any(|&byte| byte != 0) {
-            return Err(InputError::NonZeroPadding { stream: name, offset });
+            return Err(InputError::NonZeroPadding {
+                stream: name,
+                offset,
+            });
         }
         offset = end;
     }
@@ -119,7 +130,11 @@ impl<'a> Reader<'a> {
         let end = self.position.checked_add(4 * words as usize)?;
         let taken = self.bytes.get(self.position..end)?;
         self.position = end;
-        Some(taken.chunks_exact(4).map(|chunk| u32::from_le_bytes(chunk.try_into().expect("4"))))
+        Some(
+            taken
+                .chunks_exact(4)
+                .map(|chunk| u32::from_le_bytes(chunk.try_into().expect("4"))),
+        )
     }
 
     pub(crate) fn remaining(&self) -> usize {
@@ -167,10 +182,18 @@ impl<'a> Io<'a> {
             fd::STDOUT => (&mut self.stdout, "stdout"),
             fd::STDERR => (&mut self.stderr, "stderr"),
             fd::JOURNAL => (&mut self.journal, "journal"),
-            _ => return Err(TrapCause::BadDescriptor { syscall: "WRITE", descriptor }),
+            _ => {
+                return Err(TrapCause::BadDescriptor {
+                    syscall: "WRITE",
+                    descriptor,
+                });
+            }
         };
         if stream.len() + bytes.len() > MAX_OUTPUT_BYTES {
-            return Err(TrapCause::OutputLimit { stream: name, limit: MAX_OUTPUT_BYTES });
+            return Err(TrapCause::OutputLimit {
+                stream: name,
+                limit: MAX_OUTPUT_BYTES,
+            });
         }
         stream.extend(bytes);
         Ok(())
@@ -186,21 +209,33 @@ mod tests {
         let mut input = Input::new();
         input.write_frame(b"abcde").write(&7u32);
         assert_eq!(input.stdin(), b"\x05\0\0\0abcde\0\0\0\x04\0\0\0\x07\0\0\0");
-        assert_eq!(Input::from_streams(input.stdin().to_vec(), vec![]).unwrap(), input);
+        assert_eq!(
+            Input::from_streams(input.stdin().to_vec(), vec![]).unwrap(),
+            input
+        );
 
         let mut padded = input.stdin().to_vec();
         padded[11] = 1;
         assert_eq!(
             Input::from_streams(padded, vec![]),
-            Err(InputError::NonZeroPadding { stream: "stdin", offset: 0 })
+            Err(InputError::NonZeroPadding {
+                stream: "stdin",
+                offset: 0
+            })
         );
         assert_eq!(
             Input::from_streams(vec![], vec![9, 0, 0, 0, 1]),
-            Err(InputError::Truncated { stream: "hints", offset: 0 })
+            Err(InputError::Truncated {
+                stream: "hints",
+                offset: 0
+            })
         );
         assert_eq!(
             Input::from_streams(vec![1, 2], vec![]),
-            Err(InputError::Truncated { stream: "stdin", offset: 0 })
+            Err(InputError::Truncated {
+                stream: "stdin",
+                offset: 0
+            })
         );
     }
 }

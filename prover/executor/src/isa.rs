@@ -213,7 +213,13 @@ pub struct Instruction {
     pub imm: u32,
 }
 
-const ILLEGAL: Instruction = Instruction { opcode: Opcode::Illegal, rd: 0, rs1: 0, rs2: 0, imm: 0 };
+const ILLEGAL: Instruction = Instruction {
+    opcode: Opcode::Illegal,
+    rd: 0,
+    rs1: 0,
+    rs2: 0,
+    imm: 0,
+};
 
 const OP_LUI: u32 = 0b011_0111;
 const OP_AUIPC: u32 = 0b001_0111;
@@ -268,7 +274,13 @@ pub fn decode(word: u32) -> Instruction {
     let rs1 = ((word >> 15) & 0x1f) as u8;
     let rs2 = ((word >> 20) & 0x1f) as u8;
     let funct7 = word >> 25;
-    let make = |opcode, rd, rs1, rs2, imm| Instruction { opcode, rd, rs1, rs2, imm };
+    let make = |opcode, rd, rs1, rs2, imm| Instruction {
+        opcode,
+        rd,
+        rs1,
+        rs2,
+        imm,
+    };
 
     let opcode = match word & 0x7f {
         OP_LUI => return make(Lui, rd, 0, 0, word & 0xffff_f000),
@@ -361,8 +373,12 @@ impl Instruction {
     /// decodes to illegal again).
     pub fn encode(&self) -> u32 {
         use Opcode::*;
-        let (rd, rs1, rs2, imm) =
-            (u32::from(self.rd), u32::from(self.rs1), u32::from(self.rs2), self.imm);
+        let (rd, rs1, rs2, imm) = (
+            u32::from(self.rd),
+            u32::from(self.rs1),
+            u32::from(self.rs2),
+            self.imm,
+        );
         let r = |funct7: u32, funct3: u32| {
             (funct7 << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | OP_REG
         };
@@ -370,7 +386,12 @@ impl Instruction {
             ((imm & 0xfff) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
         };
         let shift = |funct7: u32, funct3: u32| {
-            (funct7 << 25) | ((imm & 0x1f) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | OP_IMM
+            (funct7 << 25)
+                | ((imm & 0x1f) << 20)
+                | (rs1 << 15)
+                | (funct3 << 12)
+                | (rd << 7)
+                | OP_IMM
         };
         let s = |funct3: u32| {
             (((imm >> 5) & 0x7f) << 25)
@@ -509,16 +530,16 @@ mod tests {
         for word in [
             0x0000_0000, // all zero: defined illegal
             0xffff_ffff,
-            0x0000_4501,  // compressed c.li
-            0x0200_1093,  // slli with shamt[5] set
-            0x3000_2573,  // csrr a0, mstatus
-            0x0000_100f,  // fence.i
-            0x0400_0033,  // funct7 = 2
-            0x0000_2063,  // branch funct3 = 2
-            0x0000_3003,  // load funct3 = 3 (ld)
-            0x0000_3023,  // store funct3 = 3 (sd)
-            0x0010_1073,  // csrrw
-            0x1050_0073,  // wfi
+            0x0000_4501, // compressed c.li
+            0x0200_1093, // slli with shamt[5] set
+            0x3000_2573, // csrr a0, mstatus
+            0x0000_100f, // fence.i
+            0x0400_0033, // funct7 = 2
+            0x0000_2063, // branch funct3 = 2
+            0x0000_3003, // load funct3 = 3 (ld)
+            0x0000_3023, // store funct3 = 3 (sd)
+            0x0010_1073, // csrrw
+            0x1050_0073, // wfi
         ] {
             assert_eq!(decode(word).opcode, Opcode::Illegal, "{word:#010x}");
         }

@@ -89,7 +89,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { segment_size: SegmentSize::default(), cycle_limit: u64::MAX }
+        Self {
+            segment_size: SegmentSize::default(),
+            cycle_limit: u64::MAX,
+        }
     }
 }
 
@@ -174,7 +177,18 @@ fn run<T: trace::Tracer>(
         Ok(halt) => Exit::Halted(halt),
         Err(trap) => Exit::Trapped(trap),
     };
-    let Machine { io, mut report, clock, .. } = machine;
+    let Machine {
+        io,
+        mut report,
+        clock,
+        ..
+    } = machine;
     report.cycles = clock;
-    Execution { exit, journal: io.journal, stdout: io.stdout, stderr: io.stderr, report }
+    Execution {
+        exit,
+        journal: io.journal,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        report,
+    }
 }

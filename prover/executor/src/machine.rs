@@ -37,7 +37,10 @@ impl Memory {
             let start = index as usize * PAGE_WORDS;
             words[start..start + PAGE_WORDS].copy_from_slice(&page[..]);
         }
-        Self { words, writable_start: program.text().end }
+        Self {
+            words,
+            writable_start: program.text().end,
+        }
     }
 
     /// Whether `[address, address + 4 * words)` lies in readable memory.
@@ -75,7 +78,9 @@ impl Memory {
     /// The page with index `index` (page 0 reads as zeros here: registers live apart).
     pub fn page(&self, index: u32) -> &Page {
         let start = index as usize * PAGE_WORDS;
-        self.words[start..start + PAGE_WORDS].try_into().expect("a page is PAGE_WORDS long")
+        self.words[start..start + PAGE_WORDS]
+            .try_into()
+            .expect("a page is PAGE_WORDS long")
     }
 }
 
@@ -109,7 +114,11 @@ pub struct Machine<'a> {
 
 impl<'a> Machine<'a> {
     pub(crate) fn new(program: &Program, io: Io<'a>) -> Self {
-        let code = program.text().step_by(4).map(|address| decode(program.word(address))).collect();
+        let code = program
+            .text()
+            .step_by(4)
+            .map(|address| decode(program.word(address)))
+            .collect();
         Self {
             registers: [0; 32],
             pc: program.entry(),
@@ -130,12 +139,21 @@ impl<'a> Machine<'a> {
     }
 
     pub(crate) fn trap(&self, cause: TrapCause) -> Trap {
-        Trap { cause, pc: self.pc, instruction: self.instruction_word(self.pc), cycle: self.clock }
+        Trap {
+            cause,
+            pc: self.pc,
+            instruction: self.instruction_word(self.pc),
+            cycle: self.clock,
+        }
     }
 
     /// Runs until HALT or a trap, cutting segments of at most `2^segment_log2` cycles and
     /// reporting each to `tracer`.
-    pub(crate) fn run<T: Tracer>(&mut self, options: &Options, tracer: &mut T) -> Result<Halt, Trap> {
+    pub(crate) fn run<T: Tracer>(
+        &mut self,
+        options: &Options,
+        tracer: &mut T,
+    ) -> Result<Halt, Trap> {
         let segment_cycles = options.segment_size.cycles();
         let mut segment_used = 0u32;
         tracer.segment_start(self);
@@ -144,7 +162,9 @@ impl<'a> Machine<'a> {
             let fuel = u64::from(segment_cycles - segment_used).min(limit_left) as u32;
             if fuel == 0 {
                 if limit_left == 0 {
-                    return Err(self.trap(TrapCause::CycleLimit { limit: options.cycle_limit }));
+                    return Err(self.trap(TrapCause::CycleLimit {
+                        limit: options.cycle_limit,
+                    }));
                 }
                 self.cut_segment(tracer, &mut segment_used);
                 continue;
@@ -162,7 +182,9 @@ impl<'a> Machine<'a> {
                         self.cut_segment(tracer, &mut segment_used);
                     }
                     if self.clock + u64::from(cost) > options.cycle_limit {
-                        return Err(self.trap(TrapCause::CycleLimit { limit: options.cycle_limit }));
+                        return Err(self.trap(TrapCause::CycleLimit {
+                            limit: options.cycle_limit,
+                        }));
                     }
                     let halt = self.syscall(tracer).map_err(|cause| self.trap(cause))?;
                     self.clock += u64::from(cost);
@@ -249,7 +271,11 @@ impl<'a> Machine<'a> {
                     let aligned = address & !3;
                     tracer.access(aligned, memory);
                     let word = memory.word(aligned);
-                    access = Some(MemoryAccess { address: aligned, before: word, after: word });
+                    access = Some(MemoryAccess {
+                        address: aligned,
+                        before: word,
+                        after: word,
+                    });
                     ($extract)(word, 8 * (address % 4))
                 }};
             }
@@ -267,7 +293,11 @@ impl<'a> Machine<'a> {
                     let before = memory.word(aligned);
                     let after = ($merge)(before, rs2, 8 * (address % 4));
                     memory.set_word(aligned, after);
-                    access = Some(MemoryAccess { address: aligned, before, after });
+                    access = Some(MemoryAccess {
+                        address: aligned,
+                        before,
+                        after,
+                    });
                     0
                 }};
             }

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use elf::ElfBytes;
-use elf::abi::{EM_RISCV, ET_EXEC, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_TLS};
-use elf::endian::AnyEndian;
-use elf::file::Class;
+use elf::abi::{
+    ELFCLASS32, ELFDATA2LSB, EM_RISCV, ET_EXEC, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_TLS,
+};
+use elf::endian::LittleEndian;
 use gnomon_guest_abi::memory;
 
 use crate::commitment::{MemoryTree, PAGE_WORDS, Page, ProgramCommitment};
@@ -21,6 +22,8 @@ use crate::commitment::{MemoryTree, PAGE_WORDS, Page, ProgramCommitment};
 /// Why an ELF file cannot be loaded as a guest program.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ElfError {
+    #[error("not an ELF file (no \\x7fELF magic number)")]
+    NotElf,
     #[error("not a valid ELF file: {0}")]
     Malformed(String),
     #[error("not a 32-bit ELF file")]
@@ -44,9 +47,19 @@ pub enum ElfError {
     #[error("the executable segment starts at {0:#x}, not at TEXT_START ({TEXT_START:#x})", TEXT_START = memory::TEXT_START)]
     TextNotAtTextStart(u32),
     #[error("segment at {vaddr:#x} of {size} bytes lies outside {allowed:#x?}")]
-    SegmentOutOfRange { vaddr: u64, size: u64, allowed: Range<u32> },
-    #[error("segment at {vaddr:#x} has more file bytes ({file_size}) than memory bytes ({mem_size})")]
-    FileSizeExceedsMemSize { vaddr: u64, file_size: u64, mem_size: u64 },
+    SegmentOutOfRange {
+        vaddr: u64,
+        size: u64,
+        allowed: Range<u32>,
+    },
+    #[error(
+        "segment at {vaddr:#x} has more file bytes ({file_size}) than memory bytes ({mem_size})"
+    )]
+    FileSizeExceedsMemSize {
+        vaddr: u64,
+        file_size: u64,
+        mem_size: u64,
+    },
     #[error("segments at {0:#x} and {1:#x} overlap")]
     Overlap(u32, u32),
     #[error("entry point {0:#x} is not a word-aligned address inside the text segment")]
@@ -67,15 +80,17 @@ const EF_RISCV_RVC: u32 = 0x1;
 impl Program {
     /// Loads a guest ELF.
     pub fn from_elf(bytes: &[u8]) -> Result<Self, ElfError> {
+        // The identification bytes are checked here so that a 64-bit or big-endian file gets
+        // its own error rather than whatever parsing it with the wrong layout runs into.
+        match bytes {
+            [0x7f, b'E', b'L', b'F', ELFCLASS32, ELFDATA2LSB, ..] => {}
+            [0x7f, b'E', b'L', b'F', ELFCLASS32, ..] => return Err(ElfError::NotLittleEndian),
+            [0x7f, b'E', b'L', b'F', _, ..] => return Err(ElfError::Not32Bit),
+            _ => return Err(ElfError::NotElf),
+        }
         let malformed = |error: elf::ParseError| ElfError::Malformed(error.to_string());
-        let file = ElfBytes::<AnyEndian>::minimal_parse(bytes).map_err(malformed)?;
+        let file = ElfBytes::<LittleEndian>::minimal_parse(bytes).map_err(malformed)?;
         let header = &file.ehdr;
-        if header.class != Class::ELF32 {
-            return Err(ElfError::Not32Bit);
-        }
-        if header.endianness != AnyEndian::Little {
-            return Err(ElfError::NotLittleEndian);
-        }
         if header.e_machine != EM_RISCV {
             return Err(ElfError::NotRiscV(header.e_machine));
         }
@@ -97,7 +112,10 @@ impl Program {
                 _ => {}
             }
         }
-        let texts: Vec<_> = loads.iter().filter(|segment| segment.p_flags & PF_X != 0).collect();
+        let texts: Vec<_> = loads
+            .iter()
+            .filter(|segment| segment.p_flags & PF_X != 0)
+            .collect();
         let [text] = texts.as_slice() else {
             return Err(ElfError::TextSegmentCount(texts.len()));
         };
@@ -110,7 +128,11 @@ impl Program {
         let text_range = segment_range(text, memory::TEXT_START..memory::HEAP_END)?;
         let text_end = text_range.end.next_multiple_of(memory::PAGE_SIZE);
 
-        let mut program = Self { entry: 0, text_end, image: BTreeMap::new() };
+        let mut program = Self {
+            entry: 0,
+            text_end,
+            image: BTreeMap::new(),
+        };
         let mut ranges = Vec::new();
         for segment in &loads {
             let allowed = if segment.p_flags & PF_X != 0 {
@@ -157,7 +179,8 @@ impl Program {
             let shift = 8 * (address % 4);
             *word = (*word & !(0xff << shift)) | (u32::from(byte) << shift);
         }
-        self.image.retain(|_, page| page.iter().any(|&word| word != 0));
+        self.image
+            .retain(|_, page| page.iter().any(|&word| word != 0));
     }
 
     /// The address of the first instruction.
@@ -205,7 +228,10 @@ fn segment_range(
         size: segment.p_memsz,
         allowed: allowed.clone(),
     };
-    let end = segment.p_vaddr.checked_add(segment.p_memsz).ok_or_else(out_of_range)?;
+    let end = segment
+        .p_vaddr
+        .checked_add(segment.p_memsz)
+        .ok_or_else(out_of_range)?;
     if segment.p_vaddr < u64::from(allowed.start) || end > u64::from(allowed.end) {
         return Err(out_of_range());
     }

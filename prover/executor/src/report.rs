@@ -88,7 +88,11 @@ impl fmt::Display for Report {
         for kind in SyscallKind::ALL {
             let stats = self.syscall(kind);
             if stats.calls > 0 {
-                let role = if kind.is_precompile() { "precompile" } else { "syscall" };
+                let role = if kind.is_precompile() {
+                    "precompile"
+                } else {
+                    "syscall"
+                };
                 writeln!(
                     f,
                     "{role:<10}    {:<18} {:>10} calls {:>12} cycles",

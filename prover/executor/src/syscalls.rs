@@ -25,7 +25,11 @@ impl Machine<'_> {
         } else {
             self.memory.readable(address, words)
         };
-        fits.then_some(()).ok_or(TrapCause::BadSyscallBuffer { syscall: name, address, words })
+        fits.then_some(()).ok_or(TrapCause::BadSyscallBuffer {
+            syscall: name,
+            address,
+            words,
+        })
     }
 
     /// Executes the `ecall` at `pc`. Returns the halt if it was HALT. On a trap nothing has
@@ -45,7 +49,11 @@ impl Machine<'_> {
                 tracer.access(address, &self.memory);
                 let value = self.memory.word(address);
                 if T::ENABLED {
-                    accesses.push(MemoryAccess { address, before: value, after: value });
+                    accesses.push(MemoryAccess {
+                        address,
+                        before: value,
+                        after: value,
+                    });
                 }
                 value
             }};
@@ -57,7 +65,11 @@ impl Machine<'_> {
                 let before = self.memory.word(address);
                 self.memory.set_word(address, value);
                 if T::ENABLED {
-                    accesses.push(MemoryAccess { address, before, after: value });
+                    accesses.push(MemoryAccess {
+                        address,
+                        before,
+                        after: value,
+                    });
                 }
             }};
         }
@@ -65,7 +77,9 @@ impl Machine<'_> {
         match kind {
             SyscallKind::Halt => {
                 self.check_buffer("HALT", a1, syscall::HALT_DIGEST_WORDS, false)?;
-                let words: Vec<u32> = (0..syscall::HALT_DIGEST_WORDS).map(|i| read!(a1 + 4 * i)).collect();
+                let words: Vec<u32> = (0..syscall::HALT_DIGEST_WORDS)
+                    .map(|i| read!(a1 + 4 * i))
+                    .collect();
                 let digest = |words: &[u32]| -> [u8; 32] {
                     let mut bytes = [0; 32];
                     for (chunk, word) in bytes.chunks_exact_mut(4).zip(words) {
@@ -84,10 +98,10 @@ impl Machine<'_> {
                     return Err(TrapCause::ReadTooLarge { words: a2 });
                 }
                 self.check_buffer("READ", a1, a2, true)?;
-                let (reader, stream) = self
-                    .io
-                    .reader(a0)
-                    .ok_or(TrapCause::BadDescriptor { syscall: "READ", descriptor: a0 })?;
+                let (reader, stream) = self.io.reader(a0).ok_or(TrapCause::BadDescriptor {
+                    syscall: "READ",
+                    descriptor: a0,
+                })?;
                 let remaining_bytes = reader.remaining();
                 let words = reader.take(a2).ok_or(TrapCause::ReadPastEnd {
                     stream,
@@ -100,10 +114,17 @@ impl Machine<'_> {
             }
             SyscallKind::Write => {
                 if !matches!(a0, fd::STDOUT | fd::STDERR | fd::JOURNAL) {
-                    return Err(TrapCause::BadDescriptor { syscall: "WRITE", descriptor: a0 });
+                    return Err(TrapCause::BadDescriptor {
+                        syscall: "WRITE",
+                        descriptor: a0,
+                    });
                 }
                 if !self.memory.readable_bytes(a1, a2) {
-                    return Err(TrapCause::BadSyscallBuffer { syscall: "WRITE", address: a1, words: a2.div_ceil(4) });
+                    return Err(TrapCause::BadSyscallBuffer {
+                        syscall: "WRITE",
+                        address: a1,
+                        words: a2.div_ceil(4),
+                    });
                 }
                 let bytes: Vec<u8> = self.memory.bytes(a1, a2).collect();
                 self.io.write(a0, bytes.into_iter())?;
@@ -147,9 +168,20 @@ impl Machine<'_> {
         let stats = &mut self.report.syscalls[kind as usize];
         stats.calls += 1;
         stats.cycles += u64::from(syscall::cycles(number, a2));
-        tracer.step(Step { pc: self.pc, rs1: 0, rs2: 0, rd: 0, memory: None });
+        tracer.step(Step {
+            pc: self.pc,
+            rs1: 0,
+            rs2: 0,
+            rd: 0,
+            memory: None,
+        });
         if T::ENABLED {
-            tracer.syscall(SyscallRecord { step: 0, number, args, accesses });
+            tracer.syscall(SyscallRecord {
+                step: 0,
+                number,
+                args,
+                accesses,
+            });
         }
         Ok(halt)
     }

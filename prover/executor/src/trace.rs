@@ -89,7 +89,9 @@ impl Segment {
 }
 
 fn registers_of(page: &Page) -> [u32; 32] {
-    page[..32].try_into().expect("the register file is 32 words")
+    page[..32]
+        .try_into()
+        .expect("the register file is 32 words")
 }
 
 fn register_page(registers: &[u32; 32]) -> Box<Page> {
@@ -189,7 +191,8 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
         self.start_clock = machine.clock;
         self.start_pc = machine.pc;
         self.touched_in[0] = self.epoch;
-        self.pages_before.insert(0, register_page(&machine.registers));
+        self.pages_before
+            .insert(0, register_page(&machine.registers));
     }
 
     fn segment_end(&mut self, machine: &Machine<'_>, halt: Option<&Halt>) {

@@ -14,29 +14,62 @@ pub enum TrapCause {
     /// `pc` is outside the text segment.
     FetchAccessFault,
     /// A jump or taken branch to an address that is not word-aligned.
-    MisalignedJump { target: u32 },
-    MisalignedLoad { address: u32 },
-    MisalignedStore { address: u32 },
+    MisalignedJump {
+        target: u32,
+    },
+    MisalignedLoad {
+        address: u32,
+    },
+    MisalignedStore {
+        address: u32,
+    },
     /// A load outside `[GUARD_END, MEMORY_END)`.
-    LoadAccessFault { address: u32 },
+    LoadAccessFault {
+        address: u32,
+    },
     /// A store outside `[text_end, MEMORY_END)`: below the data, into the text, or past memory.
-    StoreAccessFault { address: u32 },
+    StoreAccessFault {
+        address: u32,
+    },
     /// `ecall` with an unknown number in `t0`.
-    UnknownSyscall { number: u32 },
+    UnknownSyscall {
+        number: u32,
+    },
     /// A syscall named a stream it cannot use.
-    BadDescriptor { syscall: &'static str, descriptor: u32 },
+    BadDescriptor {
+        syscall: &'static str,
+        descriptor: u32,
+    },
     /// A syscall buffer that is misaligned or outside the memory it may touch.
-    BadSyscallBuffer { syscall: &'static str, address: u32, words: u32 },
+    BadSyscallBuffer {
+        syscall: &'static str,
+        address: u32,
+        words: u32,
+    },
     /// A READ of more words than one transfer may carry.
-    ReadTooLarge { words: u32 },
+    ReadTooLarge {
+        words: u32,
+    },
     /// A READ past the end of an input stream.
-    ReadPastEnd { stream: &'static str, requested_words: u32, remaining_bytes: usize },
+    ReadPastEnd {
+        stream: &'static str,
+        requested_words: u32,
+        remaining_bytes: usize,
+    },
     /// A Poseidon2 input element at or above the BabyBear modulus.
-    NonCanonicalPoseidon2Input { address: u32, value: u32 },
+    NonCanonicalPoseidon2Input {
+        address: u32,
+        value: u32,
+    },
     /// The guest wrote more than the host keeps of one output stream.
-    OutputLimit { stream: &'static str, limit: usize },
+    OutputLimit {
+        stream: &'static str,
+        limit: usize,
+    },
     /// The run reached its cycle limit.
-    CycleLimit { limit: u64 },
+    CycleLimit {
+        limit: u64,
+    },
 }
 
 impl fmt::Display for TrapCause {
@@ -61,10 +94,20 @@ impl fmt::Display for TrapCause {
                 write!(f, "store to {address:#010x}, outside writable memory")
             }
             Self::UnknownSyscall { number } => write!(f, "unknown syscall {number}"),
-            Self::BadDescriptor { syscall, descriptor } => {
-                write!(f, "{syscall}: stream descriptor {descriptor} is not valid here")
+            Self::BadDescriptor {
+                syscall,
+                descriptor,
+            } => {
+                write!(
+                    f,
+                    "{syscall}: stream descriptor {descriptor} is not valid here"
+                )
             }
-            Self::BadSyscallBuffer { syscall, address, words } => write!(
+            Self::BadSyscallBuffer {
+                syscall,
+                address,
+                words,
+            } => write!(
                 f,
                 "{syscall}: buffer of {words} words at {address:#010x} is misaligned or outside \
                  the memory it may use"
@@ -72,7 +115,11 @@ impl fmt::Display for TrapCause {
             Self::ReadTooLarge { words } => {
                 write!(f, "READ of {words} words exceeds the limit of one transfer")
             }
-            Self::ReadPastEnd { stream, requested_words, remaining_bytes } => write!(
+            Self::ReadPastEnd {
+                stream,
+                requested_words,
+                remaining_bytes,
+            } => write!(
                 f,
                 "READ of {requested_words} words past the end of {stream} ({remaining_bytes} \
                  bytes left)"
@@ -106,7 +153,12 @@ impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at pc {:#010x}", self.cause, self.pc)?;
         if self.cause != TrapCause::FetchAccessFault {
-            write!(f, " ({:#010x}: {})", self.instruction, isa::decode(self.instruction))?;
+            write!(
+                f,
+                " ({:#010x}: {})",
+                self.instruction,
+                isa::decode(self.instruction)
+            )?;
         }
         write!(f, " after {} cycles", self.cycle)
     }
