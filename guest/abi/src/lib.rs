@@ -17,8 +17,8 @@ pub mod memory {
     //!
     //! ```text
     //! 0x0000_0000 ┌──────────────────────────┐
-    //!             │ register file (x0..x31)  │  32 words, reachable only by the machine
-    //!             │ reserved                 │  any guest load or store traps
+    //!             │ reserved                 │  any guest load or store traps; the prover
+    //!             │                          │  addresses the register file here
     //! 0x0001_0000 ├──────────────────────────┤ TEXT_START
     //!             │ .text (read, execute)    │  ends on a page boundary: text_end
     //!             ├──────────────────────────┤
@@ -38,7 +38,8 @@ pub mod memory {
     pub const PAGE_SIZE: u32 = 1024;
     /// Words in a memory page.
     pub const PAGE_WORDS: u32 = PAGE_SIZE / WORD_SIZE;
-    /// Where the register file lives in the committed memory (word `i` holds `x_i`).
+    /// Where the prover's memory argument addresses the register file (word `i` is `x_i`).
+    /// Registers are not part of the committed memory image: segments carry them.
     pub const REGISTERS_START: u32 = 0;
     /// Number of general-purpose registers.
     pub const REGISTER_COUNT: u32 = 32;

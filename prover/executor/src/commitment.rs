@@ -12,8 +12,8 @@
 //!   needed.)
 //! - Two digests compress into their parent as the first 8 elements of the permutation of
 //!   their concatenation (`TruncatedPermutation<_, 2, 8, 16>`).
-//! - The memory tree has the [`memory::PAGE_COUNT`] pages as leaves, page 0 leftmost; page 0
-//!   holds the register file in its first 32 words.
+//! - The memory tree has the [`memory::PAGE_COUNT`] pages as leaves, page 0 leftmost. The
+//!   register file is not in memory: segments carry it beside their memory roots.
 //! - The program commitment absorbs, with the same sponge, a domain tag, [`ZKVM_VERSION`], the
 //!   entry point and the end of the text segment (each as two 16-bit halves) and the root of
 //!   the initial memory tree.
@@ -190,7 +190,7 @@ pub struct ProgramCommitment(pub Digest);
 
 impl ProgramCommitment {
     /// Commitment to a program starting at `entry`, with text ending at `text_end`, whose
-    /// initial memory (register file included) has Merkle root `memory_root`.
+    /// initial memory has Merkle root `memory_root` (registers start at zero).
     pub fn new(entry: u32, text_end: u32, memory_root: Digest) -> Self {
         let header = [PROGRAM_DOMAIN, ZKVM_VERSION].map(BabyBear::from_u32);
         let elements = header

@@ -75,7 +75,7 @@ impl Memory {
         (address..address + len).map(|byte| (self.word(byte & !3) >> (8 * (byte & 3))) as u8)
     }
 
-    /// The page with index `index` (page 0 reads as zeros here: registers live apart).
+    /// The page with index `index`.
     pub fn page(&self, index: u32) -> &Page {
         let start = index as usize * PAGE_WORDS;
         self.words[start..start + PAGE_WORDS]

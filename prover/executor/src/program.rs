@@ -194,8 +194,7 @@ impl Program {
         memory::TEXT_START..self.text_end
     }
 
-    /// Initial memory contents by page index (zero pages omitted). The register file (page 0)
-    /// starts zeroed.
+    /// Initial memory contents by page index (zero pages omitted).
     pub fn image(&self) -> &BTreeMap<u32, Box<Page>> {
         &self.image
     }

@@ -1,17 +1,17 @@
 //! Execution traces: what the prover needs to prove a segment, and the tracer that records it.
 //!
-//! A [`Segment`] holds one record per instruction ([`Step`]), one per syscall
-//! ([`SyscallRecord`]), and the before and after contents of every page the segment touched:
-//! data pages it loaded from or stored to, text pages it fetched from and page 0, the
-//! register file. From those pages the segment's memory roots follow: the Merkle root before
-//! is the previous segment's root after, and the root after updates the pages that changed.
+//! A [`Segment`] holds the registers and pc at its start and end, one record per instruction
+//! ([`Step`]), one per syscall ([`SyscallRecord`]), and the before and after contents of every
+//! page the segment touched: data pages it loaded from or stored to and text pages it fetched
+//! from. From those pages the segment's memory roots follow: the Merkle root before is the
+//! previous segment's root after, and the root after updates the pages that changed.
 
 use std::collections::BTreeMap;
 
 use gnomon_guest_abi::memory;
 
 use crate::Halt;
-use crate::commitment::{Digest, MemoryTree, PAGE_WORDS, Page};
+use crate::commitment::{Digest, MemoryTree, Page};
 use crate::machine::{Machine, Memory};
 
 /// One memory word read or written, by its word-aligned address. A load has
@@ -66,38 +66,16 @@ pub struct Segment {
     pub start_pc: u32,
     /// Where the next segment resumes; for the last segment, the HALT's `ecall`.
     pub end_pc: u32,
+    pub start_registers: [u32; 32],
+    pub end_registers: [u32; 32],
     pub steps: Vec<Step>,
     pub syscalls: Vec<SyscallRecord>,
-    /// Every page the segment touched, by page index; page 0 (the registers) always.
+    /// Every page the segment touched, by page index.
     pub pages: BTreeMap<u32, PageTransition>,
     pub memory_root_before: Digest,
     pub memory_root_after: Digest,
     /// Set on the last segment of a run that halted.
     pub halt: Option<Halt>,
-}
-
-impl Segment {
-    /// The registers when the segment began.
-    pub fn start_registers(&self) -> [u32; 32] {
-        registers_of(&self.pages[&0].before)
-    }
-
-    /// The registers when the segment ended.
-    pub fn end_registers(&self) -> [u32; 32] {
-        registers_of(&self.pages[&0].after)
-    }
-}
-
-fn registers_of(page: &Page) -> [u32; 32] {
-    page[..32]
-        .try_into()
-        .expect("the register file is 32 words")
-}
-
-fn register_page(registers: &[u32; 32]) -> Box<Page> {
-    let mut page = Box::new([0; PAGE_WORDS]);
-    page[..32].copy_from_slice(registers);
-    page
 }
 
 /// Hooks the interpreter calls; every method defaults to nothing, so the untraced
@@ -148,6 +126,7 @@ pub(crate) struct Recorder<F> {
     last_fetch_page: u32,
     start_clock: u64,
     start_pc: u32,
+    start_registers: [u32; 32],
     steps: Vec<Step>,
     syscalls: Vec<SyscallRecord>,
     pages_before: BTreeMap<u32, Box<Page>>,
@@ -165,6 +144,7 @@ impl<F: FnMut(Segment)> Recorder<F> {
             last_fetch_page: u32::MAX,
             start_clock: 0,
             start_pc: 0,
+            start_registers: [0; 32],
             steps: Vec::new(),
             syscalls: Vec::new(),
             pages_before: BTreeMap::new(),
@@ -190,18 +170,13 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
         self.last_fetch_page = u32::MAX;
         self.start_clock = machine.clock;
         self.start_pc = machine.pc;
-        self.touched_in[0] = self.epoch;
-        self.pages_before
-            .insert(0, register_page(&machine.registers));
+        self.start_registers = machine.registers;
     }
 
     fn segment_end(&mut self, machine: &Machine<'_>, halt: Option<&Halt>) {
         let mut pages = BTreeMap::new();
         for (index, before) in std::mem::take(&mut self.pages_before) {
-            let after = match index {
-                0 => register_page(&machine.registers),
-                _ => Box::new(*machine.memory.page(index)),
-            };
+            let after = Box::new(*machine.memory.page(index));
             if after != before {
                 self.tree.set_page(index, &after);
             }
@@ -216,6 +191,8 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
             cycles: (machine.clock - self.start_clock) as u32,
             start_pc: self.start_pc,
             end_pc: machine.pc,
+            start_registers: self.start_registers,
+            end_registers: machine.registers,
             steps: std::mem::take(&mut self.steps),
             syscalls: std::mem::take(&mut self.syscalls),
             pages,

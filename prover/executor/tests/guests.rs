@@ -207,7 +207,7 @@ fn traced_segments_chain_and_agree_with_the_fast_path() {
             assert_eq!(segment.index as usize, index);
             assert!(segment.cycles <= options.segment_size.cycles());
             assert_eq!(segment.memory_root_before, root);
-            assert_eq!(segment.start_registers(), registers);
+            assert_eq!(segment.start_registers, registers);
             assert_eq!(segment.start_pc, pc);
             assert_eq!(segment.start_clock, clock);
             assert_eq!(segment.steps.first().map(|step| step.pc), Some(pc));
@@ -234,7 +234,7 @@ fn traced_segments_chain_and_agree_with_the_fast_path() {
                 }
             }
             root = segment.memory_root_after;
-            registers = segment.end_registers();
+            registers = segment.end_registers;
             pc = segment.end_pc;
             clock += u64::from(segment.cycles);
         }
