@@ -125,7 +125,8 @@ fn out_of_memory_exits_with_its_own_code() {
 
 #[test]
 fn invalid_accesses_trap_with_the_faulting_instruction() {
-    let cases: [(&str, fn(&TrapCause) -> bool); 4] = [
+    type Expected = fn(&TrapCause) -> bool;
+    let cases: [(&str, Expected); 4] = [
         ("misaligned-load", |cause| {
             matches!(
                 cause,
