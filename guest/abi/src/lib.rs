@@ -20,7 +20,7 @@ pub mod memory {
     //!             │ reserved                 │  any guest load or store traps; the prover
     //!             │                          │  addresses the register file here
     //! 0x0001_0000 ├──────────────────────────┤ TEXT_START
-    //!             │ .text (read, execute)    │  ends on a page boundary: text_end
+    //!             │ .text (execute only)     │  ends on a page boundary: text_end
     //!             ├──────────────────────────┤
     //!             │ .rodata .data .bss       │  read, write
     //!             │ heap ↓ grows up          │  _end .. HEAP_END
@@ -29,8 +29,10 @@ pub mod memory {
     //! 0x2000_0000 └──────────────────────────┘ MEMORY_END = STACK_TOP
     //! ```
     //!
-    //! Loads are allowed in `[GUARD_END, MEMORY_END)`, stores in `[text_end, MEMORY_END)`,
-    //! instruction fetches in `[TEXT_START, text_end)`; everything else is an access fault.
+    //! Loads and stores are allowed in data memory, `[text_end, MEMORY_END)`, instruction
+    //! fetches in `[TEXT_START, text_end)`; everything else is an access fault. Code is never
+    //! data: the prover fetches instructions from a table fixed by the program, apart from the
+    //! memory that loads and stores use.
 
     /// Bytes in a machine word.
     pub const WORD_SIZE: u32 = 4;
@@ -71,8 +73,8 @@ pub mod syscall {
     //!
     //! A guest traps into the machine with `ecall`. The syscall number is in `t0` (x5), the
     //! arguments in `a0..a2` (x10..x12), and the result, where there is one, comes back in `a0`.
-    //! Every pointer argument must be word-aligned and every buffer must lie in writable
-    //! memory (readable memory for buffers that are only read), or the run stops with a trap.
+    //! Every pointer argument must be word-aligned and every buffer must lie in data memory,
+    //! or the run stops with a trap.
 
     /// Register holding the syscall number (`t0`).
     pub const REG_SYSCALL: usize = 5;

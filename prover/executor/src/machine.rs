@@ -26,8 +26,9 @@ const WORDS: usize = (memory::MEMORY_END / memory::WORD_SIZE) as usize;
 /// operating system backs them with no physical pages.
 pub struct Memory {
     words: Box<[u32]>,
-    /// Stores are allowed from here to `MEMORY_END`.
-    writable_start: u32,
+    /// Data memory, where loads and stores are allowed, runs from here (the end of the text)
+    /// to `MEMORY_END`.
+    data_start: u32,
 }
 
 impl Memory {
@@ -39,18 +40,16 @@ impl Memory {
         }
         Self {
             words,
-            writable_start: program.text().end,
+            data_start: program.text().end,
         }
     }
 
-    /// Whether `[address, address + 4 * words)` lies in readable memory.
-    pub(crate) fn readable(&self, address: u32, words: u32) -> bool {
-        in_range(address, words, memory::GUARD_END)
-    }
-
-    /// Whether `[address, address + 4 * words)` lies in writable memory.
-    pub(crate) fn writable(&self, address: u32, words: u32) -> bool {
-        in_range(address, words, self.writable_start)
+    /// Whether the words `[address, address + 4 * words)` are aligned and in data memory.
+    pub(crate) fn data_words(&self, address: u32, words: u32) -> bool {
+        let end = u64::from(address) + 4 * u64::from(words);
+        address.is_multiple_of(4)
+            && address >= self.data_start
+            && end <= u64::from(memory::MEMORY_END)
     }
 
     /// The word at a word-aligned address the caller has checked.
@@ -64,9 +63,9 @@ impl Memory {
         self.words[(address >> 2) as usize] = value;
     }
 
-    /// Whether the bytes `[address, address + len)` lie in readable memory.
-    pub(crate) fn readable_bytes(&self, address: u32, len: u32) -> bool {
-        address >= memory::GUARD_END
+    /// Whether the bytes `[address, address + len)` lie in data memory.
+    pub(crate) fn data_bytes(&self, address: u32, len: u32) -> bool {
+        address >= self.data_start
             && u64::from(address) + u64::from(len) <= u64::from(memory::MEMORY_END)
     }
 
@@ -82,11 +81,6 @@ impl Memory {
             .try_into()
             .expect("a page is PAGE_WORDS long")
     }
-}
-
-fn in_range(address: u32, words: u32, start: u32) -> bool {
-    let end = u64::from(address) + 4 * u64::from(words);
-    address.is_multiple_of(4) && address >= start && end <= u64::from(memory::MEMORY_END)
 }
 
 /// How a block of instructions ended.
@@ -265,7 +259,7 @@ impl<'a> Machine<'a> {
                     if !address.is_multiple_of($align) {
                         trap!(TrapCause::MisalignedLoad { address });
                     }
-                    if !(memory::GUARD_END..memory::MEMORY_END).contains(&address) {
+                    if !(memory.data_start..memory::MEMORY_END).contains(&address) {
                         trap!(TrapCause::LoadAccessFault { address });
                     }
                     let aligned = address & !3;
@@ -285,7 +279,7 @@ impl<'a> Machine<'a> {
                     if !address.is_multiple_of($align) {
                         trap!(TrapCause::MisalignedStore { address });
                     }
-                    if !(memory.writable_start..memory::MEMORY_END).contains(&address) {
+                    if !(memory.data_start..memory::MEMORY_END).contains(&address) {
                         trap!(TrapCause::StoreAccessFault { address });
                     }
                     let aligned = address & !3;

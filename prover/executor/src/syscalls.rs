@@ -13,23 +13,17 @@ use crate::trace::{MemoryAccess, Step, SyscallRecord, Tracer};
 use crate::trap::TrapCause;
 
 impl Machine<'_> {
-    fn check_buffer(
-        &self,
-        name: &'static str,
-        address: u32,
-        words: u32,
-        writable: bool,
-    ) -> Result<(), TrapCause> {
-        let fits = if writable {
-            self.memory.writable(address, words)
+    /// Checks that a syscall's buffer of `words` words at `address` is aligned data memory.
+    fn check_buffer(&self, name: &'static str, address: u32, words: u32) -> Result<(), TrapCause> {
+        if self.memory.data_words(address, words) {
+            Ok(())
         } else {
-            self.memory.readable(address, words)
-        };
-        fits.then_some(()).ok_or(TrapCause::BadSyscallBuffer {
-            syscall: name,
-            address,
-            words,
-        })
+            Err(TrapCause::BadSyscallBuffer {
+                syscall: name,
+                address,
+                words,
+            })
+        }
     }
 
     /// Executes the `ecall` at `pc`. Returns the halt if it was HALT. On a trap nothing has
@@ -76,7 +70,7 @@ impl Machine<'_> {
 
         match kind {
             SyscallKind::Halt => {
-                self.check_buffer("HALT", a1, syscall::HALT_DIGEST_WORDS, false)?;
+                self.check_buffer("HALT", a1, syscall::HALT_DIGEST_WORDS)?;
                 let words: Vec<u32> = (0..syscall::HALT_DIGEST_WORDS)
                     .map(|i| read!(a1 + 4 * i))
                     .collect();
@@ -97,7 +91,7 @@ impl Machine<'_> {
                 if a2 > syscall::MAX_READ_WORDS {
                     return Err(TrapCause::ReadTooLarge { words: a2 });
                 }
-                self.check_buffer("READ", a1, a2, true)?;
+                self.check_buffer("READ", a1, a2)?;
                 let (reader, stream) = self.io.reader(a0).ok_or(TrapCause::BadDescriptor {
                     syscall: "READ",
                     descriptor: a0,
@@ -119,7 +113,7 @@ impl Machine<'_> {
                         descriptor: a0,
                     });
                 }
-                if !self.memory.readable_bytes(a1, a2) {
+                if !self.memory.data_bytes(a1, a2) {
                     return Err(TrapCause::BadSyscallBuffer {
                         syscall: "WRITE",
                         address: a1,
@@ -130,7 +124,7 @@ impl Machine<'_> {
                 self.io.write(a0, bytes.into_iter())?;
             }
             SyscallKind::Poseidon2Permute => {
-                self.check_buffer("POSEIDON2_PERMUTE", a0, syscall::POSEIDON2_WIDTH, true)?;
+                self.check_buffer("POSEIDON2_PERMUTE", a0, syscall::POSEIDON2_WIDTH)?;
                 let addresses = (0..syscall::POSEIDON2_WIDTH).map(|i| a0 + 4 * i);
                 for address in addresses.clone() {
                     let value = self.memory.word(address);
@@ -148,8 +142,8 @@ impl Machine<'_> {
                 }
             }
             SyscallKind::Sha256Compress => {
-                self.check_buffer("SHA256_COMPRESS", a0, syscall::SHA256_STATE_WORDS, true)?;
-                self.check_buffer("SHA256_COMPRESS", a1, syscall::SHA256_BLOCK_WORDS, false)?;
+                self.check_buffer("SHA256_COMPRESS", a0, syscall::SHA256_STATE_WORDS)?;
+                self.check_buffer("SHA256_COMPRESS", a1, syscall::SHA256_BLOCK_WORDS)?;
                 let mut state = [0u32; syscall::SHA256_STATE_WORDS as usize];
                 for (i, word) in (0..).zip(&mut state) {
                     *word = read!(a0 + 4 * i);

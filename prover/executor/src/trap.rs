@@ -88,10 +88,10 @@ impl fmt::Display for TrapCause {
                 write!(f, "misaligned store to {address:#010x}")
             }
             Self::LoadAccessFault { address } => {
-                write!(f, "load from {address:#010x}, outside readable memory")
+                write!(f, "load from {address:#010x}, outside data memory")
             }
             Self::StoreAccessFault { address } => {
-                write!(f, "store to {address:#010x}, outside writable memory")
+                write!(f, "store to {address:#010x}, outside data memory")
             }
             Self::UnknownSyscall { number } => write!(f, "unknown syscall {number}"),
             Self::BadDescriptor {

@@ -126,7 +126,7 @@ fn out_of_memory_exits_with_its_own_code() {
 #[test]
 fn invalid_accesses_trap_with_the_faulting_instruction() {
     type Expected = fn(&TrapCause) -> bool;
-    let cases: [(&str, Expected); 4] = [
+    let cases: [(&str, Expected); 5] = [
         ("misaligned-load", |cause| {
             matches!(
                 cause,
@@ -134,6 +134,9 @@ fn invalid_accesses_trap_with_the_faulting_instruction() {
                     address: 0x0010_0002
                 }
             )
+        }),
+        ("load-from-text", |cause| {
+            matches!(cause, TrapCause::LoadAccessFault { address: 0x0001_0000 })
         }),
         ("store-to-text", |cause| {
             matches!(

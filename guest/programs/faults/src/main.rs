@@ -26,6 +26,11 @@ fn main() {
             // SAFETY: deliberately invalid: the machine must trap, not the guest continue.
             let _ = unsafe { core::ptr::read_volatile(address as *const u32) };
         }
+        "load-from-text" => {
+            let address = core::hint::black_box(gnomon_guest::abi::memory::TEXT_START as usize);
+            // SAFETY: deliberately invalid: code is not data.
+            let _ = unsafe { core::ptr::read_volatile(address as *const u32) };
+        }
         "store-to-text" => {
             let address = core::hint::black_box(gnomon_guest::abi::memory::TEXT_START as usize);
             // SAFETY: deliberately invalid, as above.
