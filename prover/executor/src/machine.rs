@@ -224,7 +224,6 @@ impl<'a> Machine<'a> {
                 self.pc = pc;
                 return (executed, BlockExit::Trap(TrapCause::FetchAccessFault));
             };
-            tracer.fetch(pc, memory);
             let rs1 = registers[usize::from(instruction.rs1)];
             let rs2 = registers[usize::from(instruction.rs2)];
             let imm = instruction.imm;

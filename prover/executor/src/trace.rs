@@ -2,9 +2,10 @@
 //!
 //! A [`Segment`] holds the registers and pc at its start and end, one record per instruction
 //! ([`Step`]), one per syscall ([`SyscallRecord`]), and the before and after contents of every
-//! page the segment touched: data pages it loaded from or stored to and text pages it fetched
-//! from. From those pages the segment's memory roots follow: the Merkle root before is the
-//! previous segment's root after, and the root after updates the pages that changed.
+//! data page the segment loaded from or stored to (instructions come from the program, not from
+//! memory, so text pages never appear). From those pages the segment's memory roots follow: the
+//! Merkle root before is the previous segment's root after, and the root after updates the
+//! pages that changed.
 
 use std::collections::BTreeMap;
 
@@ -86,9 +87,6 @@ pub(crate) trait Tracer {
 
     fn segment_start(&mut self, _machine: &Machine<'_>) {}
     fn segment_end(&mut self, _machine: &Machine<'_>, _halt: Option<&Halt>) {}
-    /// Before fetching the instruction at `pc`.
-    #[inline(always)]
-    fn fetch(&mut self, _pc: u32, _memory: &Memory) {}
     /// Before a data access to the word at `address`.
     #[inline(always)]
     fn access(&mut self, _address: u32, _memory: &Memory) {}
@@ -123,7 +121,6 @@ pub(crate) struct Recorder<F> {
     touched_in: Vec<u32>,
     /// Segment index + 1: an epoch never equals the zero `touched_in` starts with.
     epoch: u32,
-    last_fetch_page: u32,
     start_clock: u64,
     start_pc: u32,
     start_registers: [u32; 32],
@@ -141,7 +138,6 @@ impl<F: FnMut(Segment)> Recorder<F> {
             tree,
             touched_in: vec![0; memory::PAGE_COUNT as usize],
             epoch: 0,
-            last_fetch_page: u32::MAX,
             start_clock: 0,
             start_pc: 0,
             start_registers: [0; 32],
@@ -167,7 +163,6 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
 
     fn segment_start(&mut self, machine: &Machine<'_>) {
         self.epoch += 1;
-        self.last_fetch_page = u32::MAX;
         self.start_clock = machine.clock;
         self.start_pc = machine.pc;
         self.start_registers = machine.registers;
@@ -202,15 +197,6 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
         };
         self.root = root_after;
         (self.sink)(segment);
-    }
-
-    #[inline(always)]
-    fn fetch(&mut self, pc: u32, memory: &Memory) {
-        let page = pc / memory::PAGE_SIZE;
-        if page != self.last_fetch_page {
-            self.last_fetch_page = page;
-            self.touch(page, memory);
-        }
     }
 
     #[inline(always)]
