@@ -13,6 +13,7 @@
 //! prover's constraints must match; this crate never depends on the prover.
 
 pub mod commitment;
+mod elf_writer;
 mod io;
 pub mod isa;
 mod machine;
@@ -23,6 +24,7 @@ pub mod trace;
 mod trap;
 
 pub use commitment::{Digest, ProgramCommitment};
+pub use elf_writer::write_elf;
 pub use io::{Input, InputError, MAX_OUTPUT_BYTES};
 pub use program::{ElfError, Program};
 pub use report::{Report, SyscallKind, SyscallStats};

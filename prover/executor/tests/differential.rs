@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Command;
 
 use gnomon_executor::isa::{Instruction, Opcode};
-use gnomon_executor::{Input, Options, Program, execute};
+use gnomon_executor::{Input, Options, Program, execute, write_elf};
 use gnomon_guest_abi::{fd, syscall};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -222,41 +222,6 @@ fn linux_exit() -> Vec<u32> {
     code
 }
 
-/// A static ELF: text at 0x10000, two data pages at 0x20000 (the first filled with `data`).
-fn elf(code: &[u32], data: &[u8; 4096]) -> Vec<u8> {
-    let text: Vec<u8> = code.iter().flat_map(|word| word.to_le_bytes()).collect();
-    let text_size = text.len().next_multiple_of(0x1000) as u32;
-    let data_offset = 0x1000 + text_size;
-    let mut file = Vec::new();
-    let push16 = |file: &mut Vec<u8>, value: u16| file.extend_from_slice(&value.to_le_bytes());
-    let push32 = |file: &mut Vec<u8>, value: u32| file.extend_from_slice(&value.to_le_bytes());
-    file.extend_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1, 0]);
-    file.resize(16, 0);
-    push16(&mut file, 2); // ET_EXEC
-    push16(&mut file, 243); // EM_RISCV
-    push32(&mut file, 1); // EV_CURRENT
-    push32(&mut file, TEXT); // entry
-    push32(&mut file, 52); // program headers
-    push32(&mut file, 0); // section headers
-    push32(&mut file, 0); // flags: soft float, no RVC
-    for value in [52u16, 32, 2, 40, 0, 0] {
-        push16(&mut file, value);
-    }
-    for (offset, vaddr, filesz, memsz, flags) in [
-        (0x1000, TEXT, text.len() as u32, text.len() as u32, 5),
-        (data_offset, DATA, 0x1000, 0x2000, 6),
-    ] {
-        for value in [1, offset, vaddr, vaddr, filesz, memsz, flags, 0x1000] {
-            push32(&mut file, value);
-        }
-    }
-    file.resize(0x1000, 0);
-    file.extend_from_slice(&text);
-    file.resize(data_offset as usize, 0);
-    file.extend_from_slice(data);
-    file
-}
-
 fn qemu() -> Option<&'static Path> {
     let path = Path::new("/usr/bin/qemu-riscv32");
     if path.exists() {
@@ -287,14 +252,14 @@ fn interpreter_matches_qemu_on_random_programs() {
 
         let mut ours = body.clone();
         epilogue(&mut ours, &gnomon_exit());
-        let program = Program::from_elf(&elf(&ours, &data)).unwrap();
+        let program = Program::from_elf(&write_elf(&ours, DATA, &data, 0x2000)).unwrap();
         let execution = execute(&program, &Input::new(), &Options::default());
         assert!(execution.succeeded(), "seed {seed}: {:?}", execution.exit);
 
         let mut theirs = body.clone();
         epilogue(&mut theirs, &linux_exit());
         let path = directory.join(format!("case-{seed}.elf"));
-        std::fs::write(&path, elf(&theirs, &data)).unwrap();
+        std::fs::write(&path, write_elf(&theirs, DATA, &data, 0x2000)).unwrap();
         // qemu-user refuses (silently, with status 1) files without the execute bit.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let output = Command::new(qemu).arg(&path).output().unwrap();
