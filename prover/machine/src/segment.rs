@@ -1,0 +1,302 @@
+//! Proving and verifying one segment.
+
+use std::sync::Arc;
+
+use gnomon_executor::{Program, ProgramCommitment, Segment};
+use p3_batch_stark::{
+    BatchProof, CommonData, ProverData, StarkInstance, prove_batch, verify_batch,
+};
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use serde::{Deserialize, Serialize};
+
+use crate::chips::add_sub::AddSubAir;
+use crate::chips::boundary::BoundaryAir;
+use crate::chips::lookup::{LookupAir, LookupCounts};
+use crate::chips::program::ProgramAir;
+use crate::chips::{MachineAir, TraceGenerator};
+use crate::config::{F, InnerConfig, StarkParameters, inner_config};
+use crate::public_values::PublicValues;
+use crate::record::ExecutionRecord;
+use crate::rom::Rom;
+
+/// The most cycles a provable segment holds: timestamps `4 * clk + 4` stay below 2^24, the bound
+/// the memory argument's gap checks are built for.
+pub const MAX_SEGMENT_LOG2: u32 = 22;
+
+/// A bound on the clock cycles all rows of a proof can account for together, well below
+/// `p / 4`: the verifier rejects proofs whose tables could add up to more, so no chain of
+/// `(pc, clk)` states can wrap around the field.
+const MAX_TOTAL_CYCLES: u64 = 1 << 28;
+
+/// Everything needed to prove and verify segments of one program: its tables, including the
+/// preprocessed program table, and the commitments to the preprocessed columns.
+pub struct MachineKeys {
+    program: ProgramCommitment,
+    text_end: u32,
+    rom: Arc<Rom>,
+    airs: Vec<MachineAir>,
+    config: InnerConfig,
+    prover_data: ProverData<InnerConfig>,
+}
+
+impl std::fmt::Debug for MachineKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineKeys")
+            .field("program", &self.program)
+            .field(
+                "tables",
+                &self.airs.iter().map(MachineAir::name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a segment could not be proven.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error(
+        "segment {index} has {cycles} cycles; a provable segment has at most 2^{MAX_SEGMENT_LOG2}"
+    )]
+    SegmentTooLong { index: u32, cycles: u32 },
+    #[error("the STARK prover failed: {0}")]
+    Stark(String),
+}
+
+/// Why a segment proof was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("the proof does not decode: {0}")]
+    Malformed(String),
+    #[error("the proof has {found} tables; this machine has {expected}")]
+    WrongShape { expected: usize, found: usize },
+    #[error("the public values are malformed (a limb above 2^16 or a flag other than 0 or 1)")]
+    BadPublicValues,
+    #[error("the proof is for program {found}, not {expected}")]
+    WrongProgram {
+        expected: ProgramCommitment,
+        found: ProgramCommitment,
+    },
+    #[error("the proof claims a text end of page {found}, the program's is {expected}")]
+    WrongTextEnd { expected: u32, found: u32 },
+    #[error("register x0 is not zero at the start of the segment")]
+    NonZeroX0,
+    #[error("the proof claims {cycles} cycles, more than a segment holds")]
+    TooManyCycles { cycles: u32 },
+    #[error("the tables are too tall for their clocks to be sound ({total} cycles' worth)")]
+    TablesTooTall { total: u64 },
+    #[error("the STARK does not verify: {0}")]
+    Stark(String),
+}
+
+/// A proof of one segment, with the public values it proves.
+#[derive(Serialize, Deserialize)]
+pub struct SegmentProof {
+    pub public_values: Vec<F>,
+    pub proof: BatchProof<InnerConfig>,
+}
+
+impl std::fmt::Debug for SegmentProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentProof")
+            .field("public_values", &self.public_values)
+            .field("degree_bits", &self.proof.degree_bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SegmentProof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a proof serializes into a Vec")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, VerifyError> {
+        postcard::from_bytes(bytes).map_err(|error| VerifyError::Malformed(error.to_string()))
+    }
+}
+
+impl MachineKeys {
+    /// The tables of `program` and their preprocessed commitments, for `parameters`.
+    pub fn new(program: &Program, parameters: StarkParameters) -> Self {
+        let rom = Arc::new(Rom::new(program));
+        let airs = vec![
+            MachineAir::Boundary(BoundaryAir),
+            MachineAir::Program(ProgramAir::new(rom.clone())),
+            MachineAir::AddSub(AddSubAir),
+            MachineAir::Lookup(LookupAir),
+        ];
+        let config = inner_config(parameters);
+        // The preprocessed tables have fixed heights; the others' heights do not change the
+        // common data, so any valid height stands in for them here.
+        let degree_bits: Vec<usize> = airs
+            .iter()
+            .map(|air| {
+                let height = p3_air::BaseAir::<F>::preprocessed_trace(air)
+                    .map_or(crate::chips::MIN_HEIGHT, |trace| trace.height());
+                height.trailing_zeros() as usize
+            })
+            .collect();
+        let prover_data = ProverData::from_airs_and_degrees(&config, &airs, &degree_bits)
+            .expect("committing to the preprocessed tables cannot fail");
+        Self {
+            program: program.commitment(),
+            text_end: program.text().end,
+            rom,
+            airs,
+            config,
+            prover_data,
+        }
+    }
+
+    pub fn airs(&self) -> &[MachineAir] {
+        &self.airs
+    }
+
+    fn common(&self) -> &CommonData<InnerConfig> {
+        &self.prover_data.common
+    }
+
+    /// The record of `segment`, and every table's trace for it.
+    pub fn traces(&self, segment: &Segment) -> (ExecutionRecord, Vec<RowMajorMatrix<F>>) {
+        let record = ExecutionRecord::new(&self.rom, &self.program, self.text_end, segment);
+        let mut lookups = LookupCounts::default();
+        let mut traces: Vec<Option<RowMajorMatrix<F>>> = self
+            .airs
+            .iter()
+            .map(|air| match air {
+                MachineAir::Boundary(air) => Some(air.generate_trace(&record, &mut lookups)),
+                MachineAir::Program(air) => Some(air.generate_trace(&record, &mut lookups)),
+                MachineAir::AddSub(air) => Some(air.generate_trace(&record, &mut lookups)),
+                // Made last, once every other table has counted its lookups.
+                MachineAir::Lookup(_) => None,
+            })
+            .collect();
+        for (air, trace) in self.airs.iter().zip(&mut traces) {
+            if let MachineAir::Lookup(air) = air {
+                *trace = Some(air.generate_trace(&lookups));
+            }
+        }
+        (
+            record,
+            traces
+                .into_iter()
+                .map(|trace| trace.expect("every table has a trace"))
+                .collect(),
+        )
+    }
+
+    /// The public values each table is proven with: the boundary's are the segment's.
+    fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
+        self.airs
+            .iter()
+            .map(|air| match air {
+                MachineAir::Boundary(_) => public_values.to_vec(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Proves `segment` of this program.
+    pub fn prove_segment(&self, segment: &Segment) -> Result<SegmentProof, ProveError> {
+        if segment.cycles > 1 << MAX_SEGMENT_LOG2 {
+            return Err(ProveError::SegmentTooLong {
+                index: segment.index,
+                cycles: segment.cycles,
+            });
+        }
+        let (record, traces) = self.traces(segment);
+        self.prove_traces(&record.public_values.to_field_elements(), &traces)
+    }
+
+    /// Proves already generated traces (the tests' malicious provers tamper with them first).
+    pub fn prove_traces(
+        &self,
+        public_values: &[F],
+        traces: &[RowMajorMatrix<F>],
+    ) -> Result<SegmentProof, ProveError> {
+        let per_instance = self.instance_public_values(public_values);
+        let instances: Vec<StarkInstance<'_, InnerConfig, MachineAir>> = self
+            .airs
+            .iter()
+            .zip(traces)
+            .zip(&per_instance)
+            .map(|((air, trace), public_values)| StarkInstance {
+                air,
+                trace,
+                public_values: public_values.clone(),
+            })
+            .collect();
+        let proof = prove_batch(&self.config, &instances, &self.prover_data)
+            .map_err(|error| ProveError::Stark(format!("{error:?}")))?;
+        Ok(SegmentProof {
+            public_values: public_values.to_vec(),
+            proof,
+        })
+    }
+
+    /// Verifies a segment proof of this program and returns what it proves.
+    pub fn verify_segment(&self, proof: &SegmentProof) -> Result<PublicValues, VerifyError> {
+        let values = PublicValues::from_field_elements(&proof.public_values)
+            .ok_or(VerifyError::BadPublicValues)?;
+        if values.program != self.program {
+            return Err(VerifyError::WrongProgram {
+                expected: self.program,
+                found: values.program,
+            });
+        }
+        let text_end_page = self.text_end / gnomon_guest_abi::memory::PAGE_SIZE;
+        if values.text_end_page != text_end_page {
+            return Err(VerifyError::WrongTextEnd {
+                expected: text_end_page,
+                found: values.text_end_page,
+            });
+        }
+        if values.start_registers[0] != 0 {
+            return Err(VerifyError::NonZeroX0);
+        }
+        if values.cycles > 1 << MAX_SEGMENT_LOG2 {
+            return Err(VerifyError::TooManyCycles {
+                cycles: values.cycles,
+            });
+        }
+        let degree_bits = &proof.proof.degree_bits;
+        if degree_bits.len() != self.airs.len() {
+            return Err(VerifyError::WrongShape {
+                expected: self.airs.len(),
+                found: degree_bits.len(),
+            });
+        }
+        let total: u64 = self
+            .airs
+            .iter()
+            .zip(degree_bits)
+            .map(|(air, &bits)| {
+                let height = 1u64.checked_shl(bits as u32).unwrap_or(u64::MAX);
+                height.saturating_mul(air.max_cycles_per_row())
+            })
+            .fold(0u64, u64::saturating_add);
+        if total >= MAX_TOTAL_CYCLES {
+            return Err(VerifyError::TablesTooTall { total });
+        }
+        let per_instance = self.instance_public_values(&proof.public_values);
+        verify_batch(
+            &self.config,
+            &self.airs,
+            &proof.proof,
+            &per_instance,
+            self.common(),
+        )
+        .map_err(|error| VerifyError::Stark(format!("{error:?}")))?;
+        Ok(values)
+    }
+}
+
+impl MachineAir {
+    /// The most clock cycles one row of this table can advance the state by.
+    pub fn max_cycles_per_row(&self) -> u64 {
+        match self {
+            MachineAir::AddSub(_) => 1,
+            MachineAir::Boundary(_) | MachineAir::Program(_) | MachineAir::Lookup(_) => 0,
+        }
+    }
+}
