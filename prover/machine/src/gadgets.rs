@@ -78,6 +78,10 @@ pub fn eval_access<AB: InteractionBuilder>(
     let gap = ts.clone() - cols.prev_ts.into() - AB::Expr::ONE;
     let diff = cols.diff[0].into() + cols.diff[1].into() * AB::Expr::from_u32(256);
     builder.when(enabled.clone()).assert_eq(gap, diff);
+    // A disabled access leaves its columns at zero, so no row holds a value nothing checks.
+    let disabled = AB::Expr::ONE - enabled.clone();
+    builder.when(disabled.clone()).assert_zero(cols.prev_ts);
+    builder.when(disabled).assert_zeros(cols.diff);
     builder.range16(cols.diff[0].into(), send(enabled.clone()));
     builder.range16(cols.diff[1].into(), send(enabled.clone()));
     builder.memory(
@@ -111,6 +115,9 @@ pub fn eval_write<AB: InteractionBuilder>(
     enabled: AB::Expr,
 ) {
     let prev = word_expr::<AB>(&cols.prev_value);
+    builder
+        .when(AB::Expr::ONE - enabled.clone())
+        .assert_zeros(cols.prev_value);
     eval_access(builder, address, prev, value, ts, &cols.access, enabled);
 }
 

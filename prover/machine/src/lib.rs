@@ -3,6 +3,7 @@ pub mod bus;
 pub mod chips;
 mod columns;
 pub mod config;
+pub mod debug;
 pub mod gadgets;
 pub mod public_values;
 pub mod record;

@@ -10,11 +10,8 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 
-use crate::chips::add_sub::AddSubAir;
-use crate::chips::boundary::BoundaryAir;
-use crate::chips::lookup::{LookupAir, LookupCounts};
-use crate::chips::program::ProgramAir;
-use crate::chips::{MachineAir, TraceGenerator};
+use crate::chips::lookup::LookupCounts;
+use crate::chips::{MachineAir, all_airs};
 use crate::config::{F, InnerConfig, StarkParameters, inner_config};
 use crate::public_values::PublicValues;
 use crate::record::ExecutionRecord;
@@ -119,12 +116,7 @@ impl MachineKeys {
     /// The tables of `program` and their preprocessed commitments, for `parameters`.
     pub fn new(program: &Program, parameters: StarkParameters) -> Self {
         let rom = Arc::new(Rom::new(program));
-        let airs = vec![
-            MachineAir::Boundary(BoundaryAir),
-            MachineAir::Program(ProgramAir::new(rom.clone())),
-            MachineAir::AddSub(AddSubAir),
-            MachineAir::Lookup(LookupAir),
-        ];
+        let airs = all_airs(rom.clone());
         let config = inner_config(parameters);
         // The preprocessed tables have fixed heights; the others' heights do not change the
         // common data, so any valid height stands in for them here.
@@ -152,7 +144,7 @@ impl MachineKeys {
         &self.airs
     }
 
-    fn common(&self) -> &CommonData<InnerConfig> {
+    pub(crate) fn common(&self) -> &CommonData<InnerConfig> {
         &self.prover_data.common
     }
 
@@ -160,33 +152,17 @@ impl MachineKeys {
     pub fn traces(&self, segment: &Segment) -> (ExecutionRecord, Vec<RowMajorMatrix<F>>) {
         let record = ExecutionRecord::new(&self.rom, &self.program, self.text_end, segment);
         let mut lookups = LookupCounts::default();
-        let mut traces: Vec<Option<RowMajorMatrix<F>>> = self
+        // In table order, which puts the lookup table last, after every request is counted.
+        let traces = self
             .airs
             .iter()
-            .map(|air| match air {
-                MachineAir::Boundary(air) => Some(air.generate_trace(&record, &mut lookups)),
-                MachineAir::Program(air) => Some(air.generate_trace(&record, &mut lookups)),
-                MachineAir::AddSub(air) => Some(air.generate_trace(&record, &mut lookups)),
-                // Made last, once every other table has counted its lookups.
-                MachineAir::Lookup(_) => None,
-            })
+            .map(|air| air.generator().generate_trace(&record, &mut lookups))
             .collect();
-        for (air, trace) in self.airs.iter().zip(&mut traces) {
-            if let MachineAir::Lookup(air) = air {
-                *trace = Some(air.generate_trace(&lookups));
-            }
-        }
-        (
-            record,
-            traces
-                .into_iter()
-                .map(|trace| trace.expect("every table has a trace"))
-                .collect(),
-        )
+        (record, traces)
     }
 
     /// The public values each table is proven with: the boundary's are the segment's.
-    fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
+    pub(crate) fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
         self.airs
             .iter()
             .map(|air| match air {
@@ -272,7 +248,7 @@ impl MachineKeys {
             .zip(degree_bits)
             .map(|(air, &bits)| {
                 let height = 1u64.checked_shl(bits as u32).unwrap_or(u64::MAX);
-                height.saturating_mul(air.max_cycles_per_row())
+                height.saturating_mul(air.generator().max_cycles_per_row())
             })
             .fold(0u64, u64::saturating_add);
         if total >= MAX_TOTAL_CYCLES {
@@ -288,15 +264,5 @@ impl MachineKeys {
         )
         .map_err(|error| VerifyError::Stark(format!("{error:?}")))?;
         Ok(values)
-    }
-}
-
-impl MachineAir {
-    /// The most clock cycles one row of this table can advance the state by.
-    pub fn max_cycles_per_row(&self) -> u64 {
-        match self {
-            MachineAir::AddSub(_) => 1,
-            MachineAir::Boundary(_) | MachineAir::Program(_) | MachineAir::Lookup(_) => 0,
-        }
     }
 }

@@ -1,25 +1,16 @@
 //! Segment proofs of hand-written programs: what the tables prove, and what they reject.
 
-use gnomon_executor::isa::{Instruction, Opcode};
-use gnomon_executor::{Input, Options, Program, SegmentSize, trace, write_elf};
-use gnomon_machine::config::StarkParameters;
-use gnomon_machine::segment::MachineKeys;
+mod common;
 
-const DATA: u32 = 0x0010_0000;
-
-fn op(opcode: Opcode, rd: u8, rs1: u8, rs2: u8, imm: u32) -> u32 {
-    Instruction {
-        opcode,
-        rd,
-        rs1,
-        rs2,
-        imm,
-    }
-    .encode()
-}
+use common::*;
+use gnomon_executor::Input;
+use gnomon_executor::isa::Opcode;
+use gnomon_machine::public_values::PublicValues;
+use gnomon_machine::segment::VerifyError;
+use p3_field::PrimeCharacteristicRing;
 
 /// Straight-line additions and subtractions, longer than one 2^10-cycle segment.
-fn arithmetic_program() -> Program {
+fn arithmetic_program() -> gnomon_executor::Program {
     let mut text = vec![
         op(Opcode::Lui, 1, 0, 0, 0x8000_0000),
         op(Opcode::Addi, 2, 0, 0, (-1i32) as u32),
@@ -43,32 +34,54 @@ fn arithmetic_program() -> Program {
         });
         i += 1;
     }
-    Program::from_elf(&write_elf(&text, DATA, &[], 0x1000)).unwrap()
+    program(&text, &[])
 }
 
 #[test]
 fn proves_and_verifies_an_arithmetic_segment() {
     let program = arithmetic_program();
-    let options = Options {
-        segment_size: SegmentSize::new(10).unwrap(),
-        cycle_limit: 1024,
-    };
-    let (_, segments) = trace(
-        &program,
-        &Input::new(),
-        &Options {
-            cycle_limit: u64::MAX,
-            ..options
-        },
-    );
-    let keys = MachineKeys::new(&program, StarkParameters::testing());
-    let proof = keys
-        .prove_segment(&segments[0])
-        .expect("the segment proves");
-    let values = keys.verify_segment(&proof).expect("the proof verifies");
+    let segments = segments(&program, &Input::new(), 10, 1100);
+    let keys = keys(&program);
+    let values = prove_and_verify(&keys, &segments[0]);
     assert_eq!(values.cycles, 1024);
     assert_eq!(values.end_registers, segments[0].end_registers);
-    let bytes = proof.to_bytes();
-    let decoded = gnomon_machine::segment::SegmentProof::from_bytes(&bytes).unwrap();
-    assert_eq!(keys.verify_segment(&decoded).unwrap(), values);
+    assert_eq!(values.end_pc, 0x1_0000 + 4 * 1024);
+}
+
+#[test]
+fn every_add_sub_column_is_constrained() {
+    let program = arithmetic_program();
+    let segment = &segments(&program, &Input::new(), 10, 1100)[0];
+    assert_every_column_is_constrained(&keys(&program), segment, &["AddSub", "Boundary"], 2);
+}
+
+#[test]
+fn wrong_public_values_are_rejected() {
+    let program = arithmetic_program();
+    let segment = &segments(&program, &Input::new(), 10, 1100)[0];
+    let keys = keys(&program);
+    let proof = keys.prove_segment(segment).unwrap();
+    let honest = PublicValues::from_field_elements(&proof.public_values).unwrap();
+
+    let mut lied = proof.public_values.clone();
+    let end_register = gnomon_machine::public_values::offset::END_REGISTERS + 2 * 5;
+    lied[end_register] += gnomon_machine::config::F::ONE;
+    let forged = gnomon_machine::segment::SegmentProof {
+        public_values: lied,
+        proof: proof.proof,
+    };
+    assert!(matches!(
+        keys.verify_segment(&forged),
+        Err(VerifyError::Stark(_))
+    ));
+
+    // The same proof under another program's keys.
+    let other = common::program(&[op(Opcode::Addi, 1, 0, 0, 1)], &[]);
+    let other_keys = common::keys(&other);
+    let proof = keys.prove_segment(segment).unwrap();
+    assert!(matches!(
+        other_keys.verify_segment(&proof),
+        Err(VerifyError::WrongProgram { .. })
+    ));
+    assert_eq!(honest.cycles, 1024);
 }

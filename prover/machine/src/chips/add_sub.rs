@@ -79,6 +79,10 @@ impl TraceGenerator for AddSubAir {
             }
         })
     }
+
+    fn max_cycles_per_row(&self) -> u64 {
+        1
+    }
 }
 
 impl BaseAir<F> for AddSubAir {

@@ -11,7 +11,9 @@ use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
 use crate::bus::{Buses, ByteOp};
+use crate::chips::TraceGenerator;
 use crate::config::F;
+use crate::record::ExecutionRecord;
 
 const ROWS: usize = 1 << 16;
 const OPS: [ByteOp; 3] = [ByteOp::And, ByteOp::Or, ByteOp::Xor];
@@ -47,9 +49,9 @@ impl LookupCounts {
 #[derive(Clone, Debug, Default)]
 pub struct LookupAir;
 
-impl LookupAir {
-    /// Multiplicities: range16, then one column per byte operation.
-    pub fn generate_trace(&self, counts: &LookupCounts) -> RowMajorMatrix<F> {
+impl TraceGenerator for LookupAir {
+    /// Multiplicities: range16, then one column per byte operation, from the finished `counts`.
+    fn generate_trace(&self, _: &ExecutionRecord, counts: &mut LookupCounts) -> RowMajorMatrix<F> {
         let mut values = Vec::with_capacity(ROWS * 4);
         for row in 0..ROWS {
             values.push(F::from_u32(counts.range16[row]));

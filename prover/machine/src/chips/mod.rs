@@ -26,12 +26,20 @@ pub const MIN_HEIGHT: usize = 8;
 /// Trace generation of a table from a segment's record.
 pub trait TraceGenerator {
     /// The table's trace; range checks and byte operations it asks for are counted into
-    /// `lookups`, which the lookup table's multiplicities are made from.
+    /// `lookups`, which the lookup table's multiplicities are made from. (The lookup table
+    /// itself is generated last, from the finished counts.)
     fn generate_trace(
         &self,
         record: &ExecutionRecord,
         lookups: &mut LookupCounts,
     ) -> RowMajorMatrix<F>;
+
+    /// The most clock cycles one row of the table can advance the `(pc, clk)` state by: 1 for
+    /// instruction tables, 0 for tables that execute nothing. The verifier bounds the sum over
+    /// all rows of all tables so that no clock can wrap around the field.
+    fn max_cycles_per_row(&self) -> u64 {
+        0
+    }
 }
 
 /// A trace of `width` columns with one row per item, padded with zero rows to a power of two
@@ -117,6 +125,11 @@ macro_rules! machine_airs {
             pub fn name(&self) -> &'static str {
                 match self { $(Self::$variant(_) => stringify!($variant)),* }
             }
+
+            /// The table's trace generation.
+            pub fn generator(&self) -> &dyn TraceGenerator {
+                match self { $(Self::$variant(air) => air),* }
+            }
         }
     };
 }
@@ -126,4 +139,15 @@ machine_airs! {
     Program(ProgramAir),
     AddSub(AddSubAir),
     Lookup(LookupAir),
+}
+
+/// Every table of the machine for a program with decoded text `rom`, in proof order. The
+/// lookup table comes last: its multiplicities are what the others asked for.
+pub fn all_airs(rom: std::sync::Arc<crate::rom::Rom>) -> Vec<MachineAir> {
+    vec![
+        MachineAir::Boundary(BoundaryAir),
+        MachineAir::Program(ProgramAir::new(rom)),
+        MachineAir::AddSub(AddSubAir),
+        MachineAir::Lookup(LookupAir),
+    ]
 }
