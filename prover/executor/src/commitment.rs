@@ -160,12 +160,49 @@ impl MemoryTree {
         self.node(DEPTH, 0)
     }
 
+    /// The nodes a proof needs besides `pages` (sorted, distinct page indices) to recompute the
+    /// root: the siblings of the union of their paths that are not themselves on any of those
+    /// paths, sorted by level, then index. They stay the same when only `pages` change.
+    pub fn siblings_of(&self, pages: &[u32]) -> Vec<TreeNode> {
+        let mut siblings = Vec::new();
+        let mut level_nodes = pages.to_vec();
+        for level in 0..DEPTH {
+            for (position, &index) in level_nodes.iter().enumerate() {
+                let sibling = index ^ 1;
+                let on_path = if sibling < index {
+                    position > 0 && level_nodes[position - 1] == sibling
+                } else {
+                    level_nodes.get(position + 1) == Some(&sibling)
+                };
+                if !on_path {
+                    let digest = self.node(level, sibling);
+                    siblings.push(TreeNode {
+                        level: level as u32,
+                        index: sibling,
+                        digest,
+                    });
+                }
+            }
+            level_nodes = level_nodes.iter().map(|index| index >> 1).collect();
+            level_nodes.dedup();
+        }
+        siblings
+    }
+
     /// The siblings on the path from page `index` to the root, leaf level first.
     pub fn path(&self, index: u32) -> Vec<Digest> {
         (0..DEPTH)
             .map(|level| self.node(level, (index >> level) ^ 1))
             .collect()
     }
+}
+
+/// A node of the memory tree: `level` 0 holds page hashes, level [`DEPTH`] the root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeNode {
+    pub level: u32,
+    pub index: u32,
+    pub digest: Digest,
 }
 
 /// Whether `siblings` prove that `page` is page `index` of the tree with `root`.
@@ -273,6 +310,52 @@ mod tests {
         assert!(verify_path(tree.root(), 6, &[0; PAGE_WORDS], &tree.path(6)));
         assert!(!verify_path(tree.root(), 6, &page, &tree.path(6)));
         assert!(!verify_path(tree.root(), 4, &page, &tree.path(5)));
+    }
+
+    #[test]
+    fn siblings_and_touched_pages_recompute_the_root() {
+        let mut page = [0u32; PAGE_WORDS];
+        page[7] = 0x1234_5678;
+        let tree = MemoryTree::from_pages([(64, &page), (70, &page), (300_000, &page)]);
+        let touched = [64u32, 65, 70];
+        let siblings = tree.siblings_of(&touched);
+        // Recompute the root from the touched pages and the siblings alone.
+        let mut nodes: std::collections::BTreeMap<(u32, u32), Digest> = touched
+            .iter()
+            .map(|&index| {
+                let contents = if index == 65 { [0; PAGE_WORDS] } else { page };
+                ((0, index), hash_page(&contents))
+            })
+            .collect();
+        nodes.extend(
+            siblings
+                .iter()
+                .map(|node| ((node.level, node.index), node.digest)),
+        );
+        for level in 0..DEPTH as u32 {
+            let parents: Vec<u32> = nodes
+                .keys()
+                .filter(|(l, _)| *l == level)
+                .map(|(_, i)| i >> 1)
+                .collect();
+            for parent in parents {
+                let left = nodes[&(level, 2 * parent)];
+                let right = nodes[&(level, 2 * parent + 1)];
+                nodes.insert((level + 1, parent), compress(left, right));
+            }
+        }
+        assert_eq!(nodes[&(DEPTH as u32, 0)], tree.root());
+        // 64 and 65 share a parent: neither is the other's missing sibling.
+        assert!(
+            !siblings
+                .iter()
+                .any(|node| node.level == 0 && node.index == 65)
+        );
+        assert!(
+            siblings
+                .iter()
+                .any(|node| node.level == 0 && node.index == 71)
+        );
     }
 
     #[test]

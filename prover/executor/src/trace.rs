@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use gnomon_guest_abi::memory;
 
 use crate::Halt;
-use crate::commitment::{Digest, MemoryTree, Page};
+use crate::commitment::{Digest, MemoryTree, Page, TreeNode};
 use crate::machine::{Machine, Memory};
 
 /// One memory word read or written, by its word-aligned address. A load has
@@ -75,6 +75,9 @@ pub struct Segment {
     pub pages: BTreeMap<u32, PageTransition>,
     pub memory_root_before: Digest,
     pub memory_root_after: Digest,
+    /// The tree nodes beside the touched pages that recompute both roots (see
+    /// [`MemoryTree::siblings_of`]).
+    pub merkle_siblings: Vec<TreeNode>,
     /// Set on the last segment of a run that halted.
     pub halt: Option<Halt>,
 }
@@ -169,6 +172,8 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
     }
 
     fn segment_end(&mut self, machine: &Machine<'_>, halt: Option<&Halt>) {
+        let touched: Vec<u32> = self.pages_before.keys().copied().collect();
+        let merkle_siblings = self.tree.siblings_of(&touched);
         let mut pages = BTreeMap::new();
         for (index, before) in std::mem::take(&mut self.pages_before) {
             let after = Box::new(*machine.memory.page(index));
@@ -193,6 +198,7 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
             pages,
             memory_root_before: self.root,
             memory_root_after: root_after,
+            merkle_siblings,
             halt: halt.cloned(),
         };
         self.root = root_after;
