@@ -12,6 +12,10 @@
 //! | `range16` | `(value)` with value < 2^16 | any table | the lookup table, with multiplicity |
 //! | `bytes` | `(op, a, b, a op b)` for bytes a, b | bitwise tables | the lookup table, with multiplicity |
 //! | `halt` | `(exit_lo, exit_hi, input digest (16 limbs), output digest (16 limbs))` | the syscall table on HALT | the boundary, if the segment halted |
+//! | `poseidon2` | `(input[16], output[16])` | page hashing, the Merkle table, the precompile | the Poseidon2 table, with multiplicity |
+//! | `merkle` | `(phase, level, index, digest[8])` | page hashing (leaves), the Merkle table (parents) | the Merkle table (touched children), the boundary (roots) |
+//! | `syscall` | `(number, clk, a0 limbs, a1 limbs, a2 limbs)` | the `ecall` table, for every syscall but WRITE | the table of that syscall |
+//! | `sha256` | `(state in (16 limbs), block (32 limbs), state out (16 limbs))` | the SHA-256 syscall table | the SHA-256 compression table, with multiplicity |
 //!
 //! Conventions: a word travels as two 16-bit limbs, low first. A memory `address` is a word
 //! address (byte address / 4); the register file is addressed as words `0..32`, which no data
@@ -30,6 +34,10 @@ pub const MEMORY: &str = "memory";
 pub const RANGE16: &str = "range16";
 pub const BYTES: &str = "bytes";
 pub const HALT: &str = "halt";
+pub const POSEIDON2: &str = "poseidon2";
+pub const SYSCALL: &str = "syscall";
+pub const SHA256: &str = "sha256";
+pub const MERKLE: &str = "merkle";
 
 /// A message sent `flag` times (`flag` is a boolean the AIR constrains).
 pub fn send<E>(flag: E) -> Count<E> {
@@ -96,6 +104,19 @@ pub trait Buses: InteractionBuilder {
         self.push_interaction(RANGE16, [value], count);
     }
 
+    /// An `ecall` handed to the table of its syscall. `clk` is the `ecall`'s cycle: its word
+    /// accesses happen at the cycles after it, access `i` at `timestamp(clk + 1 + i, 0)`.
+    fn syscall(
+        &mut self,
+        number: Self::Expr,
+        clk: Self::Expr,
+        args: [[Self::Expr; 2]; 3],
+        count: Count<Self::Expr>,
+    ) {
+        let fields = [number, clk].into_iter().chain(args.into_iter().flatten());
+        self.push_interaction(SYSCALL, fields, count);
+    }
+
     fn byte_op(
         &mut self,
         op: ByteOp,
@@ -110,6 +131,32 @@ pub trait Buses: InteractionBuilder {
 }
 
 impl<AB: InteractionBuilder> Buses for AB {}
+
+/// Senders and receivers of the memory commitment's buses.
+pub trait CommitmentBuses: InteractionBuilder {
+    fn poseidon2(
+        &mut self,
+        input: [Self::Expr; 16],
+        output: [Self::Expr; 16],
+        count: Count<Self::Expr>,
+    ) {
+        self.push_interaction(POSEIDON2, input.into_iter().chain(output), count);
+    }
+
+    /// A node of the memory tree in `phase` 0 (before the segment) or 1 (after it).
+    fn merkle(
+        &mut self,
+        phase: Self::Expr,
+        level: Self::Expr,
+        index: Self::Expr,
+        digest: [Self::Expr; 8],
+        count: Count<Self::Expr>,
+    ) {
+        self.push_interaction(MERKLE, [phase, level, index].into_iter().chain(digest), count);
+    }
+}
+
+impl<AB: InteractionBuilder> CommitmentBuses for AB {}
 
 /// The byte operations the lookup table provides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,3 +9,4 @@ pub mod public_values;
 pub mod record;
 pub mod rom;
 pub mod segment;
+mod sub_builder;

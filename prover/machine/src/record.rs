@@ -5,9 +5,14 @@
 //! the offline memory check needs. The executor's trace is re-checked on the way: a step whose
 //! register or memory values disagree with the replay is a bug in Gnomon, reported as such.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use gnomon_executor::commitment::{PAGE_WORDS, Page};
+use gnomon_executor::Digest;
+use gnomon_executor::commitment::{DEPTH, PAGE_WORDS, Page, poseidon2, word_elements};
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_symmetric::Permutation as _;
+
+use crate::config::F;
 use gnomon_executor::trace::{MemoryAccess, SyscallRecord};
 use gnomon_executor::{ProgramCommitment, Segment};
 use gnomon_guest_abi::{memory, syscall};
@@ -83,6 +88,42 @@ pub struct SyscallEvent {
     pub words: Vec<Access>,
 }
 
+/// One Poseidon2 permutation, as a table asks the Poseidon2 table for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permutation {
+    pub input: [F; 16],
+    pub output: [F; 16],
+}
+
+impl Permutation {
+    pub fn of(input: [F; 16]) -> Self {
+        Self { input, output: poseidon2().permute(input) }
+    }
+}
+
+/// The sponge absorptions that hash `page` (see `gnomon_executor::commitment`): 64
+/// permutations, each taking four words in its rate and the previous output's capacity.
+fn page_sponge(page: &Page) -> Vec<Permutation> {
+    let mut capacity = [F::ZERO; 8];
+    page.chunks_exact(4)
+        .map(|words| {
+            let mut input = [F::ZERO; 16];
+            for (limbs, &word) in input[..8].chunks_exact_mut(2).zip(words) {
+                limbs.copy_from_slice(&word_elements(word));
+            }
+            input[8..].copy_from_slice(&capacity);
+            let permutation = Permutation::of(input);
+            capacity.copy_from_slice(&permutation.output[8..]);
+            permutation
+        })
+        .collect()
+}
+
+/// The digest a sponge or compression leaves in the first half of its last output.
+pub fn digest_of(permutation: &Permutation) -> Digest {
+    permutation.output[..8].try_into().expect("8 elements")
+}
+
 /// A page the segment touched: paged in with its contents before, out with its contents
 /// after and the timestamp of the last access to each word.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +132,21 @@ pub struct PageEvent {
     pub before: Box<Page>,
     pub after: Box<Page>,
     pub final_ts: Box<[u32; PAGE_WORDS]>,
+    /// The hashing of the page before and after (phase 0 and 1).
+    pub hashing: [Vec<Permutation>; 2],
+}
+
+/// One node of the memory tree on the paths of the touched pages, computed in both phases:
+/// the parent `index` at `level + 1` of children `2 index` and `2 index + 1` at `level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MerkleEvent {
+    pub level: u32,
+    pub index: u32,
+    /// Whether each child (left, right) is on a touched path, rather than a sibling witness.
+    pub touched: [bool; 2],
+    /// The compressions before and after: input `left | right`, output's first half the
+    /// parent.
+    pub compressions: [Permutation; 2],
 }
 
 /// Everything the tables of one segment proof are generated from.
@@ -100,6 +156,8 @@ pub struct ExecutionRecord {
     pub syscalls: Vec<SyscallEvent>,
     /// Touched pages, by increasing index.
     pub pages: Vec<PageEvent>,
+    /// The nodes above the touched pages, by level, then index.
+    pub merkle: Vec<MerkleEvent>,
     /// The timestamp of the last access to each register.
     pub register_final_ts: [u32; 32],
     pub public_values: PublicValues,
@@ -193,6 +251,17 @@ pub fn compute(op: Op, a: u32, b: u32) -> u32 {
 }
 
 impl ExecutionRecord {
+    /// Every permutation the tables ask the Poseidon2 table for, each once, with how often.
+    pub fn poseidon2_requests(&self) -> Vec<([F; 16], u32)> {
+        let mut counts: BTreeMap<[u32; 16], u32> = BTreeMap::new();
+        let pages = self.pages.iter().flat_map(|page| page.hashing.iter().flatten());
+        let merkle = self.merkle.iter().flat_map(|node| &node.compressions);
+        for permutation in pages.chain(merkle) {
+            *counts.entry(permutation.input.map(|x| x.as_canonical_u32())).or_default() += 1;
+        }
+        counts.into_iter().map(|(input, count)| (input.map(F::from_u32), count)).collect()
+    }
+
     /// Replays `segment` of the program with `rom` and `commitment`.
     ///
     /// # Panics
@@ -290,14 +359,17 @@ impl ExecutionRecord {
                     );
                     *ts = last;
                 }
+                let hashing = [page_sponge(&transition.before), page_sponge(&transition.after)];
                 PageEvent {
                     index,
                     before: transition.before.clone(),
                     after: transition.after.clone(),
                     final_ts,
+                    hashing,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let merkle = merkle_events(&pages, segment);
         let register_final_ts = core::array::from_fn(|register| {
             let (value, ts) = tracker.current(register as u32);
             assert_eq!(
@@ -311,10 +383,61 @@ impl ExecutionRecord {
             instructions,
             syscalls,
             pages,
+            merkle,
             register_final_ts,
             public_values,
         }
     }
+}
+
+/// The compressions that recompute both memory roots from the touched pages and the
+/// segment's sibling witnesses, level by level.
+fn merkle_events(pages: &[PageEvent], segment: &Segment) -> Vec<MerkleEvent> {
+    // Per level: index -> (digest before, digest after, on a touched path).
+    let mut level: BTreeMap<u32, ([Digest; 2], bool)> = pages
+        .iter()
+        .map(|page| {
+            let digests = page.hashing.each_ref().map(|sponge| digest_of(&sponge[63]));
+            (page.index, (digests, true))
+        })
+        .collect();
+    let mut siblings = segment.merkle_siblings.iter().peekable();
+    let mut events = Vec::new();
+    if pages.is_empty() {
+        return events;
+    }
+    for height in 0..DEPTH as u32 {
+        while let Some(node) = siblings.next_if(|node| node.level == height) {
+            level.insert(node.index, ([node.digest; 2], false));
+        }
+        let mut parents = BTreeMap::new();
+        for (&index, _) in level.iter().filter(|(_, (_, touched))| *touched) {
+            let parent = index / 2;
+            if parents.contains_key(&parent) {
+                continue;
+            }
+            let (left, left_touched) = level[&(2 * parent)];
+            let (right, right_touched) = level[&(2 * parent + 1)];
+            let compressions = [0, 1].map(|phase| {
+                let mut input = [F::ZERO; 16];
+                input[..8].copy_from_slice(&left[phase]);
+                input[8..].copy_from_slice(&right[phase]);
+                Permutation::of(input)
+            });
+            let digests = compressions.each_ref().map(digest_of);
+            parents.insert(parent, (digests, true));
+            events.push(MerkleEvent {
+                level: height,
+                index: parent,
+                touched: [left_touched, right_touched],
+                compressions,
+            });
+        }
+        level = parents;
+    }
+    let (roots, _) = level[&0];
+    assert_eq!(roots, [segment.memory_root_before, segment.memory_root_after], "replayed roots disagree");
+    events
 }
 
 fn syscall_event(

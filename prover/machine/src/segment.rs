@@ -78,6 +78,8 @@ pub enum VerifyError {
     WrongTextEnd { expected: u32, found: u32 },
     #[error("register x0 is not zero at the start of the segment")]
     NonZeroX0,
+    #[error("the memory root changed in a segment that touched no memory")]
+    UntouchedMemoryChanged,
     #[error("the proof claims {cycles} cycles, more than a segment holds")]
     TooManyCycles { cycles: u32 },
     #[error("the tables are too tall for their clocks to be sound ({total} cycles' worth)")]
@@ -166,7 +168,7 @@ impl MachineKeys {
         self.airs
             .iter()
             .map(|air| match air {
-                MachineAir::Boundary(_) => public_values.to_vec(),
+                MachineAir::Boundary(_) | MachineAir::Page(_) => public_values.to_vec(),
                 _ => Vec::new(),
             })
             .collect()
@@ -229,6 +231,9 @@ impl MachineKeys {
         }
         if values.start_registers[0] != 0 {
             return Err(VerifyError::NonZeroX0);
+        }
+        if !values.touched && values.memory_root_before != values.memory_root_after {
+            return Err(VerifyError::UntouchedMemoryChanged);
         }
         if values.cycles > 1 << MAX_SEGMENT_LOG2 {
             return Err(VerifyError::TooManyCycles {

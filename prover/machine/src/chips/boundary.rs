@@ -3,8 +3,9 @@
 //! One real row (the first) sends the start state `(start_pc, 0)` and each register's start
 //! value at timestamp 0, and receives the end state `(end_pc, cycles)`, each register's end
 //! value at the timestamp of its last access, and, when the segment halted, the exit code and
-//! digests the HALT syscall reported. The public values themselves are the tuple fields, so a
-//! proof can only balance its buses for the values it states.
+//! digests the HALT syscall reported, and, when memory was touched, the memory roots before and
+//! after from the Merkle table. The public values themselves are the tuple fields, so a proof
+//! can only balance its buses for the values it states.
 
 use core::borrow::{Borrow, BorrowMut};
 
@@ -13,7 +14,7 @@ use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
-use crate::bus::{self, Buses, receive, send};
+use crate::bus::{self, Buses, CommitmentBuses, receive, send};
 use crate::chips::lookup::LookupCounts;
 use crate::chips::{MIN_HEIGHT, TraceGenerator};
 use crate::columns::impl_columns;
@@ -93,6 +94,19 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for BoundaryAir {
                 [public[end].clone(), public[end + 1].clone()],
                 cols.final_ts[register].into(),
                 receive(is_real.clone()),
+            );
+        }
+        // The memory roots, from the Merkle table, when the segment touched memory (otherwise
+        // the verifier requires the two roots to be equal).
+        let touched = is_real.clone() * public[offset::TOUCHED].clone();
+        for (phase, start) in [offset::ROOT_BEFORE, offset::ROOT_AFTER].into_iter().enumerate() {
+            let root: [AB::Expr; 8] = core::array::from_fn(|i| public[start + i].clone());
+            builder.merkle(
+                AB::Expr::from_usize(phase),
+                AB::Expr::from_usize(gnomon_executor::commitment::DEPTH),
+                AB::Expr::ZERO,
+                root,
+                receive(touched.clone()),
             );
         }
         let halt: Vec<AB::Expr> = (offset::EXIT_CODE..offset::LEN)

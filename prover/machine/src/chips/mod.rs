@@ -9,15 +9,26 @@ use crate::config::F;
 use crate::record::ExecutionRecord;
 
 pub mod add_sub;
+pub mod address;
 pub mod boundary;
 pub mod instruction;
+pub mod load;
 pub mod lookup;
+pub mod merkle;
+pub mod page;
+pub mod poseidon2;
 pub mod program;
+pub mod store;
 
 use add_sub::AddSubAir;
 use boundary::BoundaryAir;
+use load::LoadChip;
 use lookup::{LookupAir, LookupCounts};
+use merkle::MerkleChip;
+use page::PageChip;
+use poseidon2::Poseidon2Chip;
 use program::ProgramAir;
+use store::StoreChip;
 
 /// Traces have at least this many rows, so that every table, even an empty one, has a
 /// well-formed low-degree extension.
@@ -138,6 +149,11 @@ machine_airs! {
     Boundary(BoundaryAir),
     Program(ProgramAir),
     AddSub(AddSubAir),
+    Load(LoadChip),
+    Store(StoreChip),
+    Page(PageChip),
+    Merkle(MerkleChip),
+    Poseidon2(Poseidon2Chip),
     Lookup(LookupAir),
 }
 
@@ -148,6 +164,11 @@ pub fn all_airs(rom: std::sync::Arc<crate::rom::Rom>) -> Vec<MachineAir> {
         MachineAir::Boundary(BoundaryAir),
         MachineAir::Program(ProgramAir::new(rom)),
         MachineAir::AddSub(AddSubAir),
+        MachineAir::Load(LoadChip),
+        MachineAir::Store(StoreChip),
+        MachineAir::Page(PageChip),
+        MachineAir::Merkle(MerkleChip),
+        MachineAir::Poseidon2(Poseidon2Chip::default()),
         MachineAir::Lookup(LookupAir),
     ]
 }

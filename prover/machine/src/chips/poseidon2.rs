@@ -1,0 +1,129 @@
+//! The Poseidon2 table: one BabyBear width-16 permutation per row, as Plonky3's
+//! `Poseidon2Air` constrains it (S-box degree 7 with one register, 4 + 4 full rounds, 13 partial
+//! rounds, the published round constants), provided on the `poseidon2` bus as the tuple
+//! `(input[16], output[16])` with a multiplicity.
+//!
+//! Every row is a correct permutation, padding rows included (they permute zero and provide it
+//! zero times), so whatever multiplicity the prover writes, the bus only ever holds true
+//! input-output pairs: requesting a permutation is proving it.
+
+use std::sync::Arc;
+
+use p3_air::{Air, BaseAir, WindowAccess};
+use p3_baby_bear::{
+    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL, BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
+    BABYBEAR_POSEIDON2_RC_16_INTERNAL, GenericPoseidon2LinearLayersBabyBear,
+};
+use p3_field::PrimeCharacteristicRing;
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
+use p3_poseidon2::ExternalLayerConstants;
+use p3_poseidon2_air::{Poseidon2Air, Poseidon2Cols, RoundConstants, generate_trace_rows, num_cols};
+
+use crate::bus::CommitmentBuses;
+use crate::chips::lookup::LookupCounts;
+use crate::chips::{MIN_HEIGHT, TraceGenerator};
+use crate::config::F;
+use crate::record::ExecutionRecord;
+use crate::sub_builder::SubBuilder;
+
+const WIDTH: usize = 16;
+const SBOX_DEGREE: u64 = 7;
+const SBOX_REGISTERS: usize = 1;
+const HALF_FULL_ROUNDS: usize = 4;
+const PARTIAL_ROUNDS: usize = 13;
+
+type PermutationAir = Poseidon2Air<
+    F,
+    GenericPoseidon2LinearLayersBabyBear,
+    WIDTH,
+    SBOX_DEGREE,
+    SBOX_REGISTERS,
+    HALF_FULL_ROUNDS,
+    PARTIAL_ROUNDS,
+>;
+type PermutationCols<T> =
+    Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>;
+
+/// Columns of Plonky3's permutation AIR; the table adds a multiplicity in front.
+const PERMUTATION_WIDTH: usize =
+    num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>();
+
+#[derive(Clone)]
+pub struct Poseidon2Chip {
+    air: Arc<PermutationAir>,
+    constants: Arc<RoundConstants<F, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>>,
+}
+
+impl std::fmt::Debug for Poseidon2Chip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Poseidon2Chip")
+    }
+}
+
+impl Default for Poseidon2Chip {
+    fn default() -> Self {
+        // The constants of `p3_baby_bear::default_babybear_poseidon2_16`, the permutation the
+        // memory commitment, the transcript and the precompile all use.
+        let external = ExternalLayerConstants::new(
+            BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL.to_vec(),
+            BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL.to_vec(),
+        );
+        let constants = RoundConstants::try_from_layers(&external, &BABYBEAR_POSEIDON2_RC_16_INTERNAL)
+            .expect("the published constants have the AIR's shape");
+        Self { air: Arc::new(PermutationAir::new(constants.clone())), constants: Arc::new(constants) }
+    }
+}
+
+impl TraceGenerator for Poseidon2Chip {
+    fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
+        let requests = record.poseidon2_requests();
+        let height = requests.len().next_power_of_two().max(MIN_HEIGHT);
+        let mut inputs: Vec<[F; WIDTH]> = requests.iter().map(|(input, _)| *input).collect();
+        inputs.resize(height, [F::ZERO; WIDTH]);
+        let permutations = generate_trace_rows::<
+            F,
+            GenericPoseidon2LinearLayersBabyBear,
+            WIDTH,
+            SBOX_DEGREE,
+            SBOX_REGISTERS,
+            HALF_FULL_ROUNDS,
+            PARTIAL_ROUNDS,
+        >(inputs, &self.constants, 0);
+        let width = PERMUTATION_WIDTH + 1;
+        let mut values = Vec::with_capacity(height * width);
+        for (row, permutation) in permutations.values.chunks_exact(PERMUTATION_WIDTH).enumerate() {
+            let multiplicity = requests.get(row).map_or(0, |(_, count)| *count);
+            values.push(F::from_u32(multiplicity));
+            values.extend_from_slice(permutation);
+        }
+        RowMajorMatrix::new(values, width)
+    }
+}
+
+impl BaseAir<F> for Poseidon2Chip {
+    fn width(&self) -> usize {
+        PERMUTATION_WIDTH + 1
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    fn max_constraint_degree(&self) -> Option<usize> {
+        BaseAir::<F>::max_constraint_degree(self.air.as_ref())
+    }
+}
+
+impl<AB: InteractionBuilder<F = F>> Air<AB> for Poseidon2Chip {
+    fn eval(&self, builder: &mut AB) {
+        let main = builder.main();
+        let row = main.current_slice();
+        let multiplicity = row[0];
+        let permutation: &PermutationCols<AB::Var> = core::borrow::Borrow::borrow(&row[1..]);
+        let input = permutation.inputs.map(Into::into);
+        let output = permutation.ending_full_rounds[HALF_FULL_ROUNDS - 1].post.map(Into::into);
+        self.air.eval(&mut SubBuilder::new(builder, 1..PERMUTATION_WIDTH + 1));
+        builder.poseidon2(input, output, Count::provided(-multiplicity.into()));
+    }
+}
