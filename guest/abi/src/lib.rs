@@ -95,7 +95,8 @@ pub mod syscall {
     pub const READ: u32 = 1;
     /// Write bytes to an output stream. `a0` = descriptor ([`super::fd::STDOUT`],
     /// [`super::fd::STDERR`] or [`super::fd::JOURNAL`]), `a1` = pointer, `a2` = length in bytes.
-    /// Changes no guest state: what a proof binds of the journal is the digest passed to
+    /// Changes no guest state and never fails: bytes for another descriptor or from outside
+    /// data memory are dropped. What a proof binds of the journal is the digest passed to
     /// [`HALT`], which the SDK computes inside the guest.
     pub const WRITE: u32 = 2;
     /// Poseidon2 permutation over BabyBear, width 16, in place. `a0` = pointer to 16 words,

@@ -172,7 +172,8 @@ impl<'a> Io<'a> {
         }
     }
 
-    /// Appends `bytes` to output stream `descriptor`.
+    /// Appends `bytes` to output stream `descriptor`; bytes for any other descriptor are
+    /// dropped.
     pub(crate) fn write(
         &mut self,
         descriptor: u32,
@@ -182,12 +183,7 @@ impl<'a> Io<'a> {
             fd::STDOUT => (&mut self.stdout, "stdout"),
             fd::STDERR => (&mut self.stderr, "stderr"),
             fd::JOURNAL => (&mut self.journal, "journal"),
-            _ => {
-                return Err(TrapCause::BadDescriptor {
-                    syscall: "WRITE",
-                    descriptor,
-                });
-            }
+            _ => return Ok(()),
         };
         if stream.len() + bytes.len() > MAX_OUTPUT_BYTES {
             return Err(TrapCause::OutputLimit {
