@@ -1,0 +1,34 @@
+//! The perps guest: one batch of the exchange's state transition, proven.
+//!
+//! Reads the batch (`gnomon_core::batch::BatchInput`) from stdin and the witness of the prior
+//! state (touched accounts with their Merkle update proofs, the global state) from the hints,
+//! re-executes the batch with `gnomon_core` exactly as the engine did, checking the witness
+//! against the prior state root and every trader signature, and commits the
+//! `gnomon_core::batch::BatchOutput`. An invalid batch or witness panics, so the run exits
+//! non-zero and no proof of a valid transition can exist for it.
+#![no_std]
+#![no_main]
+
+use gnomon_core::action::Ed25519Verifier;
+use gnomon_core::batch::{BatchInput, BatchWitness, verify_batch};
+use gnomon_core::hash::Permutation;
+
+gnomon_guest::entrypoint!(main);
+
+/// The account tree's Poseidon2, through the zkVM's precompile.
+struct Precompile;
+
+impl Permutation for Precompile {
+    fn permute(&self, state: &mut [u32; 16]) {
+        gnomon_guest::syscalls::poseidon2_permute(state);
+    }
+}
+
+fn main() {
+    let input: BatchInput = gnomon_guest::io::read();
+    let witness: BatchWitness = gnomon_guest::io::hint();
+    match verify_batch(&input, witness, &Ed25519Verifier, &Precompile) {
+        Ok(output) => gnomon_guest::io::commit(&output),
+        Err(error) => panic!("invalid batch {}: {error}", input.batch_number),
+    }
+}
