@@ -11,6 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use gnomon_build::{GuestCrate, Toolchain};
 use gnomon_executor::{Execution, Exit, Input, Options, Program, SegmentSize};
+use gnomon_machine::config::StarkParameters;
+use gnomon_machine::run::{RunProof, verify_run};
+use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys};
 
 /// Process exit code when the guest halted with a non-zero exit code.
 const EXIT_GUEST_FAILED: u8 = 3;
@@ -53,8 +56,45 @@ enum Command {
         #[arg(long)]
         trace: bool,
     },
+    /// Run a guest, prove every segment of the run, verify the proofs and write them.
+    Prove {
+        elf: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Where to write the run proof (default: the ELF's path with extension `.proof`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        stark: StarkArgs,
+    },
+    /// Verify a run proof against a guest ELF and print what it proves.
+    Verify {
+        elf: PathBuf,
+        proof: PathBuf,
+        #[command(flatten)]
+        stark: StarkArgs,
+    },
     /// Print the program commitment of a guest ELF.
     Commitment { elf: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct StarkArgs {
+    /// Prove and verify with test parameters: a handful of FRI queries, no security at all.
+    #[arg(long)]
+    insecure_test_parameters: bool,
+}
+
+impl StarkArgs {
+    fn parameters(&self) -> StarkParameters {
+        if self.insecure_test_parameters {
+            StarkParameters::testing()
+        } else {
+            StarkParameters::production()
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -189,6 +229,71 @@ fn print_execution(execution: &Execution, seconds: f64) {
     println!("time          {seconds:.3} s ({megahertz:.1} MHz)");
 }
 
+fn print_claim(program: &Program, claim: &gnomon_machine::run::RunClaim) {
+    let digest = |words: &[u32; 8]| {
+        hex(&words
+            .iter()
+            .flat_map(|word| word.to_be_bytes())
+            .collect::<Vec<_>>())
+    };
+    println!("program       {}", program.commitment());
+    println!("exit code     {}", claim.exit_code);
+    println!("input digest  {}", digest(&claim.input_digest));
+    println!("output digest {}", digest(&claim.output_digest));
+}
+
+fn prove(
+    elf: &Path,
+    input: &Input,
+    options: &Options,
+    out: Option<PathBuf>,
+    parameters: StarkParameters,
+) -> Result<()> {
+    if options.segment_size.log2() > MAX_SEGMENT_LOG2 {
+        bail!(
+            "segments of 2^{} cycles are too long to prove: at most 2^{MAX_SEGMENT_LOG2}",
+            options.segment_size.log2()
+        );
+    }
+    let program = load_program(elf)?;
+    let start = Instant::now();
+    let (execution, segments) = gnomon_executor::trace(&program, input, options);
+    let executed = start.elapsed().as_secs_f64();
+    if let Exit::Trapped(trap) = &execution.exit {
+        bail!("the guest trapped, so the run cannot be proven: {trap}");
+    }
+    let keys = MachineKeys::new(&program, parameters);
+    println!(
+        "executed      {} cycles in {} segments ({executed:.3} s)",
+        execution.report.cycles,
+        segments.len()
+    );
+    let start = Instant::now();
+    let proofs = gnomon_machine::run::prove_run(&keys, &segments)?;
+    let proving = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let claim = verify_run(&keys, &proofs)?;
+    let verifying = start.elapsed().as_secs_f64();
+    let run_proof = RunProof { segments: proofs };
+    let bytes = run_proof.to_bytes();
+    let out = out.unwrap_or_else(|| elf.with_extension("proof"));
+    std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let cycles = execution.report.cycles as f64;
+    println!(
+        "proved        in {proving:.2} s ({:.1} kHz)",
+        cycles / proving / 1e3
+    );
+    println!("verified      in {:.1} ms", verifying * 1e3);
+    println!("proof         {} bytes, {}", bytes.len(), out.display());
+    print_claim(&program, &claim);
+    if parameters == StarkParameters::testing() {
+        println!(
+            "warning       proved with --insecure-test-parameters: this proof has no security"
+        );
+    }
+    Ok(())
+}
+
 fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Build { guests, out } => build(&guests, out.as_deref())?,
@@ -217,6 +322,36 @@ fn run() -> Result<ExitCode> {
                 Ok(_) => ExitCode::from(EXIT_GUEST_FAILED),
                 Err(_) => ExitCode::from(EXIT_GUEST_TRAPPED),
             });
+        }
+        Command::Prove {
+            elf,
+            input,
+            run,
+            out,
+            stark,
+        } => {
+            prove(
+                &elf,
+                &input.load()?,
+                &run.options()?,
+                out,
+                stark.parameters(),
+            )?;
+        }
+        Command::Verify { elf, proof, stark } => {
+            let program = load_program(&elf)?;
+            let keys = MachineKeys::new(&program, stark.parameters());
+            let bytes =
+                std::fs::read(&proof).with_context(|| format!("reading {}", proof.display()))?;
+            let start = Instant::now();
+            let claim = verify_run(&keys, &RunProof::from_bytes(&bytes)?.segments)?;
+            println!(
+                "verified      {} segments, {} cycles in {:.1} ms",
+                claim.segments,
+                claim.cycles,
+                start.elapsed().as_secs_f64() * 1e3
+            );
+            print_claim(&program, &claim);
         }
         Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
     }

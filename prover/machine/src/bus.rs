@@ -14,7 +14,8 @@
 //! | `halt` | `(exit_lo, exit_hi, input digest (16 limbs), output digest (16 limbs))` | the syscall table on HALT | the boundary, if the segment halted |
 //! | `poseidon2` | `(input[16], output[16])` | page hashing, the Merkle table, the precompile | the Poseidon2 table, with multiplicity |
 //! | `merkle` | `(phase, level, index, digest[8])` | page hashing (leaves), the Merkle table (parents) | the Merkle table (touched children), the boundary (roots) |
-//! | `syscall` | `(number, clk, a0 limbs, a1 limbs, a2 limbs)` | the `ecall` table, for every syscall but WRITE | the table of that syscall |
+//! | `syscall` | `(number, clk, a0 limbs, a1 limbs, a2 limbs)` | the `ecall` table, for HALT and the precompiles | the table of that syscall |
+//! | `read` | `(clk, word address, words written, words left)` | the `ecall` table (start), each word written (next) | each word written (itself), the `ecall` table (end) |
 //! | `sha256` | `(state in (16 limbs), block (32 limbs), state out (16 limbs))` | the SHA-256 syscall table | the SHA-256 compression table, with multiplicity |
 //!
 //! Conventions: a word travels as two 16-bit limbs, low first. A memory `address` is a word
@@ -36,6 +37,7 @@ pub const BYTES: &str = "bytes";
 pub const HALT: &str = "halt";
 pub const POSEIDON2: &str = "poseidon2";
 pub const SYSCALL: &str = "syscall";
+pub const READ: &str = "read";
 pub const SHA256: &str = "sha256";
 pub const MERKLE: &str = "merkle";
 
@@ -117,6 +119,19 @@ pub trait Buses: InteractionBuilder {
         self.push_interaction(SYSCALL, fields, count);
     }
 
+    /// A SHA-256 compression of `block` into `state_in`, giving `state_out` (words as in
+    /// FIPS 180-4, each as two limbs).
+    fn sha256(
+        &mut self,
+        state_in: [[Self::Expr; 2]; 8],
+        block: [[Self::Expr; 2]; 16],
+        state_out: [[Self::Expr; 2]; 8],
+        count: Count<Self::Expr>,
+    ) {
+        let fields = state_in.into_iter().chain(block).chain(state_out).flatten();
+        self.push_interaction(SHA256, fields, count);
+    }
+
     fn byte_op(
         &mut self,
         op: ByteOp,
@@ -152,7 +167,11 @@ pub trait CommitmentBuses: InteractionBuilder {
         digest: [Self::Expr; 8],
         count: Count<Self::Expr>,
     ) {
-        self.push_interaction(MERKLE, [phase, level, index].into_iter().chain(digest), count);
+        self.push_interaction(
+            MERKLE,
+            [phase, level, index].into_iter().chain(digest),
+            count,
+        );
     }
 }
 

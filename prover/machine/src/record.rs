@@ -97,7 +97,10 @@ pub struct Permutation {
 
 impl Permutation {
     pub fn of(input: [F; 16]) -> Self {
-        Self { input, output: poseidon2().permute(input) }
+        Self {
+            input,
+            output: poseidon2().permute(input),
+        }
     }
 }
 
@@ -254,12 +257,31 @@ impl ExecutionRecord {
     /// Every permutation the tables ask the Poseidon2 table for, each once, with how often.
     pub fn poseidon2_requests(&self) -> Vec<([F; 16], u32)> {
         let mut counts: BTreeMap<[u32; 16], u32> = BTreeMap::new();
-        let pages = self.pages.iter().flat_map(|page| page.hashing.iter().flatten());
+        let pages = self
+            .pages
+            .iter()
+            .flat_map(|page| page.hashing.iter().flatten());
         let merkle = self.merkle.iter().flat_map(|node| &node.compressions);
         for permutation in pages.chain(merkle) {
-            *counts.entry(permutation.input.map(|x| x.as_canonical_u32())).or_default() += 1;
+            *counts
+                .entry(permutation.input.map(|x| x.as_canonical_u32()))
+                .or_default() += 1;
         }
-        counts.into_iter().map(|(input, count)| (input.map(F::from_u32), count)).collect()
+        // The POSEIDON2_PERMUTE syscalls: their first 16 word accesses read the input, which
+        // the executor has checked to be canonical.
+        let permutes = self
+            .syscalls
+            .iter()
+            .filter(|event| event.number == syscall::POSEIDON2_PERMUTE);
+        for event in permutes {
+            *counts
+                .entry(core::array::from_fn(|i| event.words[i].value))
+                .or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(input, count)| (input.map(F::from_u32), count))
+            .collect()
     }
 
     /// Replays `segment` of the program with `rom` and `commitment`.
@@ -359,7 +381,10 @@ impl ExecutionRecord {
                     );
                     *ts = last;
                 }
-                let hashing = [page_sponge(&transition.before), page_sponge(&transition.after)];
+                let hashing = [
+                    page_sponge(&transition.before),
+                    page_sponge(&transition.after),
+                ];
                 PageEvent {
                     index,
                     before: transition.before.clone(),
@@ -436,7 +461,11 @@ fn merkle_events(pages: &[PageEvent], segment: &Segment) -> Vec<MerkleEvent> {
         level = parents;
     }
     let (roots, _) = level[&0];
-    assert_eq!(roots, [segment.memory_root_before, segment.memory_root_after], "replayed roots disagree");
+    assert_eq!(
+        roots,
+        [segment.memory_root_before, segment.memory_root_after],
+        "replayed roots disagree"
+    );
     events
 }
 

@@ -30,6 +30,8 @@ const MAX_TOTAL_CYCLES: u64 = 1 << 28;
 /// preprocessed program table, and the commitments to the preprocessed columns.
 pub struct MachineKeys {
     program: ProgramCommitment,
+    entry: u32,
+    initial_memory_root: gnomon_executor::Digest,
     text_end: u32,
     rom: Arc<Rom>,
     airs: Vec<MachineAir>,
@@ -134,11 +136,39 @@ impl MachineKeys {
             .expect("committing to the preprocessed tables cannot fail");
         Self {
             program: program.commitment(),
+            entry: program.entry(),
+            initial_memory_root: program.memory_tree().root(),
             text_end: program.text().end,
             rom,
             airs,
             config,
             prover_data,
+        }
+    }
+
+    /// The program commitment proofs made with these keys are for.
+    pub fn program(&self) -> ProgramCommitment {
+        self.program
+    }
+
+    /// Where runs of the program start.
+    pub fn entry(&self) -> u32 {
+        self.entry
+    }
+
+    /// The memory root runs of the program start from.
+    pub fn initial_memory_root(&self) -> gnomon_executor::Digest {
+        self.initial_memory_root
+    }
+
+    /// Auxiliary (LogUp) columns of table `index`, each an extension-field element: the
+    /// fraction columns after same-bus packing, plus the running sum.
+    pub fn lookup_columns(&self, index: usize) -> usize {
+        let lookups = &self.common().lookups[index];
+        if lookups.is_empty() {
+            0
+        } else {
+            lookups.len() + 1
         }
     }
 
@@ -161,6 +191,12 @@ impl MachineKeys {
             .map(|air| air.generator().generate_trace(&record, &mut lookups))
             .collect();
         (record, traces)
+    }
+
+    /// The public values table `index` is proven with.
+    pub fn instance_public_values_of(&self, index: usize, public_values: &[F]) -> Vec<F> {
+        self.instance_public_values(public_values)
+            .swap_remove(index)
     }
 
     /// The public values each table is proven with: the boundary's are the segment's.

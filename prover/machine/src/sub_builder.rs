@@ -45,7 +45,10 @@ impl<AB: AirBuilder> AirBuilder for SubBuilder<'_, AB> {
     type PeriodicVar = AB::PeriodicVar;
 
     fn main(&self) -> Self::MainWindow {
-        SubWindow { inner: self.inner.main(), range: self.range.clone() }
+        SubWindow {
+            inner: self.inner.main(),
+            range: self.range.clone(),
+        }
     }
 
     fn preprocessed(&self) -> &Self::PreprocessedWindow {

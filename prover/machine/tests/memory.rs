@@ -18,7 +18,14 @@ fn memory_program() -> gnomon_executor::Program {
         text.push(op(Opcode::Addi, value, value, 0, 0x7a5 + round));
         text.push(op(Opcode::Lui, scratch, 0, 0, 0x8000_0000 ^ (round << 12)));
         text.push(op(Opcode::Add, value, value, scratch, 0));
-        for (store, offset) in [(Opcode::Sw, 0), (Opcode::Sh, 6), (Opcode::Sh, 4), (Opcode::Sb, 9), (Opcode::Sb, 10), (Opcode::Sb, 15)] {
+        for (store, offset) in [
+            (Opcode::Sw, 0),
+            (Opcode::Sh, 6),
+            (Opcode::Sh, 4),
+            (Opcode::Sb, 9),
+            (Opcode::Sb, 10),
+            (Opcode::Sb, 15),
+        ] {
             text.push(op(store, 0, base, value, page + offset));
         }
         for (load, offset) in [
@@ -79,5 +86,6 @@ fn debug_memory_traces() {
     let segment = &segments(&program, &Input::new(), 10, 1200)[0];
     let keys = keys(&program);
     let (record, traces) = keys.traces(segment);
-    gnomon_machine::debug::check_traces(&keys, &traces, &record.public_values.to_field_elements()).unwrap();
+    gnomon_machine::debug::check_traces(&keys, &traces, &record.public_values.to_field_elements())
+        .unwrap();
 }

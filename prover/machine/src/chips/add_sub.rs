@@ -89,6 +89,15 @@ impl BaseAir<F> for AddSubAir {
     fn width(&self) -> usize {
         ADD_SUB_WIDTH
     }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Degree 3 leaves room to pack two bus interactions into one auxiliary column.
+    fn max_constraint_degree(&self) -> Option<usize> {
+        Some(crate::chips::MAX_CONSTRAINT_DEGREE)
+    }
 }
 
 impl<AB: InteractionBuilder<F = F>> Air<AB> for AddSubAir {

@@ -51,6 +51,11 @@ impl BaseAir<F> for BoundaryAir {
         BOUNDARY_WIDTH
     }
 
+    /// Degree 3 leaves room to pack two bus interactions into one auxiliary column.
+    fn max_constraint_degree(&self) -> Option<usize> {
+        Some(crate::chips::MAX_CONSTRAINT_DEGREE)
+    }
+
     fn num_public_values(&self) -> usize {
         offset::LEN
     }
@@ -99,7 +104,10 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for BoundaryAir {
         // The memory roots, from the Merkle table, when the segment touched memory (otherwise
         // the verifier requires the two roots to be equal).
         let touched = is_real.clone() * public[offset::TOUCHED].clone();
-        for (phase, start) in [offset::ROOT_BEFORE, offset::ROOT_AFTER].into_iter().enumerate() {
+        for (phase, start) in [offset::ROOT_BEFORE, offset::ROOT_AFTER]
+            .into_iter()
+            .enumerate()
+        {
             let root: [AB::Expr; 8] = core::array::from_fn(|i| public[start + i].clone());
             builder.merkle(
                 AB::Expr::from_usize(phase),

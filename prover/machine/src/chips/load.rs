@@ -26,7 +26,9 @@ use crate::chips::lookup::LookupCounts;
 use crate::chips::{TraceGenerator, trace_from_rows};
 use crate::columns::impl_columns;
 use crate::config::F;
-use crate::gadgets::{AccessCols, Word, WriteCols, eval_read, eval_write, timestamp, word, word_expr};
+use crate::gadgets::{
+    AccessCols, Word, WriteCols, eval_read, eval_write, timestamp, word, word_expr,
+};
 use crate::record::{ExecutionRecord, slot};
 use crate::rom::Op;
 
@@ -64,9 +66,16 @@ impl_columns!(LoadCols, LOAD_WIDTH);
 pub struct LoadChip;
 
 impl TraceGenerator for LoadChip {
-    fn generate_trace(&self, record: &ExecutionRecord, lookups: &mut LookupCounts) -> RowMajorMatrix<F> {
-        let events: Vec<_> =
-            record.instructions.iter().filter(|event| OPS.contains(&event.instruction.op)).collect();
+    fn generate_trace(
+        &self,
+        record: &ExecutionRecord,
+        lookups: &mut LookupCounts,
+    ) -> RowMajorMatrix<F> {
+        let events: Vec<_> = record
+            .instructions
+            .iter()
+            .filter(|event| OPS.contains(&event.instruction.op))
+            .collect();
         trace_from_rows(LOAD_WIDTH, events.into_iter(), |row, event| {
             let cols: &mut LoadCols<F> = row.borrow_mut();
             let op = event.instruction.op;
@@ -78,7 +87,11 @@ impl TraceGenerator for LoadChip {
             let address = event.a().wrapping_add(event.instruction.imm);
             let value = access.value;
             cols.memory = word(value);
-            let half = if address & 2 == 0 { value & 0xffff } else { value >> 16 };
+            let half = if address & 2 == 0 {
+                value & 0xffff
+            } else {
+                value >> 16
+            };
             let bytes = [half & 0xff, half >> 8];
             cols.half = F::from_u32(half);
             cols.half_bytes = bytes.map(F::from_u32);
@@ -117,6 +130,11 @@ impl BaseAir<F> for LoadChip {
         LOAD_WIDTH
     }
 
+    /// Degree 3 leaves room to pack two bus interactions into one auxiliary column.
+    fn max_constraint_degree(&self) -> Option<usize> {
+        Some(crate::chips::MAX_CONSTRAINT_DEGREE)
+    }
+
     fn main_next_row_columns(&self) -> Vec<usize> {
         Vec::new()
     }
@@ -130,7 +148,10 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for LoadChip {
         let is_real: AB::Expr = instruction.is_real.into();
         let [lb, lh, lw, lbu, lhu] = cols.op.map(Into::<AB::Expr>::into);
         builder.assert_bools(cols.op);
-        builder.assert_eq(cols.op.iter().map(|&flag| flag.into()).sum::<AB::Expr>(), is_real.clone());
+        builder.assert_eq(
+            cols.op.iter().map(|&flag| flag.into()).sum::<AB::Expr>(),
+            is_real.clone(),
+        );
         builder.assert_bool(cols.sign);
 
         let a = word_expr::<AB>(&cols.a);
@@ -149,16 +170,34 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for LoadChip {
             memory_low.clone() + offset_high * (memory_high.clone() - memory_low.clone()),
         );
         let [byte0, byte1] = cols.half_bytes.map(Into::<AB::Expr>::into);
-        builder.assert_eq(cols.half, byte0.clone() + byte1.clone() * AB::Expr::from_u32(256));
-        builder.byte_op(ByteOp::And, byte0.clone(), byte1.clone(), cols.half_and.into(), send(is_real.clone()));
+        builder.assert_eq(
+            cols.half,
+            byte0.clone() + byte1.clone() * AB::Expr::from_u32(256),
+        );
+        builder.byte_op(
+            ByteOp::And,
+            byte0.clone(),
+            byte1.clone(),
+            cols.half_and.into(),
+            send(is_real.clone()),
+        );
         builder.assert_eq(cols.byte, byte0.clone() + offset_low * (byte1 - byte0));
 
         // Signed loads: value = sign * 2^(width - 1) + low, with low below 2^(width - 1).
         let signed = lb.clone() + lh.clone();
-        builder.when(lb.clone()).assert_eq(cols.byte, cols.sign * AB::Expr::from_u32(128) + cols.low);
-        builder.when(lh.clone()).assert_eq(cols.half, cols.sign * AB::Expr::from_u32(1 << 15) + cols.low);
-        builder.when_ne(signed.clone(), AB::Expr::ONE).assert_zero(cols.sign);
-        builder.when_ne(signed.clone(), AB::Expr::ONE).assert_zero(cols.low);
+        builder
+            .when(lb.clone())
+            .assert_eq(cols.byte, cols.sign * AB::Expr::from_u32(128) + cols.low);
+        builder.when(lh.clone()).assert_eq(
+            cols.half,
+            cols.sign * AB::Expr::from_u32(1 << 15) + cols.low,
+        );
+        builder
+            .when_ne(signed.clone(), AB::Expr::ONE)
+            .assert_zero(cols.sign);
+        builder
+            .when_ne(signed.clone(), AB::Expr::ONE)
+            .assert_zero(cols.low);
         let scale = lb.clone() * AB::Expr::from_u32(512) + lh.clone() * AB::Expr::TWO;
         builder.range16(cols.low.into() * scale, Count::bounded(signed, 1));
 
@@ -185,7 +224,14 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for LoadChip {
         let next_pc = instruction.pc.into() + AB::Expr::from_u32(4);
         eval_instruction(builder, instruction, op, next_pc, AB::Expr::ONE);
         let clk: AB::Expr = instruction.clk.into();
-        eval_read(builder, instruction.rs1.into(), a, timestamp(clk.clone(), slot::RS1), &cols.rs1_access, is_real.clone());
+        eval_read(
+            builder,
+            instruction.rs1.into(),
+            a,
+            timestamp(clk.clone(), slot::RS1),
+            &cols.rs1_access,
+            is_real.clone(),
+        );
         eval_read(
             builder,
             word_address,

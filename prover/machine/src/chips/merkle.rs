@@ -82,7 +82,9 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for MerkleChip {
         let is_real: AB::Expr = cols.is_real.into();
         builder.assert_bools([cols.is_real, cols.touched[0], cols.touched[1]]);
         for touched in cols.touched {
-            builder.when_ne(cols.is_real, AB::Expr::ONE).assert_zero(touched);
+            builder
+                .when_ne(cols.is_real, AB::Expr::ONE)
+                .assert_zero(touched);
         }
         // A witness child is the same subtree in both phases.
         for (side, touched) in cols.touched.into_iter().enumerate() {
@@ -101,7 +103,13 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for MerkleChip {
                 let child: [AB::Expr; 8] =
                     core::array::from_fn(|i| cols.children[phase][8 * side + i].into());
                 let position = index.clone() * AB::Expr::TWO + AB::Expr::from_usize(side);
-                builder.merkle(phase_value.clone(), level.clone(), position, child, receive(touched.into()));
+                builder.merkle(
+                    phase_value.clone(),
+                    level.clone(),
+                    position,
+                    child,
+                    receive(touched.into()),
+                );
             }
             builder.poseidon2(
                 cols.children[phase].map(Into::into),

@@ -10,29 +10,62 @@ use crate::record::ExecutionRecord;
 
 pub mod add_sub;
 pub mod address;
+pub mod bitwise;
 pub mod boundary;
+pub mod branch;
+pub mod div_rem;
+pub mod halt;
 pub mod instruction;
+pub mod jump;
+pub mod less_than;
 pub mod load;
 pub mod lookup;
 pub mod merkle;
+pub mod mul;
 pub mod page;
 pub mod poseidon2;
+pub mod poseidon2_syscall;
 pub mod program;
+pub mod read;
+pub mod sha256_compress;
+pub mod sha256_syscall;
+pub mod shift;
 pub mod store;
+pub mod syscall;
 
 use add_sub::AddSubAir;
+use bitwise::BitwiseAir;
 use boundary::BoundaryAir;
+use branch::BranchAir;
+use div_rem::DivRemAir;
+use halt::HaltChip;
+use jump::JumpAir;
+use less_than::LessThanAir;
 use load::LoadChip;
 use lookup::{LookupAir, LookupCounts};
 use merkle::MerkleChip;
+use mul::MulAir;
 use page::PageChip;
 use poseidon2::Poseidon2Chip;
+use poseidon2_syscall::Poseidon2SyscallChip;
 use program::ProgramAir;
+use read::ReadChip;
+use sha256_compress::Sha256CompressChip;
+use sha256_syscall::Sha256SyscallChip;
+use shift::ShiftAir;
 use store::StoreChip;
+use syscall::SyscallChip;
 
 /// Traces have at least this many rows, so that every table, even an empty one, has a
 /// well-formed low-degree extension.
 pub const MIN_HEIGHT: usize = 8;
+
+/// The highest constraint degree the configuration allows (blowup 2: two quotient chunks).
+/// A table that declares it as its `max_constraint_degree` has batch-stark pack its bus
+/// interactions two to an auxiliary column even when its own constraints are of degree 2:
+/// the packing budget is what the quotient's chunks allow, and a degree-2 table alone gets one
+/// chunk, which packs nothing.
+pub const MAX_CONSTRAINT_DEGREE: usize = 3;
 
 /// Trace generation of a table from a segment's record.
 pub trait TraceGenerator {
@@ -149,11 +182,24 @@ machine_airs! {
     Boundary(BoundaryAir),
     Program(ProgramAir),
     AddSub(AddSubAir),
+    Bitwise(BitwiseAir),
+    LessThan(LessThanAir),
+    Shift(ShiftAir),
+    Mul(MulAir),
+    DivRem(DivRemAir),
+    Branch(BranchAir),
+    Jump(JumpAir),
     Load(LoadChip),
     Store(StoreChip),
+    Syscall(SyscallChip),
+    Read(ReadChip),
+    Halt(HaltChip),
     Page(PageChip),
     Merkle(MerkleChip),
     Poseidon2(Poseidon2Chip),
+    Sha256Syscall(Sha256SyscallChip),
+    Poseidon2Syscall(Poseidon2SyscallChip),
+    Sha256Compress(Sha256CompressChip),
     Lookup(LookupAir),
 }
 
@@ -164,11 +210,24 @@ pub fn all_airs(rom: std::sync::Arc<crate::rom::Rom>) -> Vec<MachineAir> {
         MachineAir::Boundary(BoundaryAir),
         MachineAir::Program(ProgramAir::new(rom)),
         MachineAir::AddSub(AddSubAir),
+        MachineAir::Bitwise(BitwiseAir),
+        MachineAir::LessThan(LessThanAir),
+        MachineAir::Shift(ShiftAir),
+        MachineAir::Mul(MulAir),
+        MachineAir::DivRem(DivRemAir),
+        MachineAir::Branch(BranchAir),
+        MachineAir::Jump(JumpAir),
         MachineAir::Load(LoadChip),
         MachineAir::Store(StoreChip),
+        MachineAir::Syscall(SyscallChip),
+        MachineAir::Read(ReadChip),
+        MachineAir::Halt(HaltChip),
         MachineAir::Page(PageChip),
         MachineAir::Merkle(MerkleChip),
         MachineAir::Poseidon2(Poseidon2Chip::default()),
+        MachineAir::Sha256Syscall(Sha256SyscallChip),
+        MachineAir::Poseidon2Syscall(Poseidon2SyscallChip),
+        MachineAir::Sha256Compress(Sha256CompressChip),
         MachineAir::Lookup(LookupAir),
     ]
 }

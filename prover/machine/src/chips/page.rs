@@ -72,7 +72,11 @@ impl_columns!(PageCols, PAGE_WIDTH);
 pub struct PageChip;
 
 impl TraceGenerator for PageChip {
-    fn generate_trace(&self, record: &ExecutionRecord, lookups: &mut LookupCounts) -> RowMajorMatrix<F> {
+    fn generate_trace(
+        &self,
+        record: &ExecutionRecord,
+        lookups: &mut LookupCounts,
+    ) -> RowMajorMatrix<F> {
         let text_end_page = record.public_values.text_end_page;
         let rows = record.pages.iter().flat_map(|page| {
             (0..2).flat_map(move |phase| (0..CHUNKS).map(move |chunk| (page, phase, chunk)))
@@ -80,7 +84,11 @@ impl TraceGenerator for PageChip {
         let rows: Vec<_> = rows.collect();
         trace_from_rows(PAGE_WIDTH, rows.into_iter(), |row, (page, phase, chunk)| {
             let cols: &mut PageCols<F> = row.borrow_mut();
-            let contents = if phase == 0 { &page.before } else { &page.after };
+            let contents = if phase == 0 {
+                &page.before
+            } else {
+                &page.after
+            };
             let permutation = &page.hashing[phase][chunk as usize];
             let last = chunk == CHUNKS - 1;
             cols.is_real = F::ONE;
@@ -114,6 +122,11 @@ impl BaseAir<F> for PageChip {
         PAGE_WIDTH
     }
 
+    /// Degree 3 leaves room to pack two bus interactions into one auxiliary column.
+    fn max_constraint_degree(&self) -> Option<usize> {
+        Some(crate::chips::MAX_CONSTRAINT_DEGREE)
+    }
+
     fn num_public_values(&self) -> usize {
         offset::LEN
     }
@@ -130,24 +143,40 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for PageChip {
         let phase: AB::Expr = cols.phase.into();
 
         builder.assert_bools([cols.is_real, cols.phase, cols.last]);
-        builder.when_ne(cols.is_real, AB::Expr::ONE).assert_zero(cols.phase);
-        builder.when_ne(cols.is_real, AB::Expr::ONE).assert_zero(cols.last);
-        builder.when(last.clone()).assert_eq(cols.chunk, AB::Expr::from_u32(CHUNKS - 1));
+        builder
+            .when_ne(cols.is_real, AB::Expr::ONE)
+            .assert_zero(cols.phase);
+        builder
+            .when_ne(cols.is_real, AB::Expr::ONE)
+            .assert_zero(cols.last);
+        builder
+            .when(last.clone())
+            .assert_eq(cols.chunk, AB::Expr::from_u32(CHUNKS - 1));
 
         // Runs: a row that is not its run's last continues the run on the next row; a last
         // row is followed by a fresh run (or padding); padding is followed by padding.
         let continues = is_real.clone() - last.clone();
         let mut transition = builder.when_transition();
         transition.when(continues.clone()).assert_one(next.is_real);
-        transition.when(continues.clone()).assert_eq(next.page, cols.page);
-        transition.when(continues.clone()).assert_eq(next.phase, cols.phase);
-        transition.when(continues.clone()).assert_eq(next.chunk, cols.chunk + AB::Expr::ONE);
+        transition
+            .when(continues.clone())
+            .assert_eq(next.page, cols.page);
+        transition
+            .when(continues.clone())
+            .assert_eq(next.phase, cols.phase);
+        transition
+            .when(continues.clone())
+            .assert_eq(next.chunk, cols.chunk + AB::Expr::ONE);
         for (next_capacity, output) in next.capacity.iter().zip(&cols.output[8..]) {
-            transition.when(continues.clone()).assert_eq(*next_capacity, *output);
+            transition
+                .when(continues.clone())
+                .assert_eq(*next_capacity, *output);
         }
         transition.when(last.clone()).assert_zero(next.chunk);
         transition.when(last.clone()).assert_zeros(next.capacity);
-        transition.when_ne(cols.is_real, AB::Expr::ONE).assert_zero(next.is_real);
+        transition
+            .when_ne(cols.is_real, AB::Expr::ONE)
+            .assert_zero(next.is_real);
         builder.when_first_row().assert_zero(cols.chunk);
         builder.when_first_row().assert_zeros(cols.capacity);
         builder.when_last_row().assert_eq(cols.is_real, cols.last);
@@ -162,13 +191,21 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for PageChip {
         }
         builder.poseidon2(input, cols.output.map(Into::into), send(is_real.clone()));
         let digest: [AB::Expr; 8] = core::array::from_fn(|i| cols.output[i].into());
-        builder.merkle(phase.clone(), AB::Expr::ZERO, cols.page.into(), digest, send(last.clone()));
+        builder.merkle(
+            phase.clone(),
+            AB::Expr::ZERO,
+            cols.page.into(),
+            digest,
+            send(last.clone()),
+        );
 
         // Page-in sends each word at timestamp 0; page-out receives it at its last access.
         let count = is_real.clone() - phase.clone() * AB::Expr::TWO;
         let address = cols.page * AB::Expr::from_u32(256) + cols.chunk * AB::Expr::from_u32(4);
         for (w, (value, final_ts)) in cols.words.iter().zip(cols.final_ts).enumerate() {
-            builder.when_ne(cols.phase, AB::Expr::ONE).assert_zero(final_ts);
+            builder
+                .when_ne(cols.phase, AB::Expr::ONE)
+                .assert_zero(final_ts);
             builder.memory(
                 address.clone() + AB::Expr::from_usize(w),
                 word_expr::<AB>(value),
@@ -183,7 +220,9 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for PageChip {
             cols.page.into() - text_end_page,
             low.clone() + high.clone() * AB::Expr::from_u32(1 << 16),
         );
-        builder.when_ne(cols.last, AB::Expr::ONE).assert_zeros(cols.offset);
+        builder
+            .when_ne(cols.last, AB::Expr::ONE)
+            .assert_zeros(cols.offset);
         builder.range16(low, send(last.clone()));
         builder.range16(high.clone(), send(last.clone()));
         builder.range16(high * AB::Expr::from_u32(4), send(last));

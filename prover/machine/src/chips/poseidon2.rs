@@ -18,7 +18,9 @@ use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 use p3_poseidon2::ExternalLayerConstants;
-use p3_poseidon2_air::{Poseidon2Air, Poseidon2Cols, RoundConstants, generate_trace_rows, num_cols};
+use p3_poseidon2_air::{
+    Poseidon2Air, Poseidon2Cols, RoundConstants, generate_trace_rows, num_cols,
+};
 
 use crate::bus::CommitmentBuses;
 use crate::chips::lookup::LookupCounts;
@@ -69,9 +71,13 @@ impl Default for Poseidon2Chip {
             BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL.to_vec(),
             BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL.to_vec(),
         );
-        let constants = RoundConstants::try_from_layers(&external, &BABYBEAR_POSEIDON2_RC_16_INTERNAL)
-            .expect("the published constants have the AIR's shape");
-        Self { air: Arc::new(PermutationAir::new(constants.clone())), constants: Arc::new(constants) }
+        let constants =
+            RoundConstants::try_from_layers(&external, &BABYBEAR_POSEIDON2_RC_16_INTERNAL)
+                .expect("the published constants have the AIR's shape");
+        Self {
+            air: Arc::new(PermutationAir::new(constants.clone())),
+            constants: Arc::new(constants),
+        }
     }
 }
 
@@ -92,7 +98,11 @@ impl TraceGenerator for Poseidon2Chip {
         >(inputs, &self.constants, 0);
         let width = PERMUTATION_WIDTH + 1;
         let mut values = Vec::with_capacity(height * width);
-        for (row, permutation) in permutations.values.chunks_exact(PERMUTATION_WIDTH).enumerate() {
+        for (row, permutation) in permutations
+            .values
+            .chunks_exact(PERMUTATION_WIDTH)
+            .enumerate()
+        {
             let multiplicity = requests.get(row).map_or(0, |(_, count)| *count);
             values.push(F::from_u32(multiplicity));
             values.extend_from_slice(permutation);
@@ -122,8 +132,11 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for Poseidon2Chip {
         let multiplicity = row[0];
         let permutation: &PermutationCols<AB::Var> = core::borrow::Borrow::borrow(&row[1..]);
         let input = permutation.inputs.map(Into::into);
-        let output = permutation.ending_full_rounds[HALF_FULL_ROUNDS - 1].post.map(Into::into);
-        self.air.eval(&mut SubBuilder::new(builder, 1..PERMUTATION_WIDTH + 1));
+        let output = permutation.ending_full_rounds[HALF_FULL_ROUNDS - 1]
+            .post
+            .map(Into::into);
+        self.air
+            .eval(&mut SubBuilder::new(builder, 1..PERMUTATION_WIDTH + 1));
         builder.poseidon2(input, output, Count::provided(-multiplicity.into()));
     }
 }

@@ -25,7 +25,9 @@ use crate::chips::lookup::LookupCounts;
 use crate::chips::{TraceGenerator, trace_from_rows};
 use crate::columns::impl_columns;
 use crate::config::F;
-use crate::gadgets::{AccessCols, Word, WriteCols, eval_read, eval_write, timestamp, word, word_expr};
+use crate::gadgets::{
+    AccessCols, Word, WriteCols, eval_read, eval_write, timestamp, word, word_expr,
+};
 use crate::record::{ExecutionRecord, slot};
 use crate::rom::Op;
 
@@ -66,9 +68,16 @@ fn bytes_of(half: u32) -> [u32; 2] {
 }
 
 impl TraceGenerator for StoreChip {
-    fn generate_trace(&self, record: &ExecutionRecord, lookups: &mut LookupCounts) -> RowMajorMatrix<F> {
-        let events: Vec<_> =
-            record.instructions.iter().filter(|event| OPS.contains(&event.instruction.op)).collect();
+    fn generate_trace(
+        &self,
+        record: &ExecutionRecord,
+        lookups: &mut LookupCounts,
+    ) -> RowMajorMatrix<F> {
+        let events: Vec<_> = record
+            .instructions
+            .iter()
+            .filter(|event| OPS.contains(&event.instruction.op))
+            .collect();
         trace_from_rows(STORE_WIDTH, events.into_iter(), |row, event| {
             let cols: &mut StoreCols<F> = row.borrow_mut();
             let op = event.instruction.op;
@@ -97,7 +106,8 @@ impl TraceGenerator for StoreChip {
             }
             cols.new_word = word(access.value);
             cols.rs1_access.fill(&event.rs1, lookups);
-            cols.rs2_access.fill(&event.rs2.expect("a store reads rs2"), lookups);
+            cols.rs2_access
+                .fill(&event.rs2.expect("a store reads rs2"), lookups);
             cols.memory_access.fill(&access, lookups);
         })
     }
@@ -110,6 +120,11 @@ impl TraceGenerator for StoreChip {
 impl BaseAir<F> for StoreChip {
     fn width(&self) -> usize {
         STORE_WIDTH
+    }
+
+    /// Degree 3 leaves room to pack two bus interactions into one auxiliary column.
+    fn max_constraint_degree(&self) -> Option<usize> {
+        Some(crate::chips::MAX_CONSTRAINT_DEGREE)
     }
 
     fn main_next_row_columns(&self) -> Vec<usize> {
@@ -138,32 +153,53 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for StoreChip {
 
         // The old word's selected half and its bytes; the bytes of b's low half.
         let [old_low, old_high] = word_expr::<AB>(&cols.memory_access.prev_value);
-        builder.assert_eq(cols.half, old_low.clone() + offset_high.clone() * (old_high.clone() - old_low.clone()));
+        builder.assert_eq(
+            cols.half,
+            old_low.clone() + offset_high.clone() * (old_high.clone() - old_low.clone()),
+        );
         let [half0, half1] = cols.half_bytes.map(Into::<AB::Expr>::into);
         let base = AB::Expr::from_u32(256);
         builder.assert_eq(cols.half, half0.clone() + half1.clone() * base.clone());
-        builder.byte_op(ByteOp::And, half0.clone(), half1.clone(), cols.half_and.into(), send(is_real.clone()));
+        builder.byte_op(
+            ByteOp::And,
+            half0.clone(),
+            half1.clone(),
+            cols.half_and.into(),
+            send(is_real.clone()),
+        );
         let [b0, b1] = cols.b_bytes.map(Into::<AB::Expr>::into);
         builder.assert_eq(b[0].clone(), b0.clone() + b1.clone() * base.clone());
-        builder.byte_op(ByteOp::And, b0.clone(), b1, cols.b_and.into(), send(is_real.clone()));
+        builder.byte_op(
+            ByteOp::And,
+            b0.clone(),
+            b1,
+            cols.b_and.into(),
+            send(is_real.clone()),
+        );
 
         // The selected half after the store: b's low byte in place of the offset's byte (sb),
         // or b's low half (sh).
         let into_low_byte = b0.clone() + base.clone() * half1;
         let into_high_byte = half0 + base * b0;
         let byte_stored = into_low_byte.clone() + offset_low * (into_high_byte - into_low_byte);
-        builder.assert_eq(cols.new_half, sb.clone() * byte_stored + sh.clone() * b[0].clone());
+        builder.assert_eq(
+            cols.new_half,
+            sb.clone() * byte_stored + sh.clone() * b[0].clone(),
+        );
         // The word after: b (sw), or the old word with the selected half replaced.
         let [new_low, new_high] = word_expr::<AB>(&cols.new_word);
         let partial = sb + sh;
         builder.assert_eq(
             new_low.clone(),
             sw.clone() * b[0].clone()
-                + partial.clone() * (cols.new_half.into() + offset_high.clone() * (old_low - cols.new_half.into())),
+                + partial.clone()
+                    * (cols.new_half.into()
+                        + offset_high.clone() * (old_low - cols.new_half.into())),
         );
         builder.assert_eq(
             new_high.clone(),
-            sw * b[1].clone() + partial * (old_high.clone() + offset_high * (cols.new_half.into() - old_high)),
+            sw * b[1].clone()
+                + partial * (old_high.clone() + offset_high * (cols.new_half.into() - old_high)),
         );
 
         let op: AB::Expr = OPS
@@ -174,8 +210,22 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for StoreChip {
         let next_pc = instruction.pc.into() + AB::Expr::from_u32(4);
         eval_instruction(builder, instruction, op, next_pc, AB::Expr::ONE);
         let clk: AB::Expr = instruction.clk.into();
-        eval_read(builder, instruction.rs1.into(), a, timestamp(clk.clone(), slot::RS1), &cols.rs1_access, is_real.clone());
-        eval_read(builder, instruction.rs2.into(), b, timestamp(clk.clone(), slot::RS2), &cols.rs2_access, is_real.clone());
+        eval_read(
+            builder,
+            instruction.rs1.into(),
+            a,
+            timestamp(clk.clone(), slot::RS1),
+            &cols.rs1_access,
+            is_real.clone(),
+        );
+        eval_read(
+            builder,
+            instruction.rs2.into(),
+            b,
+            timestamp(clk.clone(), slot::RS2),
+            &cols.rs2_access,
+            is_real.clone(),
+        );
         eval_write(
             builder,
             word_address,

@@ -1,0 +1,103 @@
+//! Segment proving speed: `cargo bench -p gnomon-machine --bench prove`.
+//!
+//! Proves one full segment of 2^16, 2^18 and 2^20 cycles of the `sha-chain` guest (software
+//! SHA-256: ALU, loads and stores) with the production parameters, and reports cycles proven
+//! per second, peak memory, proof size, verification time, and what each table costs (rows,
+//! main and LogUp columns, share of the committed cells). Set GNOMON_BENCH_LOG2 to a
+//! comma-separated list of segment sizes to choose others. A measurement, not a test.
+
+use std::time::Instant;
+
+use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
+use gnomon_machine::config::StarkParameters;
+use gnomon_machine::segment::MachineKeys;
+use p3_matrix::Matrix;
+
+/// Peak resident memory of this process so far, in MiB (Linux).
+fn peak_memory_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn main() {
+    let path = format!(
+        "{}/../../guest/elf/sha-chain.elf",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let program = Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
+    let keys = MachineKeys::new(&program, StarkParameters::production());
+    let sizes: Vec<u32> = std::env::var("GNOMON_BENCH_LOG2")
+        .map(|list| {
+            list.split(',')
+                .map(|size| size.trim().parse().unwrap())
+                .collect()
+        })
+        .unwrap_or_else(|_| vec![16, 18, 20]);
+
+    println!(
+        "{:>6} {:>10} {:>9} {:>9} {:>11} {:>11} {:>10}",
+        "log2", "cycles", "prove s", "kHz", "peak MiB", "proof KiB", "verify ms"
+    );
+    for log2 in sizes {
+        // Enough SHA-256 iterations (about 3,500 cycles each) to fill the first segment.
+        let iterations = (1u32 << log2) / 3000 + 2;
+        let mut input = Input::new();
+        input.write(&(iterations, [0u8; 32]));
+        let options = Options {
+            segment_size: SegmentSize::new(log2).unwrap(),
+            ..Options::default()
+        };
+        let (_, segments) = trace(&program, &input, &options);
+        let segment = &segments[0];
+
+        let start = Instant::now();
+        let proof = keys.prove_segment(segment).expect("the segment proves");
+        let proving = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        keys.verify_segment(&proof).expect("the proof verifies");
+        let verifying = start.elapsed().as_secs_f64();
+        println!(
+            "{:>6} {:>10} {:>9.2} {:>9.1} {:>11.0} {:>11.0} {:>10.1}",
+            log2,
+            segment.cycles,
+            proving,
+            f64::from(segment.cycles) / proving / 1e3,
+            peak_memory_mib(),
+            proof.to_bytes().len() as f64 / 1024.0,
+            verifying * 1e3,
+        );
+
+        let (_, traces) = keys.traces(segment);
+        let cells: Vec<usize> = traces
+            .iter()
+            .enumerate()
+            .map(|(index, trace)| trace.height() * (trace.width() + 4 * keys.lookup_columns(index)))
+            .collect();
+        let total: usize = cells.iter().sum();
+        println!(
+            "       {:<12} {:>9} {:>6} {:>7} {:>7}",
+            "table", "rows", "main", "logup", "cells"
+        );
+        for (index, (air, trace)) in keys.airs().iter().zip(&traces).enumerate() {
+            println!(
+                "       {:<12} {:>9} {:>6} {:>7} {:>6.1}%",
+                air.name(),
+                trace.height(),
+                trace.width(),
+                keys.lookup_columns(index),
+                100.0 * cells[index] as f64 / total as f64,
+            );
+        }
+    }
+}

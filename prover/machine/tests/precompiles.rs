@@ -1,0 +1,117 @@
+//! The precompiles end to end: a program that compresses the FIPS 180-4 "abc" block and permutes
+//! a Poseidon2 state in place, then halts with the compressed state as its input digest.
+
+mod common;
+
+use common::*;
+use gnomon_executor::Input;
+use gnomon_executor::commitment::poseidon2;
+use gnomon_executor::isa::Opcode;
+use gnomon_guest_abi::{memory, syscall};
+use gnomon_machine::config::F;
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_symmetric::Permutation;
+
+const T0: u8 = 5;
+const A0: u8 = 10;
+const A1: u8 = 11;
+
+/// Where the program keeps the SHA-256 state, its block and the Poseidon2 state.
+const STATE: u32 = DATA;
+const BLOCK: u32 = DATA + 32;
+const PERMUTED: u32 = DATA + 128;
+
+const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+fn abc_block() -> [u32; 16] {
+    let mut block = [0u32; 16];
+    block[0] = 0x6162_6380;
+    block[15] = 24;
+    block
+}
+
+/// A Poseidon2 input with the largest canonical element and a few ordinary ones.
+fn permutation_input() -> [u32; 16] {
+    core::array::from_fn(|i| match i {
+        0 => F::ORDER_U32 - 1,
+        1 => 0x77ff_ffff,
+        _ => (i as u32).wrapping_mul(0x0123_4567) % F::ORDER_U32,
+    })
+}
+
+fn precompile_program() -> gnomon_executor::Program {
+    let text = [
+        op(Opcode::Lui, A0, 0, 0, STATE),
+        op(Opcode::Addi, A1, A0, 0, BLOCK - STATE),
+        op(Opcode::Addi, T0, 0, 0, syscall::SHA256_COMPRESS),
+        op(Opcode::Ecall, 0, 0, 0, 0),
+        op(Opcode::Addi, A0, A0, 0, PERMUTED - STATE),
+        op(Opcode::Addi, T0, 0, 0, syscall::POSEIDON2_PERMUTE),
+        op(Opcode::Ecall, 0, 0, 0, 0),
+        // The same permutation again, now of the output.
+        op(Opcode::Ecall, 0, 0, 0, 0),
+        // HALT with exit code 0 and the compressed state (then the block) as digests.
+        op(Opcode::Addi, A1, A0, 0, STATE.wrapping_sub(PERMUTED)),
+        op(Opcode::Addi, A0, 0, 0, 0),
+        op(Opcode::Addi, T0, 0, 0, syscall::HALT),
+        op(Opcode::Ecall, 0, 0, 0, 0),
+    ];
+    let mut words = vec![0u32; 48];
+    words[..8].copy_from_slice(&IV);
+    words[8..24].copy_from_slice(&abc_block());
+    words[32..48].copy_from_slice(&permutation_input());
+    let data: Vec<u8> = words.iter().flat_map(|word| word.to_le_bytes()).collect();
+    program(&text, &data)
+}
+
+fn segment() -> gnomon_executor::Segment {
+    let segments = segments(&precompile_program(), &Input::new(), 20, u64::MAX);
+    assert_eq!(segments.len(), 1);
+    segments.into_iter().next().unwrap()
+}
+
+/// The word at byte address `address` after the segment.
+fn word_after(segment: &gnomon_executor::Segment, address: u32) -> u32 {
+    let word = address / memory::WORD_SIZE;
+    segment.pages[&(word / memory::PAGE_WORDS)].after[(word % memory::PAGE_WORDS) as usize]
+}
+
+#[test]
+fn proves_sha256_and_poseidon2_calls() {
+    let program = precompile_program();
+    let segment = segment();
+    let values = prove_and_verify(&keys(&program), &segment);
+    assert!(values.halted);
+    assert_eq!(values.exit_code, 0);
+    // SHA-256("abc"), FIPS 180-4 example B.1.
+    assert_eq!(
+        values.input_digest,
+        [
+            0xba7816bf, 0x8f01cfea, 0x414140de, 0x5dae2223, 0xb00361a3, 0x96177a9c, 0xb410ff61,
+            0xf20015ad
+        ]
+    );
+    assert_eq!(values.output_digest, abc_block()[..8]);
+    let twice = (0..2).fold(permutation_input().map(F::from_u32), |state, _| {
+        poseidon2().permute(state)
+    });
+    for (i, element) in twice.iter().enumerate() {
+        assert_eq!(
+            word_after(&segment, PERMUTED + 4 * i as u32),
+            element.as_canonical_u32()
+        );
+    }
+}
+
+#[test]
+fn every_precompile_column_is_constrained() {
+    let program = precompile_program();
+    assert_every_column_is_constrained(
+        &keys(&program),
+        &segment(),
+        &["Sha256Syscall", "Poseidon2Syscall", "Sha256Compress"],
+        2,
+    );
+}
