@@ -17,9 +17,9 @@
 //!   its high limb is below `0x7800`, or it is `0x7800` with a zero low limb (`p - 1`). Inputs
 //!   come from memory, so their limbs are below 2^16; then `0x77ff - hi + top` is below 2^16
 //!   exactly when `hi <= 0x77ff` or `top` holds, and `top` forces `(hi, lo) = (0x7800, 0)`.
-//! - Every output is written as the canonical limbs of the permutation's output element: both
-//!   limbs are range-checked, and the same bound on the high limb excludes `v + p` for small
-//!   `v`, the only other limb pair that stays below 2^32.
+//! - Every output is written as the canonical limbs of the permutation's output element `v`:
+//!   both limbs are range-checked, and the same bound on the high limb excludes `v + p` and
+//!   `v + 2 p`, the other limb pairs below 2^32 that make the same element.
 
 use core::borrow::{Borrow, BorrowMut};
 

@@ -4,7 +4,7 @@
 use gnomon_executor::isa::{Instruction, Opcode};
 use gnomon_executor::{Input, Options, Program, Segment, SegmentSize, trace, write_elf};
 use gnomon_machine::config::{F, StarkParameters};
-use gnomon_machine::debug::check_traces;
+use gnomon_machine::debug::{check_same_bus_traffic, check_traces};
 use gnomon_machine::public_values::PublicValues;
 use gnomon_machine::segment::MachineKeys;
 use p3_field::PrimeCharacteristicRing;
@@ -52,24 +52,25 @@ pub fn prove_and_verify(keys: &MachineKeys, segment: &Segment) -> PublicValues {
     values
 }
 
-/// Whether the checker rejects traces in which only table `index` differs from honest ones:
-/// that table's own constraints first (cheap), then every bus.
+/// Whether the checker rejects honest traces with table `index`'s replaced by `tampered`:
+/// its own constraints fail, or its bus traffic differs from the honest trace's.
 fn checker_rejects(
     keys: &MachineKeys,
-    traces: &[p3_matrix::dense::RowMajorMatrix<F>],
+    honest: &p3_matrix::dense::RowMajorMatrix<F>,
+    tampered: &p3_matrix::dense::RowMajorMatrix<F>,
     index: usize,
     public_values: &[F],
 ) -> bool {
     let air = &keys.airs()[index];
     let own = keys.instance_public_values_of(index, public_values);
-    !p3_air::check_all_constraints(air, &traces[index], &own, Some(1)).is_ok()
-        || check_traces(keys, traces, public_values).is_err()
+    !p3_air::check_all_constraints(air, tampered, &own, Some(1)).is_ok()
+        || check_same_bus_traffic(keys, index, honest, tampered, public_values).is_err()
 }
 
 /// How many tampered traces per table go through the real prover and verifier: every column
 /// with `GNOMON_TAMPER_ALL=1`, otherwise an even spread of this many columns (the checker
 /// still sees every column).
-const VERIFIED_COLUMNS: usize = 12;
+const VERIFIED_COLUMNS: usize = 4;
 
 /// The malicious prover: for every column of each named table, adds one to the cell in each of
 /// the first `rows` rows that hold an event (padding rows are all zero), and requires the
@@ -106,17 +107,25 @@ pub fn assert_every_column_is_constrained(
             !real_rows.is_empty(),
             "table {table} has no events in this segment"
         );
+        let all = std::env::var("GNOMON_TAMPER_ALL").as_deref() == Ok("1");
+        let stride = if all {
+            1
+        } else {
+            trace.width().div_ceil(VERIFIED_COLUMNS)
+        };
         for column in 0..trace.width() {
             for (attempt, &row) in real_rows.iter().enumerate() {
-                let mut tampered = traces.clone();
-                tampered[index].values[row * trace.width() + column] += F::ONE;
+                let mut tampered = trace.clone();
+                tampered.values[row * trace.width() + column] += F::ONE;
                 assert!(
-                    check_traces(keys, &tampered, &public_values).is_err(),
+                    checker_rejects(keys, trace, &tampered, index, &public_values),
                     "table {table}: the checker accepts column {column} of row {row} + 1"
                 );
-                if attempt == 0 {
+                if attempt == 0 && column % stride == 0 {
+                    let mut tampered_traces = traces.clone();
+                    tampered_traces[index] = tampered;
                     let proof = keys
-                        .prove_traces(&public_values, &tampered)
+                        .prove_traces(&public_values, &tampered_traces)
                         .expect("a malicious prover still gets a proof object");
                     assert!(
                         keys.verify_segment(&proof).is_err(),
