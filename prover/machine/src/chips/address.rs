@@ -2,8 +2,10 @@
 //! falls in.
 //!
 //! The sum is proven limb by limb with boolean carries and range-checked limbs; the high limb
-//! is also bounded below 2^14, so the address as a field element (`lo + 2^16 hi`, below 2^30)
-//! is the address itself, not a 32-bit value that wrapped around the field. The byte offset
+//! is also bounded to `1..=2^14`, so the address as a field element (`lo + 2^16 hi`) is the
+//! address itself, not a 32-bit value that wrapped around the field, and at least 0x10000, so
+//! it can never name the register file, which the memory bus carries at words 0 to 31 (data
+//! memory starts above the text, itself above 0x10000). The byte offset
 //! within the word is two boolean bits `r`, and the word address is `(address - r) / 4` in the
 //! field. If the bits are not the address's low bits, that quotient is no integer, hence no
 //! address any page or register ever holds, and the access can never balance the memory bus:
@@ -37,7 +39,7 @@ impl AddressCols<F> {
         self.offset = [address & 1, (address >> 1) & 1].map(F::from_u32);
         lookups.range16(address & 0xffff);
         lookups.range16(address >> 16);
-        lookups.range16(4 * (address >> 16));
+        lookups.range16(4 * ((address >> 16) - 1));
     }
 }
 
@@ -64,7 +66,10 @@ pub fn eval_address<AB: InteractionBuilder<F = F>>(
     );
     builder.range16(low.clone(), send(enabled.clone()));
     builder.range16(high.clone(), send(enabled.clone()));
-    builder.range16(high.clone() * AB::Expr::from_u32(4), send(enabled));
+    builder.range16(
+        (high.clone() - AB::Expr::ONE) * AB::Expr::from_u32(4),
+        send(enabled),
+    );
     let offset = cols.offset[0].into() + cols.offset[1].into() * AB::Expr::TWO;
     let quarter: AB::Expr = F::from_u32(4).inverse().into();
     (low - offset) * quarter + high * AB::Expr::from_u32(1 << 14)

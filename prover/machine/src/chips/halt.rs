@@ -2,8 +2,9 @@
 //! to the boundary, which holds them to the public values.
 //!
 //! A row takes the HALT from the `ecall` table on the `syscall` bus, reads the 16 digest words
-//! at `a1` (bounded below 2^30 and divided by 4, so only an aligned buffer in data memory can
-//! be read; see [`super::address`]) at the cycles after the `ecall`, and sends `(exit code,
+//! at `a1` (high limb bounded to `1..=2^14` and divided by 4, as for loads and stores in
+//! [`super::address`], so only an aligned buffer in data memory, never the registers, can
+//! be read) at the cycles after the `ecall`, and sends `(exit code,
 //! digest limbs)` on the `halt` bus. The boundary receives it exactly when the segment's public
 //! values say it halted, so a segment has at most one HALT, and it is the last instruction.
 
@@ -58,7 +59,7 @@ impl TraceGenerator for HaltChip {
             cols.is_real = F::ONE;
             cols.clk = F::from_u32(event.clk);
             cols.args = event.args.map(word);
-            lookups.range16(4 * (event.args[1] >> 16));
+            lookups.range16(4 * ((event.args[1] >> 16) - 1));
             for ((digest, access_cols), access) in cols
                 .digests
                 .iter_mut()
@@ -102,7 +103,7 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for HaltChip {
             receive(is_real.clone()),
         );
         builder.range16(
-            args[1][1].clone() * AB::Expr::from_u32(4),
+            (args[1][1].clone() - AB::Expr::ONE) * AB::Expr::from_u32(4),
             send(is_real.clone()),
         );
         let start = word_address(&args[1]);

@@ -13,9 +13,10 @@
 //! - WRITE: changes no machine state, so nothing more (the executor drops what it cannot
 //!   write, and traps on nothing).
 //!
-//! Pointers become word addresses only after their high limb is bounded below 2^14 (so the
-//! pointer is below p) and are divided by 4 in the field, so a misaligned pointer names no
-//! memory word and its accesses cannot balance (see [`super::address`]).
+//! Pointers become word addresses only after their high limb is bounded to `1..=2^14` (so the
+//! pointer is below p and above the register file's words) and are divided by 4 in the field,
+//! so a misaligned pointer names no memory word and its accesses cannot balance (see
+//! [`super::address`]).
 
 use core::borrow::{Borrow, BorrowMut};
 
@@ -66,7 +67,7 @@ pub trait ReadBus: InteractionBuilder {
 
 impl<AB: InteractionBuilder> ReadBus for AB {}
 
-/// The word address of a pointer whose high limb the caller has bounded below 2^14.
+/// The word address of a pointer whose high limb the caller has bounded to `1..=2^14`.
 pub fn word_address<E: PrimeCharacteristicRing + From<F>>(pointer: &Word<E>) -> E {
     let quarter: E = F::from_u32(4).inverse().into();
     pointer[0].clone() * quarter + pointer[1].clone() * E::from_u32(1 << 14)
@@ -88,7 +89,7 @@ fn fill(cols: &mut SyscallCols<F>, event: &SyscallEvent, lookups: &mut LookupCou
     }
     if event.number == syscall::READ {
         lookups.range16(event.args[2] + (0xffff - syscall::MAX_READ_WORDS));
-        lookups.range16(4 * (event.args[1] >> 16));
+        lookups.range16(4 * ((event.args[1] >> 16) - 1));
     }
 }
 
@@ -144,7 +145,7 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for SyscallChip {
         builder.assert_eq(number[0].clone(), code);
         builder.assert_zero(number[1].clone());
 
-        // READ: stdin or hints, at most MAX_READ_WORDS words, a pointer below 2^30.
+        // READ: stdin or hints, at most MAX_READ_WORDS words, a pointer in data memory's range.
         builder.when(read.clone()).assert_zero(a0[1].clone());
         builder.assert_zero(
             read.clone() * a0[0].clone() * (a0[0].clone() - AB::Expr::from_u32(fd::HINT)),
@@ -154,7 +155,10 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for SyscallChip {
             a2[0].clone() + AB::Expr::from_u32(0xffff - syscall::MAX_READ_WORDS),
             send(read.clone()),
         );
-        builder.range16(a1[1].clone() * AB::Expr::from_u32(4), send(read.clone()));
+        builder.range16(
+            (a1[1].clone() - AB::Expr::ONE) * AB::Expr::from_u32(4),
+            send(read.clone()),
+        );
         let start = word_address(&a1);
         let clk: AB::Expr = instruction.clk.into();
         builder.read_chain(
