@@ -307,3 +307,101 @@ impl MachineKeys {
         Ok(values)
     }
 }
+
+/// Soundness of segment proofs made with one set of parameters, as `p3-security` estimates it
+/// for this machine's tables at the largest provable segment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SecurityEstimate {
+    /// ethSTARK conjecture: `log_blowup * queries + grinding`, capped by the field.
+    pub conjectured_bits: f64,
+    /// Proven (list- or unique-decoding regime, whichever is better), LogUp buses included.
+    pub proven_bits: f64,
+    /// The error source that bounds the proven figure.
+    pub proven_binding: &'static str,
+}
+
+impl MachineKeys {
+    /// The security of proofs made with `parameters` by the tables of these keys, taking every
+    /// table at `2^MAX_SEGMENT_LOG2` rows (the worst case), every table's constraints and
+    /// every bus interaction together.
+    pub fn security(&self, parameters: StarkParameters) -> SecurityEstimate {
+        use p3_field::Field;
+        use p3_security::grinding::GrindingSites;
+        use p3_security::logup::{LogUpAir, security_term};
+        use p3_security::shape::{InstanceShape, StarkAirParams};
+        use p3_security::stark::{conjectured_security, proven_security_report};
+        use p3_uni_stark::OpeningShape;
+
+        let fri: p3_fri::FriParameters<()> = p3_fri::FriParameters {
+            log_blowup: parameters.log_blowup,
+            log_final_poly_len: 0,
+            max_log_arity: 1,
+            num_queries: parameters.num_queries,
+            batch_proof_of_work_bits: parameters.deep_pow_bits,
+            commit_proof_of_work_bits: 0,
+            query_proof_of_work_bits: parameters.query_pow_bits,
+            mmcs: (),
+        };
+        let regime = fri.security_regime();
+        let mut constraints = 0;
+        let mut functions = 0;
+        let mut interactions = 0;
+        let mut widest = 0;
+        for (index, air) in self.airs.iter().enumerate() {
+            let symbolic = p3_lookup::InteractionSymbolicBuilder::<F, crate::config::EF>::from_air(
+                air,
+                p3_air::symbolic::AirLayout::from_air(air),
+            );
+            constraints += symbolic.base_constraints().len();
+            let lookups = &self.common().lookups[index];
+            interactions += lookups.iter().map(|lookup| lookup.elements.len()).sum::<usize>();
+            widest = lookups
+                .iter()
+                .flat_map(|lookup| lookup.elements.iter().map(Vec::len))
+                .fold(widest, usize::max);
+            functions += p3_batch_stark::num_batched_openings(
+                p3_air::BaseAir::<F>::width(air),
+                !p3_air::BaseAir::<F>::main_next_row_columns(air).is_empty(),
+                p3_air::BaseAir::<F>::preprocessed_width(air),
+                !p3_air::BaseAir::<F>::preprocessed_next_row_columns(air).is_empty(),
+                2,
+                lookups.len(),
+                4,
+                OpeningShape::new(),
+            );
+        }
+        let air = StarkAirParams {
+            num_constraints: constraints,
+            max_constraint_degree: crate::chips::MAX_CONSTRAINT_DEGREE,
+            num_quotient_chunks: 2,
+            max_combo: 2,
+        };
+        let shape = InstanceShape {
+            log_trace_length: MAX_SEGMENT_LOG2 as usize,
+            modulus_bits: <crate::config::EF as Field>::bits(),
+            // Poseidon2 digests of 8 BabyBear elements: 248 bits.
+            collision_resistance: 124,
+            num_batched_functions: functions,
+        };
+        let grinding = GrindingSites {
+            out_of_domain: parameters.deep_pow_bits,
+            batch_combination: parameters.deep_pow_bits,
+            lookup_challenge: parameters.lookup_pow_bits,
+        };
+        let logup = LogUpAir { num_interactions: interactions, max_message_width: widest };
+        let extras: Vec<_> = security_term(&logup, &shape, &grinding).into_iter().collect();
+        let proven = proven_security_report(&regime, &air, &shape, &extras, &grinding);
+        let conjectured = conjectured_security(
+            &regime,
+            &air,
+            &shape,
+            &extras.iter().map(|term| term.bits).collect::<Vec<_>>(),
+            &grinding,
+        );
+        SecurityEstimate {
+            conjectured_bits: conjectured.0,
+            proven_bits: proven.security_bits(),
+            proven_binding: proven.binding().1.label,
+        }
+    }
+}
