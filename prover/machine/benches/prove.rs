@@ -37,7 +37,10 @@ fn main() {
     );
     let program = Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
     let keys = MachineKeys::new(&program, StarkParameters::production());
-    for (name, parameters) in [("production", StarkParameters::production()), ("testing", StarkParameters::testing())] {
+    for (name, parameters) in [
+        ("production", StarkParameters::production()),
+        ("testing", StarkParameters::testing()),
+    ] {
         let security = keys.security(parameters);
         println!(
             "security of {name} parameters: {:.1} bits conjectured, {:.1} bits proven (bound by {})",

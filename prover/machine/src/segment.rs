@@ -354,7 +354,10 @@ impl MachineKeys {
             );
             constraints += symbolic.base_constraints().len();
             let lookups = &self.common().lookups[index];
-            interactions += lookups.iter().map(|lookup| lookup.elements.len()).sum::<usize>();
+            interactions += lookups
+                .iter()
+                .map(|lookup| lookup.elements.len())
+                .sum::<usize>();
             widest = lookups
                 .iter()
                 .flat_map(|lookup| lookup.elements.iter().map(Vec::len))
@@ -388,8 +391,13 @@ impl MachineKeys {
             batch_combination: parameters.deep_pow_bits,
             lookup_challenge: parameters.lookup_pow_bits,
         };
-        let logup = LogUpAir { num_interactions: interactions, max_message_width: widest };
-        let extras: Vec<_> = security_term(&logup, &shape, &grinding).into_iter().collect();
+        let logup = LogUpAir {
+            num_interactions: interactions,
+            max_message_width: widest,
+        };
+        let extras: Vec<_> = security_term(&logup, &shape, &grinding)
+            .into_iter()
+            .collect();
         let proven = proven_security_report(&regime, &air, &shape, &extras, &grinding);
         let conjectured = conjectured_security(
             &regime,

@@ -44,6 +44,10 @@ fn memory_program() -> gnomon_executor::Program {
             text.push(op(load, rd, base, 0, page + offset));
             text.push(op(Opcode::Add, scratch, scratch, rd, 0));
         }
+        // Loads into x0 read memory and write nothing (compilers emit them for volatile
+        // reads whose value is unused).
+        text.push(op(Opcode::Lw, 0, base, 0, page));
+        text.push(op(Opcode::Lb, 0, base, 0, page + 15));
         round += 1;
     }
     let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();

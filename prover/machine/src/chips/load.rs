@@ -111,7 +111,17 @@ impl TraceGenerator for LoadChip {
                 cols.low = F::from_u32(low);
                 lookups.range16(low << (17 - width));
             }
-            cols.c = word(event.result);
+            // The loaded value, not the register's: a load into x0 reads memory and writes
+            // nothing, but the row still proves what it read.
+            let loaded = match op {
+                Op::Lw => value,
+                Op::Lh => half as u16 as i16 as u32,
+                Op::Lhu => half,
+                Op::Lb => byte as u8 as i8 as u32,
+                _ => byte,
+            };
+            debug_assert!(event.rd.is_none() || loaded == event.result);
+            cols.c = word(loaded);
             cols.rs1_access.fill(&event.rs1, lookups);
             cols.memory_access.fill(&access, lookups);
             if let Some(rd) = &event.rd {
