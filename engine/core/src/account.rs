@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::MarketId;
+use crate::action::SessionKey;
 use crate::error::{OrOverflow, RejectReason};
 use crate::fixed::{FUNDING_ONE, MAX_PRICE, Price, Quote, div_ceil, to_quote};
 use crate::market::MarketState;
@@ -33,6 +34,10 @@ impl Position {
     /// Funding owed at `funding_index` since the last settlement, in quote atoms: positive
     /// when the account pays (rounded up), negative when it receives (rounded down in size).
     pub fn pending_funding(&self, funding_index: i128) -> Option<i128> {
+        // Settled positions (the common case) skip the 128-bit arithmetic.
+        if funding_index == self.funding_snapshot {
+            return Some(0);
+        }
         let owed =
             i128::from(self.size).checked_mul(funding_index.checked_sub(self.funding_snapshot)?)?;
         Some(div_ceil(owed, i128::from(FUNDING_ONE)))
@@ -52,6 +57,8 @@ pub struct Account {
     pub last_nonce: u64,
     /// Open positions, sorted by market, none flat.
     pub positions: Vec<Position>,
+    /// A key that may sign for the owner (see [`crate::action`]).
+    pub session: Option<SessionKey>,
 }
 
 /// How a trade changed an account's position in one market.
@@ -81,6 +88,7 @@ impl Account {
             collateral: 0,
             last_nonce: 0,
             positions: Vec::new(),
+            session: None,
         }
     }
 

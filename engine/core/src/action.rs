@@ -1,4 +1,4 @@
-//! Trader and admin actions, their signed envelopes and the messages that are signed.
+//! Trader, admin and oracle messages: their signed envelopes and the bytes that are signed.
 //!
 //! # Wire layout (borsh)
 //!
@@ -7,7 +7,11 @@
 //! then the items; fixed arrays are their bytes.
 //!
 //! `SignedAction` = `account: u32, trader: [u8; 32], nonce: u64, action: Action,
-//! signature: [u8; 64]`.
+//! signature: [u8; 64]`, where `trader` is the key that signed: the account's owner or its
+//! session key.
+//!
+//! `SignedOracleUpdate` = `update: OracleUpdate { market: u16, price: u64,
+//! publish_time_ms: u64 }, signature: [u8; 64]`.
 //!
 //! # Signing
 //!
@@ -17,19 +21,37 @@
 //! separates message kinds, and the nonce (strictly increasing per account, gaps allowed)
 //! stops replays. A rejected action changes nothing, its nonce included; once an action with
 //! a higher nonce is accepted, it can never apply.
+//!
+//! # Session keys
+//!
+//! An account's owner (its Solana key) may register one session key with
+//! [`Action::SetSessionKey`], signed by the owner. Until it expires, the session key signs
+//! every action of the account except changing the session key; withdrawals still pay the
+//! owner on Solana, so a leaked session key can trade but never take collateral away.
+//!
+//! # Oracle prices
+//!
+//! The oracle authority (the exchange config's `oracle` key) keeps one hash chain per market
+//! ([`crate::prices::oracle_chain_next`]) and signs each new head: `"gnomon/oracle/v1" ||
+//! exchange_id || market u16 LE || chain head [32]`. A head commits to every update of the
+//! market before it, so one signature authenticates them all: the guest checks only each
+//! market's last update in a batch (see [`crate::batch::verify_batch`]).
 
 use alloc::vec::Vec;
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::fixed::{Lots, Price};
+use crate::fixed::{Lots, Price, Timestamp};
 use crate::market::{MarketConfig, MarketStatus};
 use crate::order::{Execution, SelfTradePrevention, Side, Trigger};
+use crate::prices::OracleUpdate;
 use crate::{AccountId, MarketId, OrderId};
 
 /// Domain prefix of trader action messages.
 pub const ACTION_DOMAIN: &[u8] = b"gnomon/action/v1";
 /// Domain prefix of admin action messages.
 pub const ADMIN_DOMAIN: &[u8] = b"gnomon/admin/v1";
+/// Domain prefix of oracle messages.
+pub const ORACLE_DOMAIN: &[u8] = b"gnomon/oracle/v1";
 
 /// A new order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -75,6 +97,19 @@ pub enum Action {
     Withdraw {
         amount: u64,
     },
+    /// Registers (or, with `None`, revokes) the account's session key. Only the owner's key
+    /// may sign it.
+    SetSessionKey {
+        session: Option<SessionKey>,
+    },
+}
+
+/// A key that signs for an account in place of its owner until `expires_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SessionKey {
+    pub key: [u8; 32],
+    /// Actions stamped at or after this time are no longer authorized by the key.
+    pub expires_ms: Timestamp,
 }
 
 /// A trader action as submitted: who, with which nonce, signed.
@@ -105,6 +140,13 @@ pub struct SignedAdminAction {
     pub signature: [u8; 64],
 }
 
+/// An oracle price with the oracle authority's signature of the market's chain head after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedOracleUpdate {
+    pub update: OracleUpdate,
+    pub signature: [u8; 64],
+}
+
 /// The message a trader signs for `action`.
 pub fn action_message(
     exchange_id: &[u8; 32],
@@ -129,6 +171,17 @@ pub fn admin_message(exchange_id: &[u8; 32], nonce: u64, action: &AdminAction) -
     message.extend_from_slice(exchange_id);
     message.extend_from_slice(&nonce.to_le_bytes());
     let _ = action.serialize(&mut message);
+    message
+}
+
+/// The message the oracle authority signs: `market`'s oracle chain head (see
+/// [`crate::prices::oracle_chain_next`]).
+pub fn oracle_message(exchange_id: &[u8; 32], market: MarketId, chain: &[u8; 32]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(ORACLE_DOMAIN.len() + 32 + 2 + 32);
+    message.extend_from_slice(ORACLE_DOMAIN);
+    message.extend_from_slice(exchange_id);
+    message.extend_from_slice(&market.to_le_bytes());
+    message.extend_from_slice(chain);
     message
 }
 

@@ -3,32 +3,54 @@
 //! the prior root and witnesses alone ([`verify_batch`]). Both run the same
 //! [`Exchange::apply_step`], so their outputs are equal byte for byte.
 //!
+//! A batch holds only steps that apply: the guest refuses a batch in which any step is
+//! refused as a whole ([`crate::exchange::StepOutcome::refused`]: a bad signature, an unknown
+//! account, a replayed nonce, an order the margin rules reject...), so a proof exists only
+//! for batches of authorized, valid steps. The native ledger keeps that rule without
+//! re-running anything: a refused step changed nothing but the clock, so it records a
+//! [`StepKind::Tick`] at the step's timestamp in its place.
+//!
 //! # Layouts (borsh; see [`crate::action`] for the encoding rules)
 //!
 //! `BatchInput` = `batch_number: u64, prior_root: [u32; 8], steps: Vec<Step>`
 //!
 //! `Step` = `timestamp_ms: u64, kind: StepKind`, `StepKind` =
-//! `0 Trader(SignedAction) | 1 Oracle(OracleUpdate { market: u16, price: u64,
-//! publish_time_ms: u64 }) | 2 Deposit(Deposit { sequence: u64, owner: [u8; 32], amount: u64,
-//! account: u32 }) | 3 Liquidate { account: u32, deleverage: Vec<(u16, Vec<u32>)> } |
-//! 4 Admin(SignedAdminAction)`
+//! `0 Trader(SignedAction) | 1 Oracle(SignedOracleUpdate) | 2 Deposit(Deposit {
+//! sequence: u64, owner: [u8; 32], amount: u64, account: u32 }) | 3 Liquidate { account: u32,
+//! deleverage: Vec<(u16, Vec<u32>)> } | 4 Admin(SignedAdminAction) | 5 Tick`
 //!
-//! `BatchOutput` = `batch_number: u64, prior_root: [u32; 8], new_root: [u32; 8],
+//! `BatchOutput` = `exchange_id: [u8; 32], batch_number: u64, prior_root: [u32; 8],
+//! new_root: [u32; 8], time: TimeRange { start_ms: u64, end_ms: u64 },
 //! deposits: DepositRange { first_sequence: u64, end_sequence: u64, chain_before: [u8; 32],
-//! chain_after: [u8; 32] }, balances: Vec<SettledBalance { account: u32, owner: [u8; 32],
-//! collateral: i64 }>, withdrawals: Vec<Withdrawal { account: u32, owner: [u8; 32],
-//! amount: u64 }>`
+//! chain_after: [u8; 32] }, oracle_digest: [u8; 32], balances: Vec<SettledBalance {
+//! account: u32, owner: [u8; 32], collateral: i64 }>, withdrawals: Vec<Withdrawal {
+//! account: u32, owner: [u8; 32], amount: u64 }>`
 //!
-//! `balances` lists, by account id, every account the batch created or whose collateral
-//! changed; `withdrawals` are in step order. The deposit chain is
+//! The fixed-size fields come first, at fixed byte offsets (`exchange_id` 0, `batch_number`
+//! 32, `prior_root` 40, `new_root` 72, `time` 104, `deposits` 120, `oracle_digest` 200; the
+//! lists from 232), so that the settlement program reads them without decoding the lists. `time` is the
+//! exchange clock before and after the batch (the previous step's timestamp, carried over by
+//! an empty batch). `balances` lists, by account id, every account the batch created or whose
+//! collateral changed; `withdrawals` are in step order. The deposit chain is
 //! `chain' = sha256(chain || sequence u64 LE || owner || amount u64 LE)` from 32 zero bytes,
-//! the same on Solana.
+//! the same on Solana. `oracle_digest` is SHA-256 of every market's oracle chain head after
+//! the batch (32 bytes each, by market id; see [`crate::prices`]): with the oracle's public
+//! feed, anyone can check which prices the batch consumed.
+//!
+//! # The public input
+//!
+//! The guest commits exactly `borsh(BatchOutput)`; the proof binds the SHA-256 of what the
+//! guest committed. [`BatchOutput::digest`] turns it into the one public input the on-chain
+//! verifier takes beside the program commitment: the SHA-256 as a 32-byte big-endian
+//! integer with its first byte cleared, i.e. truncated to 248 bits, below BN254's scalar
+//! field modulus (about 2^253.6). Truncation, not reduction: it is one byte on chain and in
+//! the circuit, and 248 bits keep 124-bit collision resistance.
 //!
 //! `BatchWitness` = `global: GlobalState, accounts_root: [u32; 8],
-//! accounts: Vec<AccountWitness { id: u32, prior: Option<Account>, proof: MerkleProof }>`:
-//! the prior global state in full and, by ascending id, every account the batch reads, each
-//! with its proof against the tree in which the previous witnesses' accounts already hold
-//! their post-batch values (a chain of update proofs).
+//! accounts: Vec<AccountWitness { id: u32, prior: Option<Account> }>, proof: MultiProof`:
+//! the prior global state in full, every account the batch reads by ascending id with its
+//! value before the batch, and one multiproof of all their leaves under the prior accounts
+//! root (see [`crate::tree`]).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -36,17 +58,16 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use core::fmt;
 use sha2::{Digest as _, Sha256};
 
-use crate::AccountId;
 use crate::account::Account;
-use crate::action::{SignatureVerifier, SignedAction, SignedAdminAction};
-use crate::error::Fatal;
+use crate::action::{SignatureVerifier, SignedAction, SignedAdminAction, SignedOracleUpdate};
+use crate::error::{Fatal, RejectReason};
 use crate::event::Event;
-use crate::exchange::{DepositCursor, Exchange, GlobalState};
+use crate::exchange::{DepositCursor, Exchange, GlobalState, StepOutcome};
 use crate::fixed::Timestamp;
 use crate::hash::{Digest, Permutation};
 use crate::liquidation::DeleverageLists;
-use crate::prices::OracleUpdate;
-use crate::tree::{AccountTree, MerkleProof, ProofError, optional_leaf, state_root};
+use crate::tree::{AccountTree, MultiProof, ProofError, optional_leaf, state_root};
+use crate::{AccountId, MarketId};
 
 /// A deposit taken from the on-chain queue, credited to `account` (an existing account of
 /// `owner`, or the next new one).
@@ -80,7 +101,7 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum StepKind {
     Trader(SignedAction),
-    Oracle(OracleUpdate),
+    Oracle(SignedOracleUpdate),
     Deposit(Deposit),
     /// Liquidate `account` if it is below maintenance, deleveraging against these accounts if
     /// needed.
@@ -89,6 +110,10 @@ pub enum StepKind {
         deleverage: DeleverageLists,
     },
     Admin(SignedAdminAction),
+    /// Time passes: the clock moves to the step's timestamp and due funding hours settle. The
+    /// ledger records one for a refused step; the engine may add them to settle funding on
+    /// the hour when nothing else happens.
+    Tick,
 }
 
 /// A batch as the guest reads it.
@@ -106,6 +131,13 @@ pub struct DepositRange {
     pub end_sequence: u64,
     pub chain_before: [u8; 32],
     pub chain_after: [u8; 32],
+}
+
+/// The exchange clock before and after a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct TimeRange {
+    pub start_ms: Timestamp,
+    pub end_ms: Timestamp,
 }
 
 /// An account's settled collateral after the batch. It can be negative while the account's
@@ -126,32 +158,69 @@ pub struct Withdrawal {
     pub amount: u64,
 }
 
-/// What the guest commits publicly.
+/// What the guest commits publicly (layout in the module documentation).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct BatchOutput {
+    pub exchange_id: [u8; 32],
     pub batch_number: u64,
     pub prior_root: Digest,
     pub new_root: Digest,
+    pub time: TimeRange,
     pub deposits: DepositRange,
+    pub oracle_digest: [u8; 32],
     pub balances: Vec<SettledBalance>,
     pub withdrawals: Vec<Withdrawal>,
 }
 
-/// One account the batch reads, with its proof.
+impl BatchOutput {
+    /// The proof's public input (see the module documentation): [`public_input`] of the
+    /// SHA-256 of the borsh encoding.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        // Writing into a hasher cannot fail.
+        let _ = self.serialize(&mut HashWriter(&mut hasher));
+        public_input(&hasher.finalize().into())
+    }
+}
+
+/// The public input for a committed output whose SHA-256 is `output_sha256` (what a run
+/// proof's output digest holds): the digest truncated to 248 bits, as a big-endian integer.
+pub fn public_input(output_sha256: &[u8; 32]) -> [u8; 32] {
+    let mut digest = *output_sha256;
+    digest[0] = 0;
+    digest
+}
+
+/// Feeds borsh's writer into a hasher, so that nothing is buffered.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl borsh::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> borsh::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> borsh::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One account the batch reads.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct AccountWitness {
     pub id: AccountId,
     /// Its value before the batch (`None`: the batch creates it).
     pub prior: Option<Account>,
-    pub proof: MerkleProof,
 }
 
-/// What the guest needs besides the input: the prior global state and the touched accounts.
+/// What the guest needs besides the input: the prior global state and the touched accounts
+/// with the multiproof of their leaves.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct BatchWitness {
     pub global: GlobalState,
     pub accounts_root: Digest,
     pub accounts: Vec<AccountWitness>,
+    pub proof: MultiProof,
 }
 
 /// Why a batch cannot be proven.
@@ -165,8 +234,11 @@ pub enum BatchError {
     WitnessOutOfOrder,
     /// A witness proof does not check.
     Proof(ProofError),
-    /// The batch touched an account the witness does not hold, or a step was invalid.
-    Step(Fatal),
+    /// Step `index` is invalid (time going back, a deposit out of sequence), or read an
+    /// account the witness does not hold.
+    Step { index: u32, error: Fatal },
+    /// Step `index` is refused as a whole; a batch holds only steps that apply.
+    Refused { index: u32, reason: RejectReason },
 }
 
 impl fmt::Display for BatchError {
@@ -176,7 +248,8 @@ impl fmt::Display for BatchError {
             Self::WrongBatchNumber => f.write_str("batch number does not follow the state's"),
             Self::WitnessOutOfOrder => f.write_str("witness accounts out of order or inconsistent"),
             Self::Proof(error) => write!(f, "witness proof: {error}"),
-            Self::Step(fatal) => write!(f, "invalid step: {fatal}"),
+            Self::Step { index, error } => write!(f, "step {index} is invalid: {error}"),
+            Self::Refused { index, reason } => write!(f, "step {index} is refused: {reason}"),
         }
     }
 }
@@ -189,6 +262,7 @@ pub struct SealedBatch {
     pub output: BatchOutput,
 }
 
+#[derive(Clone)]
 struct OpenBatch {
     prior_root: Digest,
     prior_accounts_root: Digest,
@@ -199,6 +273,7 @@ struct OpenBatch {
 
 /// The engine's side: the whole exchange plus its account tree. Steps apply as they are
 /// sequenced (events come back at once); [`Ledger::seal_batch`] closes the batch.
+#[derive(Clone)]
 pub struct Ledger<P: Permutation> {
     exchange: Exchange,
     tree: AccountTree,
@@ -244,13 +319,19 @@ impl<P: Permutation> Ledger<P> {
         &self.tree
     }
 
+    /// The steps of the open batch so far (refused ones as ticks).
+    pub fn pending_steps(&self) -> &[Step] {
+        self.open.as_ref().map_or(&[], |open| open.steps.as_slice())
+    }
+
     /// Applies a step, opening a batch if none is open. An `Err` (an invalid step: time going
-    /// back, a deposit out of sequence) changes nothing and the step is not recorded.
+    /// back, a deposit out of sequence) changes nothing and the step is not recorded; a
+    /// refused step is recorded as a [`StepKind::Tick`] (see the module documentation).
     pub fn apply_step<V: SignatureVerifier + ?Sized>(
         &mut self,
         step: Step,
         verifier: &V,
-    ) -> Result<Vec<Event>, Fatal> {
+    ) -> Result<StepOutcome, Fatal> {
         if self.open.is_none() {
             self.exchange.open_journal();
             self.open = Some(OpenBatch {
@@ -261,13 +342,20 @@ impl<P: Permutation> Ledger<P> {
                 withdrawals: Vec::new(),
             });
         }
-        let events = self.exchange.apply_step(&step, verifier)?;
+        let outcome = self.exchange.apply_step(&step, verifier)?;
         if let Some(open) = &mut self.open {
             open.withdrawals
-                .extend(withdrawals(&self.exchange, &events));
-            open.steps.push(step);
+                .extend(withdrawals(&self.exchange, &outcome.events));
+            open.steps.push(if outcome.refused.is_some() {
+                Step {
+                    timestamp_ms: step.timestamp_ms,
+                    kind: StepKind::Tick,
+                }
+            } else {
+                step
+            });
         }
-        Ok(events)
+        Ok(outcome)
     }
 
     /// Closes the open batch (an empty one if none is open): updates the tree, and returns the
@@ -281,11 +369,12 @@ impl<P: Permutation> Ledger<P> {
             withdrawals: Vec::new(),
         });
         let journal = self.exchange.take_journal();
+        let ids: Vec<AccountId> = journal.keys().copied().collect();
+        let proof = self.tree.multiproof(&ids);
         let mut accounts = Vec::with_capacity(journal.len());
         let mut balances = Vec::new();
         for (id, prior) in journal {
             let current = self.exchange.account(id);
-            let proof = self.tree.proof(id);
             self.tree.set(
                 &self.permutation,
                 id,
@@ -294,16 +383,22 @@ impl<P: Permutation> Ledger<P> {
             if let Some(balance) = settled_balance(id, prior.as_ref(), current) {
                 balances.push(balance);
             }
-            accounts.push(AccountWitness { id, prior, proof });
+            accounts.push(AccountWitness { id, prior });
         }
         self.exchange.global.batch_number += 1;
         self.root = state_root(&self.permutation, &self.tree.root(), self.exchange.global());
         let batch_number = self.exchange.global.batch_number;
         let output = BatchOutput {
+            exchange_id: self.exchange.global.config.exchange_id,
             batch_number,
             prior_root: open.prior_root,
             new_root: self.root,
+            time: TimeRange {
+                start_ms: open.prior_global.last_timestamp_ms,
+                end_ms: self.exchange.global.last_timestamp_ms,
+            },
             deposits: deposit_range(&open.prior_global.deposits, &self.exchange.global.deposits),
+            oracle_digest: oracle_digest(&self.exchange.global),
             balances,
             withdrawals: open.withdrawals,
         };
@@ -317,6 +412,7 @@ impl<P: Permutation> Ledger<P> {
                 global: open.prior_global,
                 accounts_root: open.prior_accounts_root,
                 accounts,
+                proof,
             },
             output,
         }
@@ -330,6 +426,15 @@ fn deposit_range(before: &DepositCursor, after: &DepositCursor) -> DepositRange 
         chain_before: before.chain,
         chain_after: after.chain,
     }
+}
+
+/// SHA-256 of every market's oracle chain head, by market id.
+fn oracle_digest(global: &GlobalState) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for market in &global.markets {
+        hasher.update(market.state.oracle_chain);
+    }
+    hasher.finalize().into()
 }
 
 fn settled_balance(
@@ -366,7 +471,14 @@ fn withdrawals<'a>(
 }
 
 /// The guest's side: checks `witness` against `input.prior_root`, runs the batch on the
-/// witnessed accounts only, and returns the output to commit.
+/// witnessed accounts only, and returns the output to commit. Any refused step fails the
+/// batch.
+///
+/// Oracle signatures: a market's oracle updates form a hash chain whose every head the
+/// oracle authority signs, and the prior head is part of the prior state. So the signature
+/// of a market's last update in the batch authenticates all of the market's updates in the
+/// batch: forging an earlier one would need a second chain to the same signed head, a
+/// SHA-256 collision. Only that last signature is checked; the ones before it are implied.
 pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
     input: &BatchInput,
     witness: BatchWitness,
@@ -381,6 +493,7 @@ pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
     }
     let account_count = witness.global.next_account_id;
     let first_deposit = witness.global.deposits;
+    let start_ms = witness.global.last_timestamp_ms;
     let mut accounts = BTreeMap::new();
     let mut previous: Option<AccountId> = None;
     for account in &witness.accounts {
@@ -396,27 +509,38 @@ pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
         }
     }
     let mut exchange = Exchange::from_parts(witness.global, accounts);
+    let implied = implied_oracle_signatures(&input.steps);
     let mut withdrawn = Vec::new();
-    for step in &input.steps {
-        let events = exchange
-            .apply_step(step, verifier)
-            .map_err(BatchError::Step)?;
-        withdrawn.extend(withdrawals(&exchange, &events));
+    for (index, step) in input.steps.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let outcome = if implied.get(index as usize).copied().unwrap_or(false) {
+            exchange.apply_step(step, &ImpliedByLaterUpdate)
+        } else {
+            exchange.apply_step(step, verifier)
+        }
+        .map_err(|error| BatchError::Step { index, error })?;
+        if let Some(reason) = outcome.refused {
+            return Err(BatchError::Refused { index, reason });
+        }
+        withdrawn.extend(withdrawals(&exchange, &outcome.events));
     }
-    let mut root = witness.accounts_root;
+    let mut leaves = Vec::with_capacity(witness.accounts.len());
     let mut balances = Vec::new();
     for account in &witness.accounts {
         let current = exchange.account(account.id);
-        let old_leaf = optional_leaf(permutation, account.prior.as_ref());
-        let new_leaf = optional_leaf(permutation, current);
-        root = account
-            .proof
-            .update(permutation, &root, account.id, &old_leaf, &new_leaf)
-            .map_err(BatchError::Proof)?;
+        leaves.push((
+            account.id,
+            optional_leaf(permutation, account.prior.as_ref()),
+            optional_leaf(permutation, current),
+        ));
         if let Some(balance) = settled_balance(account.id, account.prior.as_ref(), current) {
             balances.push(balance);
         }
     }
+    let root = witness
+        .proof
+        .update(permutation, &witness.accounts_root, &leaves)
+        .map_err(BatchError::Proof)?;
     // Accounts the batch created must have been witnessed (as empty leaves).
     let witnessed = |id: &AccountId| {
         witness
@@ -428,12 +552,47 @@ pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
         return Err(BatchError::WitnessOutOfOrder);
     }
     exchange.global.batch_number = input.batch_number;
+    let global = exchange.global();
     Ok(BatchOutput {
+        exchange_id: global.config.exchange_id,
         batch_number: input.batch_number,
         prior_root: input.prior_root,
-        new_root: state_root(permutation, &root, exchange.global()),
-        deposits: deposit_range(&first_deposit, &exchange.global().deposits),
+        new_root: state_root(permutation, &root, global),
+        time: TimeRange {
+            start_ms,
+            end_ms: global.last_timestamp_ms,
+        },
+        deposits: deposit_range(&first_deposit, &global.deposits),
+        oracle_digest: oracle_digest(global),
         balances,
         withdrawals: withdrawn,
     })
+}
+
+/// For each step, whether it is an oracle update followed later in the batch by another
+/// update of the same market, whose signature implies its own.
+fn implied_oracle_signatures(steps: &[Step]) -> Vec<bool> {
+    let mut later: Vec<MarketId> = Vec::new();
+    let mut implied = alloc::vec![false; steps.len()];
+    for (step, flag) in steps.iter().zip(implied.iter_mut()).rev() {
+        if let StepKind::Oracle(signed) = &step.kind {
+            let market = signed.update.market;
+            if later.contains(&market) {
+                *flag = true;
+            } else {
+                later.push(market);
+            }
+        }
+    }
+    implied
+}
+
+/// The verifier of oracle updates whose signatures a later update's signature implies (see
+/// [`verify_batch`]); used for nothing else.
+struct ImpliedByLaterUpdate;
+
+impl SignatureVerifier for ImpliedByLaterUpdate {
+    fn verify(&self, _: &[u8; 32], _: &[u8], _: &[u8; 64]) -> bool {
+        true
+    }
 }

@@ -72,6 +72,8 @@ pub enum RejectReason {
     /// An intermediate value left its range (inputs are bounded so that this is unreachable
     /// from valid markets; it is still a rejection, never a wrap).
     ArithmeticOverflow,
+    /// The action is signed by the account's session key, which has expired.
+    SessionExpired,
 }
 
 impl fmt::Display for RejectReason {
@@ -107,6 +109,7 @@ impl fmt::Display for RejectReason {
             Self::OracleOutOfOrder => "oracle price out of order",
             Self::InvalidMarketConfig => "invalid market configuration",
             Self::ArithmeticOverflow => "arithmetic overflow",
+            Self::SessionExpired => "session key expired",
         };
         f.write_str(message)
     }

@@ -3,6 +3,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
+use crate::action::SessionKey;
 use crate::error::{CancelReason, RejectReason};
 use crate::fixed::{Lots, Price, Quote};
 use crate::market::MarketStatus;
@@ -158,4 +159,9 @@ pub enum Event {
     },
     /// An admin action was rejected.
     AdminRejected { nonce: u64, reason: RejectReason },
+    /// An account registered (or revoked) its session key.
+    SessionKeySet {
+        account: AccountId,
+        session: Option<SessionKey>,
+    },
 }

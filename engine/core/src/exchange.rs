@@ -5,6 +5,12 @@
 //! either commits all of it or nothing. A rejected action therefore leaves the state exactly
 //! as it was (its nonce included). Multi-stage operations (a liquidation, a trigger firing)
 //! are sequences of such transactions, each atomic.
+//!
+//! A step that is refused outright (a trader action, oracle update, liquidation request or
+//! admin action that is rejected as a whole) changes nothing but the clock: time moved to its
+//! timestamp, settling the funding hours due. [`StepOutcome::refused`] says so; the native
+//! ledger then records a [`StepKind::Tick`] in its place, and the guest refuses a batch that
+//! holds one (see [`crate::batch`]).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -12,8 +18,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::account::{Account, PositionChange};
 use crate::action::{
-    Action, AdminAction, SignatureVerifier, SignedAction, SignedAdminAction, action_message,
-    admin_message,
+    Action, AdminAction, SignatureVerifier, SignedAction, SignedAdminAction, SignedOracleUpdate,
+    action_message, admin_message, oracle_message,
 };
 use crate::batch::{Deposit, Step, StepKind, deposit_chain_next};
 use crate::error::{Fatal, RejectReason, TxError};
@@ -23,7 +29,7 @@ use crate::funding::{settle_due_hours, sweepable_residue};
 use crate::margin::{Health, liquidation_price};
 use crate::market::{ConfigError, Market, MarketConfig, MarketState};
 use crate::order::{RestingOrder, TriggerOrder};
-use crate::prices::{OracleUpdate, apply_oracle, refresh_mark};
+use crate::prices::{apply_oracle, oracle_chain_next, refresh_mark};
 use crate::{AccountId, INSURANCE_FUND, MarketId, OrderId};
 
 /// Exchange-wide settings.
@@ -33,6 +39,8 @@ pub struct ExchangeConfig {
     pub exchange_id: [u8; 32],
     /// The key that signs admin actions; it also owns the insurance fund's account.
     pub admin: [u8; 32],
+    /// The oracle authority: the key that signs the markets' oracle chains.
+    pub oracle: [u8; 32],
     /// The most open orders (resting and trigger, all markets) one account may hold.
     pub max_open_orders: u32,
 }
@@ -99,6 +107,15 @@ pub struct Exchange {
     pub(crate) journal: Option<BTreeMap<AccountId, Option<Account>>>,
 }
 
+/// What applying a step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// For the engine to stream: what happened, rejections included.
+    pub events: Vec<Event>,
+    /// Why the step was refused as a whole, if it was: then it changed nothing but the clock.
+    pub refused: Option<RejectReason>,
+}
+
 /// What one step produces, gathered while it runs.
 #[derive(Debug, Default)]
 pub(crate) struct StepContext {
@@ -106,6 +123,8 @@ pub(crate) struct StepContext {
     pub events: Vec<Event>,
     /// Markets whose book or trades changed: their marks are refreshed and their triggers run.
     pub touched: Vec<MarketId>,
+    /// Set when the step is refused as a whole.
+    pub refused: Option<RejectReason>,
 }
 
 impl StepContext {
@@ -240,22 +259,22 @@ impl Exchange {
     }
 
     /// Applies one step at its timestamp. Every trader action, oracle update and liquidation
-    /// either applies or is rejected with an event; an `Err` means the step itself is invalid
-    /// (an operator error: time going back, a deposit out of sequence) and the state is
-    /// unchanged, or, in a guest, that the witness lacks an account, after which the state
-    /// must be discarded.
+    /// either applies or is rejected with an event (and, when rejected as a whole, reported
+    /// in [`StepOutcome::refused`]); an `Err` means the step itself is invalid (an operator
+    /// error: time going back, a deposit out of sequence) and the state is unchanged, or, in
+    /// a guest, that the witness lacks an account, after which the state must be discarded.
     pub fn apply_step<V: SignatureVerifier + ?Sized>(
         &mut self,
         step: &Step,
         verifier: &V,
-    ) -> Result<Vec<Event>, Fatal> {
+    ) -> Result<StepOutcome, Fatal> {
         if let StepKind::Deposit(deposit) = &step.kind {
             self.check_deposit(deposit)?;
         }
-        self.at(step.timestamp_ms, |exchange, ctx| match &step.kind {
+        let ctx = self.at(step.timestamp_ms, |exchange, ctx| match &step.kind {
             StepKind::Trader(signed) => exchange.apply_signed(signed, verifier, ctx),
-            StepKind::Oracle(update) => {
-                exchange.apply_oracle_update(update, ctx);
+            StepKind::Oracle(signed) => {
+                exchange.apply_oracle_update(signed, verifier, ctx);
                 Ok(())
             }
             StepKind::Deposit(deposit) => {
@@ -270,6 +289,11 @@ impl Exchange {
                 exchange.apply_admin(signed, verifier, ctx);
                 Ok(())
             }
+            StepKind::Tick => Ok(()),
+        })?;
+        Ok(StepOutcome {
+            events: ctx.events,
+            refused: ctx.refused,
         })
     }
 
@@ -282,9 +306,10 @@ impl Exchange {
         action: &Action,
         now: Timestamp,
     ) -> Result<Vec<Event>, Fatal> {
-        self.at(now, |exchange, ctx| {
+        let ctx = self.at(now, |exchange, ctx| {
             exchange.run_action(account, nonce, action, ctx)
-        })
+        })?;
+        Ok(ctx.events)
     }
 
     /// Runs `body` as a step at `now`: time moves (settling funding hours) before it, marks
@@ -293,7 +318,7 @@ impl Exchange {
         &mut self,
         now: Timestamp,
         body: impl FnOnce(&mut Self, &mut StepContext) -> Result<(), Fatal>,
-    ) -> Result<Vec<Event>, Fatal> {
+    ) -> Result<StepContext, Fatal> {
         if now < self.global.last_timestamp_ms {
             return Err(Fatal::TimestampRegression);
         }
@@ -305,22 +330,54 @@ impl Exchange {
         self.settle_funding_hours(&mut ctx)?;
         body(self, &mut ctx)?;
         self.settle_markets(&mut ctx)?;
-        Ok(ctx.events)
+        Ok(ctx)
     }
 
-    fn apply_oracle_update(&mut self, update: &OracleUpdate, ctx: &mut StepContext) {
-        let result = match self.global.markets.get_mut(usize::from(update.market)) {
-            Some(market) => apply_oracle(market, update.price, update.publish_time_ms, ctx.now)
-                .map(|()| (market.state.index_price, market.state.mark_price)),
+    /// Advances the market's oracle chain and applies the price (see [`crate::prices`]).
+    fn apply_oracle_update<V: SignatureVerifier + ?Sized>(
+        &mut self,
+        signed: &SignedOracleUpdate,
+        verifier: &V,
+        ctx: &mut StepContext,
+    ) {
+        let update = &signed.update;
+        let config = &self.global.config;
+        let chained = match self.global.markets.get(usize::from(update.market)) {
             None => Err(RejectReason::UnknownMarket),
+            // The engine waits for its clock to reach the publish time.
+            Some(_) if update.publish_time_ms > ctx.now => Err(RejectReason::OracleOutOfOrder),
+            Some(market) => {
+                let chain = oracle_chain_next(&market.state.oracle_chain, update);
+                let message = oracle_message(&config.exchange_id, update.market, &chain);
+                if verifier.verify(&config.oracle, &message, &signed.signature) {
+                    Ok(chain)
+                } else {
+                    Err(RejectReason::BadSignature)
+                }
+            }
         };
-        let event = match result {
-            Ok((index_price, mark_price)) => {
+        let (chain, market) = match chained {
+            Ok(chain) => match self.global.markets.get_mut(usize::from(update.market)) {
+                Some(market) => (chain, market),
+                None => return,
+            },
+            Err(reason) => {
+                ctx.refused = Some(reason);
+                ctx.events.push(Event::OracleRejected {
+                    market: update.market,
+                    reason,
+                });
+                return;
+            }
+        };
+        market.state.oracle_chain = chain;
+        let event = match apply_oracle(market, update.price, update.publish_time_ms, ctx.now) {
+            Ok(()) => {
                 ctx.touch(update.market);
                 Event::OraclePrice {
                     market: update.market,
-                    index_price,
-                    mark_price,
+                    index_price: market.state.index_price,
+                    mark_price: market.state.mark_price,
                 }
             }
             Err(reason) => Event::OracleRejected {
@@ -340,24 +397,25 @@ impl Exchange {
         self.journal_accounts([signed.account]);
         let authorized = match self.lookup(signed.account)? {
             None => Err(RejectReason::UnknownAccount),
-            Some(account) if account.owner != signed.trader => Err(RejectReason::WrongSigner),
-            Some(_) => {
-                let message = action_message(
-                    &self.global.config.exchange_id,
-                    signed.account,
-                    signed.nonce,
-                    &signed.action,
-                );
-                if verifier.verify(&signed.trader, &message, &signed.signature) {
-                    Ok(())
-                } else {
-                    Err(RejectReason::BadSignature)
-                }
+            Some(account) => signer_may_act(account, signed, ctx.now),
+        }
+        .and_then(|()| {
+            let message = action_message(
+                &self.global.config.exchange_id,
+                signed.account,
+                signed.nonce,
+                &signed.action,
+            );
+            if verifier.verify(&signed.trader, &message, &signed.signature) {
+                Ok(())
+            } else {
+                Err(RejectReason::BadSignature)
             }
-        };
+        });
         match authorized {
             Ok(()) => self.run_action(signed.account, signed.nonce, &signed.action, ctx),
             Err(reason) => {
+                ctx.refused = Some(reason);
                 ctx.events.push(Event::ActionRejected {
                     account: signed.account,
                     nonce: signed.nonce,
@@ -390,6 +448,7 @@ impl Exchange {
             tx.dispatch(account, action)
         })?;
         if let Err(reason) = outcome {
+            ctx.refused = Some(reason);
             ctx.events.push(Event::ActionRejected {
                 account,
                 nonce,
@@ -609,10 +668,13 @@ impl Exchange {
                 self.global.admin_nonce = signed.nonce;
                 ctx.events.push(event);
             }
-            Err(reason) => ctx.events.push(Event::AdminRejected {
-                nonce: signed.nonce,
-                reason,
-            }),
+            Err(reason) => {
+                ctx.refused = Some(reason);
+                ctx.events.push(Event::AdminRejected {
+                    nonce: signed.nonce,
+                    reason,
+                });
+            }
         }
     }
 
@@ -650,6 +712,30 @@ impl Exchange {
     /// Closes the journal and returns it.
     pub(crate) fn take_journal(&mut self) -> BTreeMap<AccountId, Option<Account>> {
         self.journal.take().unwrap_or_default()
+    }
+}
+
+/// Whether `signed.trader` may sign `signed.action` for `account`: its owner always; its
+/// session key until the key expires, for anything but changing the session key.
+fn signer_may_act(
+    account: &Account,
+    signed: &SignedAction,
+    now: Timestamp,
+) -> Result<(), RejectReason> {
+    if account.owner == signed.trader {
+        return Ok(());
+    }
+    match account.session {
+        Some(session) if session.key == signed.trader => {
+            if now >= session.expires_ms {
+                Err(RejectReason::SessionExpired)
+            } else if matches!(signed.action, Action::SetSessionKey { .. }) {
+                Err(RejectReason::WrongSigner)
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(RejectReason::WrongSigner),
     }
 }
 
@@ -929,6 +1015,11 @@ impl Tx<'_> {
                 lots,
             } => self.modify(account, market, order_id, price, lots),
             Action::Withdraw { amount } => self.withdraw(account, amount),
+            Action::SetSessionKey { session } => {
+                self.account(account)?.session = session;
+                self.events.push(Event::SessionKeySet { account, session });
+                Ok(())
+            }
         }
     }
 }

@@ -44,18 +44,30 @@ pub const HOUR_MS: Timestamp = 3_600_000;
 /// `numerator / denominator` rounded towards negative infinity. `denominator` must be positive
 /// (every caller passes a constant or a validated non-zero value).
 pub(crate) fn div_floor(numerator: i128, denominator: i128) -> i128 {
-    debug_assert!(denominator > 0);
-    numerator.div_euclid(denominator)
+    floor_div_rem(numerator, denominator).0
 }
 
 /// `numerator / denominator` rounded towards positive infinity. `denominator` must be positive.
 pub(crate) fn div_ceil(numerator: i128, denominator: i128) -> i128 {
+    let (quotient, remainder) = floor_div_rem(numerator, denominator);
+    quotient + i128::from(remainder != 0)
+}
+
+/// The floored quotient and the (non-negative) remainder, from one division, done in 64 bits
+/// when both operands fit: the values are almost always that small, and on the guest's 32-bit
+/// machine a 128-bit division is a long software routine, several times a 64-bit one.
+fn floor_div_rem(numerator: i128, denominator: i128) -> (i128, i128) {
     debug_assert!(denominator > 0);
-    let quotient = numerator.div_euclid(denominator);
-    if numerator.rem_euclid(denominator) == 0 {
-        quotient
+    let quotient = match (i64::try_from(numerator), i64::try_from(denominator)) {
+        // The denominator is positive, so the i64 division cannot overflow.
+        (Ok(numerator), Ok(denominator)) => i128::from(numerator / denominator),
+        _ => numerator / denominator,
+    };
+    let remainder = numerator - quotient * denominator;
+    if remainder < 0 {
+        (quotient - 1, remainder + denominator)
     } else {
-        quotient + 1
+        (quotient, remainder)
     }
 }
 
@@ -88,6 +100,16 @@ mod tests {
         assert_eq!(div_ceil(-7, 2), -3);
         assert_eq!(div_ceil(6, 2), 3);
         assert_eq!(div_floor(-6, 2), -3);
+        let wide = i128::from(i64::MAX) * 3 + 1;
+        assert_eq!(div_floor(wide, 3), i128::from(i64::MAX));
+        assert_eq!(div_ceil(wide, 3), i128::from(i64::MAX) + 1);
+        assert_eq!(div_floor(-wide, 3), -i128::from(i64::MAX) - 1);
+        assert_eq!(div_ceil(-wide, 3), -i128::from(i64::MAX));
+        assert_eq!(
+            div_floor(i128::from(i64::MIN), 7),
+            i128::from(i64::MIN).div_euclid(7)
+        );
+        assert_eq!(div_ceil(5, i128::from(u64::MAX)), 1);
     }
 
     #[test]

@@ -60,16 +60,17 @@ impl Exchange {
         deleverage: &DeleverageLists,
         ctx: &mut StepContext,
     ) -> Result<(), Fatal> {
-        if let Err(reason) = self.check_liquidatable(account, deleverage, ctx.now)? {
-            ctx.events
-                .push(Event::LiquidationRejected { account, reason });
-            return Ok(());
-        }
-        let cancelled = self.run_tx(ctx, |tx| {
-            tx.settle_all(account)?;
-            tx.cancel_all_with(account, None, CancelReason::Liquidation)
-        })?;
+        let checked = self.check_liquidatable(account, deleverage, ctx.now)?;
+        let cancelled = match checked {
+            Ok(()) => self.run_tx(ctx, |tx| {
+                tx.settle_all(account)?;
+                tx.cancel_all_with(account, None, CancelReason::Liquidation)
+            })?,
+            Err(reason) => Err(reason),
+        };
+        // Until the orders are cancelled nothing has changed: the request is refused whole.
         if let Err(reason) = cancelled {
+            ctx.refused = Some(reason);
             ctx.events
                 .push(Event::LiquidationRejected { account, reason });
             return Ok(());

@@ -295,6 +295,9 @@ pub struct MarketState {
     /// hold if every settlement were exact. `funding_pool * 10^9 - funding_exposure` is the
     /// rounding residue, never negative, swept to the insurance fund hourly.
     pub funding_exposure: i128,
+    /// Head of the oracle authority's hash chain of this market's updates (see
+    /// [`crate::prices`]).
+    pub oracle_chain: [u8; 32],
 }
 
 /// A market: configuration, dynamic state, order book.

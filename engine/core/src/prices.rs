@@ -10,8 +10,22 @@
 //!   is the integer-friendly stand-in for `1 - exp(-dt / tau)`.
 //! - mark = median(index + ema, book mid, last trade), a missing mid or last trade replaced
 //!   by the index.
+//!
+//! # The oracle chain
+//!
+//! Each market keeps the head of its oracle authority's hash chain
+//! ([`crate::market::MarketState::oracle_chain`], 32 zero bytes for a new market):
+//! `head' = sha256(head || price u64 LE || publish_time_ms u64 LE)`. Every update must carry
+//! the authority's signature of the head it produces ([`crate::action::oracle_message`]), so
+//! an accepted update is the authority's next update for the market, in the authority's
+//! order, none skipped or invented. The chain advances with every signed update, also one
+//! whose price the guards above refuse (out of order, stale, out of range: an
+//! [`crate::event::Event::OracleRejected`]), because later heads commit to it; an update that
+//! is unsigned, for an unknown market, or published after its step's timestamp is refused
+//! whole and changes nothing.
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::MarketId;
 use crate::error::RejectReason;
@@ -27,6 +41,15 @@ pub struct OracleUpdate {
     pub price: Price,
     /// When the oracle published it.
     pub publish_time_ms: Timestamp,
+}
+
+/// The market's oracle chain head after `update` (see the module documentation).
+pub fn oracle_chain_next(chain: &[u8; 32], update: &OracleUpdate) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(chain);
+    hasher.update(update.price.to_le_bytes());
+    hasher.update(update.publish_time_ms.to_le_bytes());
+    hasher.finalize().into()
 }
 
 /// The book mid, rounded down, when both sides have orders.

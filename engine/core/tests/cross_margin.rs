@@ -2,17 +2,15 @@
 //! positions in another, and collateral may go negative while unrealized gains elsewhere
 //! cover it (but never leaves the account).
 
-mod common;
-
-use common::*;
 use gnomon_core::action::{Action, AdminAction};
 use gnomon_core::error::RejectReason;
 use gnomon_core::event::Event;
 use gnomon_core::order::{Side, TimeInForce};
+use gnomon_sim::*;
 
 #[test]
 fn profits_in_one_market_back_risk_in_another() {
-    let mut h = Harness::new(vec![feeless_market(), feeless_market()]);
+    let mut h = Sim::new(vec![feeless_market(), feeless_market()]);
     let alice = h.trader(1, 1_000);
     let mm = h.trader(2, 100_000);
     h.oracle(0, usdc(100));
@@ -84,7 +82,7 @@ fn profits_in_one_market_back_risk_in_another() {
 
 #[test]
 fn markets_can_be_added_and_are_independent() {
-    let mut h = Harness::new(vec![feeless_market()]);
+    let mut h = Sim::new(vec![feeless_market()]);
     let alice = h.trader(1, 1_000);
     let events = h.admin(AdminAction::AddMarket(unit_market()));
     assert!(events.contains(&Event::MarketAdded { market: 1 }));

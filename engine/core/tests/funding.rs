@@ -1,13 +1,11 @@
 //! Funding through the state machine: hourly settlement, lazy and exact payments, the
 //! residue to the insurance fund, caps, hours without steps.
 
-mod common;
-
-use common::*;
 use gnomon_core::INSURANCE_FUND;
 use gnomon_core::action::Action;
 use gnomon_core::event::Event;
 use gnomon_core::fixed::HOUR_MS;
+use gnomon_sim::*;
 
 fn paid(events: &[Event]) -> Vec<(u32, i64)> {
     events
@@ -22,8 +20,8 @@ fn paid(events: &[Event]) -> Vec<(u32, i64)> {
 }
 
 /// Alice long 3 and Bob short 3 at 100.01, no book left (a zero premium).
-fn positions() -> (Harness, u32, u32) {
-    let mut h = Harness::new(vec![feeless_market()]);
+fn positions() -> (Sim, u32, u32) {
+    let mut h = Sim::new(vec![feeless_market()]);
     let alice = h.trader(1, 1_000);
     let bob = h.trader(2, 1_000);
     h.oracle(0, 100_010_000);
@@ -74,7 +72,7 @@ fn payments_are_lazy_exact_and_the_residue_goes_to_the_fund() {
 fn the_rate_is_capped() {
     let mut config = feeless_market();
     config.funding.cap_per_hour = 10_000_000;
-    let mut h = Harness::new(vec![config]);
+    let mut h = Sim::new(vec![config]);
     let mm = h.trader(1, 100_000);
     h.oracle(0, usdc(100));
     // Bids at 150 against an index of 100: a 50% premium, far beyond the 1% cap.

@@ -8,16 +8,17 @@
 //! rewrite the file after an intended layout change). Failing cases proptest finds are kept
 //! in `proptest-regressions/`.
 
-mod common;
-
-use common::*;
-use gnomon_core::action::{Action, AdminAction, Ed25519Verifier, OrderRequest, SignedAdminAction};
+use gnomon_core::action::{
+    Action, AdminAction, Ed25519Verifier, OrderRequest, SessionKey, SignedAdminAction,
+    SignedOracleUpdate,
+};
 use gnomon_core::batch::{BatchInput, BatchWitness, Deposit, Step, StepKind};
 use gnomon_core::book::Book;
 use gnomon_core::exchange::{Exchange, GlobalState};
 use gnomon_core::market::MarketStatus;
 use gnomon_core::order::{Execution, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerKind};
 use gnomon_core::prices::OracleUpdate;
+use gnomon_sim::*;
 use proptest::prelude::*;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/steps.hex");
@@ -69,6 +70,13 @@ fn seed_steps() -> Vec<Step> {
             lots: 2,
         },
         Action::Withdraw { amount: 1_000_000 },
+        Action::SetSessionKey {
+            session: Some(SessionKey {
+                key: public_key(77),
+                expires_ms: 3_600_000,
+            }),
+        },
+        Action::SetSessionKey { session: None },
     ];
     let mut steps: Vec<Step> = actions
         .into_iter()
@@ -80,11 +88,14 @@ fn seed_steps() -> Vec<Step> {
         .collect();
     steps.push(Step {
         timestamp_ms: 1_000,
-        kind: StepKind::Oracle(OracleUpdate {
-            market: 0,
-            price: 100_000_000,
-            publish_time_ms: 1_000,
-        }),
+        kind: StepKind::Oracle(sign_oracle(
+            &[0; 32],
+            OracleUpdate {
+                market: 0,
+                price: 100_000_000,
+                publish_time_ms: 1_000,
+            },
+        )),
     });
     steps.push(Step {
         timestamp_ms: 1_000,
@@ -120,6 +131,10 @@ fn seed_steps() -> Vec<Step> {
             action: AdminAction::AddMarket(unit_market()),
             signature: [4; 64],
         }),
+    });
+    steps.push(Step {
+        timestamp_ms: 2_000,
+        kind: StepKind::Tick,
     });
     steps
 }
@@ -165,8 +180,8 @@ fn wire_layout_is_stable() {
 }
 
 /// A ledger with two funded traders, a priced market and a few resting orders.
-fn populated() -> Harness {
-    let mut h = Harness::new(vec![unit_market()]);
+fn populated() -> Sim {
+    let mut h = Sim::new(vec![unit_market()]);
     h.fund_insurance(100);
     let a = h.trader(1, 10_000);
     let b = h.trader(2, 10_000);
@@ -187,9 +202,15 @@ fn assert_sound(exchange: &Exchange) {
 }
 
 /// Applies decoded steps, signed or not: only checks that nothing panics and the invariants
-/// hold (an invalid step may be refused).
-fn apply_steps(h: &mut Harness, steps: Vec<Step>) {
+/// hold (an invalid step may be refused). Oracle updates with an all-zero signature are
+/// signed against the market's current chain first, so that their prices reach the guards.
+fn apply_steps(h: &mut Sim, steps: Vec<Step>) {
     for mut step in steps {
+        if let StepKind::Oracle(signed) = &mut step.kind
+            && signed.signature == [0; 64]
+        {
+            *signed = h.sign_oracle(signed.update);
+        }
         step.timestamp_ms = step.timestamp_ms.max(h.now);
         if let Ok(_events) = h.ledger.apply_step(step.clone(), &Ed25519Verifier) {
             h.now = step.timestamp_ms;
@@ -308,10 +329,14 @@ fn arbitrary_step() -> impl Strategy<Value = StepKind> {
     prop_oneof![
         (any::<u16>(), arbitrary_price(), any::<u64>()).prop_map(
             |(market, price, publish_time_ms)| {
-                StepKind::Oracle(OracleUpdate {
-                    market: market % 3,
-                    price,
-                    publish_time_ms: publish_time_ms % 3_000_000,
+                // Signed against the market's chain when applied (see `apply_steps`).
+                StepKind::Oracle(SignedOracleUpdate {
+                    update: OracleUpdate {
+                        market: market % 3,
+                        price,
+                        publish_time_ms: publish_time_ms % 3_000_000,
+                    },
+                    signature: [0; 64],
                 })
             }
         ),

@@ -3,15 +3,13 @@
 //! The market has no trading fees (so the arithmetic stays readable) but a 1% liquidation
 //! fee; margin is 10% initial, 5% maintenance; liquidations close 50% of a position per step.
 
-mod common;
-
-use common::*;
 use gnomon_core::INSURANCE_FUND;
 use gnomon_core::action::Action;
 use gnomon_core::action::Ed25519Verifier;
 use gnomon_core::batch::verify_batch;
 use gnomon_core::event::{Event, LiquidationVia};
 use gnomon_core::hash::NativePoseidon2;
+use gnomon_sim::*;
 
 fn liquidations(events: &[Event]) -> Vec<(u64, u64, i64, LiquidationVia)> {
     events
@@ -46,7 +44,7 @@ fn bad_debt(events: &[Event]) -> Vec<i64> {
 /// replay of the batch from witnesses reproduces the engine's output.
 #[test]
 fn flash_crash_with_liquidations_backstop_and_deleveraging() {
-    let mut h = Harness::new(vec![feeless_market()]);
+    let mut h = Sim::new(vec![feeless_market()]);
     h.fund_insurance(300);
     let mm = h.trader(1, 100_000);
     let alice = h.trader(2, 1_000);

@@ -1,14 +1,12 @@
 //! Liquidation paths beyond the golden scenario: refusals, order cancellation, steps into the
 //! book, the bankruptcy-price bound, deleveraging shortfalls and unabsorbed bad debt.
 
-mod common;
-
-use common::*;
 use gnomon_core::INSURANCE_FUND;
 use gnomon_core::batch::StepKind;
 use gnomon_core::error::{CancelReason, RejectReason};
 use gnomon_core::event::{Event, LiquidationVia};
 use gnomon_core::order::{Execution, Side, Trigger, TriggerKind};
+use gnomon_sim::*;
 
 fn rejected(events: &[Event]) -> Option<RejectReason> {
     events.iter().find_map(|event| match *event {
@@ -30,8 +28,8 @@ fn liquidated(events: &[Event]) -> Vec<(u64, u64, LiquidationVia)> {
 }
 
 /// Alice long 95 at 100 on 1000 USDC against Bob; the maker `mm` holds 100k.
-fn leveraged_long() -> (Harness, u32, u32, u32) {
-    let mut h = Harness::new(vec![feeless_market()]);
+fn leveraged_long() -> (Sim, u32, u32, u32) {
+    let mut h = Sim::new(vec![feeless_market()]);
     let mm = h.trader(1, 100_000);
     let alice = h.trader(2, 1_000);
     let bob = h.trader(3, 20_000);
@@ -41,7 +39,7 @@ fn leveraged_long() -> (Harness, u32, u32, u32) {
     (h, mm, alice, bob)
 }
 
-fn move_price(h: &mut Harness, price: u64) {
+fn move_price(h: &mut Sim, price: u64) {
     h.advance(1_000);
     h.oracle(0, price);
 }
@@ -188,7 +186,7 @@ fn a_short_list_leaves_the_rest_recorded_and_unabsorbed_debt_stays_on_the_fund()
 
 #[test]
 fn the_engine_lists_liquidatable_accounts_and_ranks_deleveraging() {
-    let mut h = Harness::new(vec![feeless_market()]);
+    let mut h = Sim::new(vec![feeless_market()]);
     let alice = h.trader(2, 1_000);
     let early = h.trader(3, 10_000);
     let late = h.trader(4, 10_000);

@@ -1,18 +1,16 @@
 //! Every order type, cancel and modify path, self-trade prevention, limits, validation and
 //! authorization, through signed steps on a ledger.
 
-mod common;
-
-use common::*;
 use gnomon_core::action::{Action, AdminAction};
 use gnomon_core::batch::StepKind;
 use gnomon_core::error::{CancelReason, RejectReason};
 use gnomon_core::event::Event;
 use gnomon_core::market::MarketStatus;
 use gnomon_core::order::{Execution, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerKind};
+use gnomon_sim::*;
 
-fn setup() -> (Harness, u32, u32, u32) {
-    let mut h = Harness::new(vec![unit_market()]);
+fn setup() -> (Sim, u32, u32, u32) {
+    let mut h = Sim::new(vec![unit_market()]);
     let a = h.trader(1, 10_000);
     let b = h.trader(2, 10_000);
     let c = h.trader(3, 10_000);
@@ -477,7 +475,7 @@ fn orders_are_validated_against_the_market() {
 
 #[test]
 fn orders_without_an_oracle_or_with_a_stale_one_are_refused() {
-    let mut h = Harness::new(vec![unit_market()]);
+    let mut h = Sim::new(vec![unit_market()]);
     let a = h.trader(1, 1_000);
     assert_eq!(
         rejection(&h.buy(a, 1, usdc(100))),
@@ -543,7 +541,7 @@ fn makers_that_can_no_longer_afford_a_fill_are_cancelled() {
 fn open_interest_cap_stops_new_exposure() {
     let mut config = unit_market();
     config.open_interest_cap = 10;
-    let mut h = Harness::new(vec![config]);
+    let mut h = Sim::new(vec![config]);
     let a = h.trader(1, 10_000);
     let b = h.trader(2, 10_000);
     h.oracle(0, usdc(100));
@@ -630,7 +628,7 @@ fn unauthorized_actions_change_nothing() {
             .map(|(id, account)| (id, account.clone()))
             .collect::<Vec<_>>(),
     );
-    let unchanged = |h: &Harness| {
+    let unchanged = |h: &Sim| {
         h.exchange().global() == &snapshot.0
             && h.exchange()
                 .accounts()
@@ -660,7 +658,7 @@ fn unauthorized_actions_change_nothing() {
     );
     assert!(unchanged(&h));
 
-    let fund = sign(200, 0, 1, action);
+    let fund = sign(ADMIN_SEED, 0, 1, action);
     assert_eq!(
         rejection(&h.step(StepKind::Trader(fund))),
         Some(RejectReason::SystemAccount)
@@ -726,4 +724,51 @@ fn market_status_gates_orders() {
         h.exchange().market(0).unwrap().state.status,
         MarketStatus::Halted
     );
+}
+
+#[test]
+fn session_keys_sign_until_they_expire_and_never_replace_themselves() {
+    let (mut h, a, _, _) = setup();
+    let expires_ms = h.now + 10_000;
+    h.set_session(a, 50, expires_ms);
+    assert_eq!(
+        h.exchange().account(a).unwrap().session.map(|s| s.key),
+        Some(public_key(50))
+    );
+    // `signed` now signs with the session key.
+    let order = h.signed(
+        a,
+        Action::PlaceOrder(limit(
+            0,
+            Side::Buy,
+            1,
+            usdc(90),
+            TimeInForce::GoodTillCancel,
+        )),
+    );
+    assert_eq!(order.trader, public_key(50));
+    assert_eq!(rejection(&h.step(StepKind::Trader(order))), None);
+
+    let replace = h.signed(a, Action::SetSessionKey { session: None });
+    assert_eq!(
+        rejection(&h.step(StepKind::Trader(replace))),
+        Some(RejectReason::WrongSigner),
+        "a session key cannot replace itself"
+    );
+    let stranger = sign(51, a, 100, Action::CancelAll { market: None });
+    assert_eq!(
+        rejection(&h.step(StepKind::Trader(stranger))),
+        Some(RejectReason::WrongSigner)
+    );
+
+    h.now = expires_ms;
+    let late = sign(50, a, 101, Action::CancelAll { market: None });
+    assert_eq!(
+        rejection(&h.step(StepKind::Trader(late))),
+        Some(RejectReason::SessionExpired)
+    );
+    // The owner still signs, and revokes.
+    let revoke = sign(1, a, 102, Action::SetSessionKey { session: None });
+    assert_eq!(rejection(&h.step(StepKind::Trader(revoke))), None);
+    assert_eq!(h.exchange().account(a).unwrap().session, None);
 }

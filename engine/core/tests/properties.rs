@@ -13,23 +13,20 @@
 //!
 //! At the end the guest's replay of the batch from witnesses equals the engine's output.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
 use gnomon_core::INSURANCE_FUND;
 use gnomon_core::OrderId;
 use gnomon_core::account::Account;
 use gnomon_core::action::{Action, Ed25519Verifier, OrderRequest};
-use gnomon_core::batch::{StepKind, verify_batch};
+use gnomon_core::batch::verify_batch;
 use gnomon_core::error::CancelReason;
 use gnomon_core::event::Event;
 use gnomon_core::exchange::{Exchange, GlobalState};
 use gnomon_core::fixed::{FUNDING_ONE, HOUR_MS};
 use gnomon_core::hash::NativePoseidon2;
 use gnomon_core::order::{Execution, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerKind};
-use gnomon_core::prices::OracleUpdate;
+use gnomon_sim::*;
 use proptest::prelude::*;
 
 const TRADERS: u8 = 5;
@@ -118,7 +115,7 @@ fn price(offset: i8) -> u64 {
 }
 
 struct World {
-    h: Harness,
+    h: Sim,
     traders: Vec<u32>,
     market_maker: u32,
     index: u64,
@@ -140,9 +137,11 @@ fn snapshot(exchange: &Exchange) -> Snapshot {
 
 impl World {
     fn new() -> Self {
-        let mut h = Harness::new(vec![unit_market()]);
+        let mut h = Sim::new(vec![unit_market()]);
         h.fund_insurance(150);
-        let traders = (0..TRADERS).map(|seed| h.trader(seed + 1, 300)).collect();
+        let traders = (0..TRADERS)
+            .map(|seed| h.trader(u32::from(seed) + 1, 300))
+            .collect();
         let market_maker = h.trader(100, 1_000_000);
         h.oracle(0, usdc(100));
         let mut world = Self {
@@ -481,8 +480,7 @@ proptest! {
             world.h.advance(100);
             // Time effects (funding hours) first, so that a rejected action's step changes
             // nothing at all.
-            let now = world.h.now;
-            world.h.step(StepKind::Oracle(OracleUpdate { market: 9, price: 1, publish_time_ms: now }))
+            world.h.tick()
                 .iter()
                 .for_each(|event| if let Event::FundingResidue { amount, .. } = event { world.residue_swept += i128::from(*amount) });
             let before = snapshot(world.h.exchange());
@@ -511,8 +509,7 @@ proptest! {
             }
         }
         world.h.now = (world.h.now / HOUR_MS + 1) * HOUR_MS;
-        let now = world.h.now;
-        for event in world.h.step(StepKind::Oracle(OracleUpdate { market: 9, price: 1, publish_time_ms: now })) {
+        for event in world.h.tick() {
             if let Event::FundingResidue { amount, .. } = event {
                 world.residue_swept += i128::from(amount);
             }

@@ -1,0 +1,219 @@
+//! What each action costs the perps guest, in zkVM cycles (what proving costs):
+//!
+//! ```sh
+//! cargo bench -p gnomon-e2e --bench cycles                 # 20 actions per kind, 1,000 mixed
+//! cargo bench -p gnomon-e2e --bench cycles -- --count 50 --steps 2000 --seed 7
+//! ```
+//!
+//! Per kind, a batch of `count` actions is run against a baseline batch from the same state
+//! (`gnomon_sim::scenarios`); the difference, divided by `count`, is what one action costs,
+//! its share of the batch's state-tree updates included. Signature verification is measured
+//! exactly (the cycles spent inside the ed25519 verifier, from a traced run) and reported
+//! apart. Then a generated batch of mixed steps is run, with where its cycles go.
+
+use std::collections::BTreeMap;
+
+use gnomon_core::batch::{SealedBatch, StepKind};
+use gnomon_e2e::profile::{Spent, Target, profile};
+use gnomon_e2e::{guest_input, perps, perps_elf};
+use gnomon_executor::Execution;
+use gnomon_sim::scenarios::{Scenario, mixed, per_action};
+
+const SIGNATURES: Target<'static> = Target {
+    label: "ed25519 verification",
+    parts: &["Ed25519Verifier", "SignatureVerifier6verify"],
+};
+
+const PHASES: [Target<'static>; 7] = [
+    SIGNATURES,
+    Target {
+        label: "  of which SHA-512 (software)",
+        parts: &["sha512", "compress512"],
+    },
+    Target {
+        label: "witness decoding (borsh)",
+        parts: &["BatchWitness", "deserialize_reader"],
+    },
+    Target {
+        label: "state roots (global state hash)",
+        parts: &["gnomon_core4tree10state_root"],
+    },
+    Target {
+        label: "Poseidon2 sponge (leaves, global state)",
+        parts: &["gnomon_core4hash10hash_bytes"],
+    },
+    Target {
+        label: "Merkle paths (root from leaf)",
+        parts: &["MerkleProof4root"],
+    },
+    Target {
+        label: "SHA-256 (software: deposit and oracle chains)",
+        parts: &["sha256", "compress256"],
+    },
+];
+
+struct Args {
+    count: usize,
+    steps: usize,
+    seed: u64,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        count: 20,
+        steps: 1_000,
+        seed: 1,
+    };
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        let mut value = || {
+            words
+                .next()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_else(|| panic!("{word} takes a number"))
+        };
+        match word.as_str() {
+            "--count" => args.count = value() as usize,
+            "--steps" => args.steps = value() as usize,
+            "--seed" => args.seed = value(),
+            // What `cargo bench` passes.
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args
+}
+
+/// Runs a batch traced, checks that the guest reproduced the engine, and measures targets.
+fn measure(batch: &SealedBatch, targets: &[Target<'_>]) -> (Execution, Vec<Spent>) {
+    let input = guest_input(&batch.input, &batch.witness);
+    let (execution, spent) = profile(perps_elf(), perps(), &input, targets);
+    assert!(
+        execution.succeeded(),
+        "batch failed in the guest: {}",
+        String::from_utf8_lossy(&execution.stderr)
+    );
+    assert_eq!(
+        execution.journal,
+        borsh::to_vec(&batch.output).expect("encodes"),
+        "the guest's output differs from the engine's"
+    );
+    (execution, spent)
+}
+
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn per_kind(scenario: &Scenario) -> [u64; 4] {
+    let (batch, signed) = measure(&scenario.batch, &[SIGNATURES]);
+    let (baseline, signed_baseline) = measure(&scenario.baseline, &[SIGNATURES]);
+    let count = scenario.actions as u64;
+    let rest = |execution: &Execution, spent: &Spent| execution.report.cycles - spent.cycles;
+    let without = (rest(&batch, &signed[0]) - rest(&baseline, &signed_baseline[0])) / count;
+    let signatures = signed[0].calls - signed_baseline[0].calls;
+    let signature_cycles = signed[0].cycles - signed_baseline[0].cycles;
+    [
+        without,
+        signatures,
+        signature_cycles / count,
+        (batch.report.cycles - baseline.report.cycles) / count,
+    ]
+}
+
+fn main() {
+    let args = args();
+    println!(
+        "perps guest cycles per action ({} actions of each kind, each by another trader)\n",
+        args.count
+    );
+    println!(
+        "| action | cycles per action, without signatures | signatures per action | signature cycles per action | cycles per action, all |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let mut per_signature = Vec::new();
+    for scenario in per_action(args.count) {
+        let [without, signatures, signature_cycles, total] = per_kind(&scenario);
+        per_signature.extend((signature_cycles * args.count as u64).checked_div(signatures));
+        println!(
+            "| {} | {} | {:.2} | {} | {} |",
+            scenario.name,
+            thousands(without),
+            signatures as f64 / args.count as f64,
+            thousands(signature_cycles),
+            thousands(total)
+        );
+    }
+    if let (Some(low), Some(high)) = (per_signature.iter().min(), per_signature.iter().max()) {
+        println!(
+            "\none ed25519 verification (software, ed25519-dalek): {} to {} cycles",
+            thousands(*low),
+            thousands(*high)
+        );
+    }
+
+    let [_, batch] = mixed(args.seed, args.steps);
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for step in &batch.input.steps {
+        let kind = match step.kind {
+            StepKind::Trader(_) => "trader actions",
+            StepKind::Oracle(_) => "oracle updates",
+            StepKind::Deposit(_) => "deposits",
+            StepKind::Liquidate { .. } => "liquidations",
+            StepKind::Admin(_) => "admin actions",
+            StepKind::Tick => "ticks (incl. refused actions)",
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let (execution, spent) = measure(&batch, &PHASES);
+    let steps = batch.input.steps.len() as u64;
+    let cycles = execution.report.cycles;
+    let signatures = spent[0];
+    println!(
+        "\nmixed batch (seed {}): {} steps ({}), {} accounts touched, {} resting orders",
+        args.seed,
+        steps,
+        kinds
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        batch.witness.accounts.len(),
+        batch
+            .witness
+            .global
+            .markets
+            .iter()
+            .map(|market| market.book.resting_len())
+            .sum::<usize>()
+    );
+    println!(
+        "total {} cycles in {} segments of 2^20: {} per step; without the {} signature checks {} ({} per step)\n",
+        thousands(cycles),
+        execution.report.segments,
+        thousands(cycles / steps),
+        signatures.calls,
+        thousands(cycles - signatures.cycles),
+        thousands((cycles - signatures.cycles) / steps)
+    );
+    println!("| where the cycles go | calls | cycles | share |");
+    println!("|---|---:|---:|---:|");
+    for (target, spent) in PHASES.iter().zip(&spent) {
+        println!(
+            "| {} | {} | {} | {:.1}% |",
+            target.label,
+            thousands(spent.calls),
+            thousands(spent.cycles),
+            100.0 * spent.cycles as f64 / cycles as f64
+        );
+    }
+    print!("\n{}", execution.report);
+}
