@@ -1,0 +1,58 @@
+// `anchor migrate`: initializes the exchange of a freshly deployed settlement program.
+//
+//   GNOMON_EXCHANGE_ID       the engine's exchange id, 64 hex digits
+//   GNOMON_COLLATERAL_MINT   the collateral mint (base58)
+//   GNOMON_OPERATOR          the operator's key (base58)
+//   GNOMON_PROGRAM_COMMITMENT the guest's program commitment, 64 hex digits (guest/elf/perps)
+//   GNOMON_GENESIS_ROOT      the engine's genesis state root, 64 hex digits
+//   GNOMON_ESCAPE_DELAY_SLOTS, GNOMON_ROTATION_DELAY_SLOTS (defaults: about 2 days and 1 day)
+//
+// The provider's wallet becomes the admin.
+
+import * as anchor from "@anchor-lang/core";
+import { BN, Program } from "@anchor-lang/core";
+import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
+import { PublicKey, SystemProgram } from "@solana/web3.js";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set`);
+  }
+  return value;
+}
+
+function hex32(name: string): number[] {
+  const bytes = Buffer.from(required(name), "hex");
+  if (bytes.length !== 32) {
+    throw new Error(`${name} must be 32 bytes of hex`);
+  }
+  return [...bytes];
+}
+
+module.exports = async function (provider: anchor.AnchorProvider) {
+  anchor.setProvider(provider);
+  const program = anchor.workspace.Settlement as Program;
+  const mint = new PublicKey(required("GNOMON_COLLATERAL_MINT"));
+  const [exchange] = PublicKey.findProgramAddressSync([Buffer.from("exchange"), mint.toBuffer()], program.programId);
+  const [vault] = PublicKey.findProgramAddressSync([Buffer.from("vault"), exchange.toBuffer()], program.programId);
+  const signature = await program.methods
+    .initializeExchange({
+      exchangeId: hex32("GNOMON_EXCHANGE_ID"),
+      operator: new PublicKey(required("GNOMON_OPERATOR")),
+      programCommitment: hex32("GNOMON_PROGRAM_COMMITMENT"),
+      genesisRoot: hex32("GNOMON_GENESIS_ROOT"),
+      escapeDelaySlots: new BN(process.env.GNOMON_ESCAPE_DELAY_SLOTS ?? "432000"),
+      rotationDelaySlots: new BN(process.env.GNOMON_ROTATION_DELAY_SLOTS ?? "216000"),
+    })
+    .accountsStrict({
+      admin: provider.wallet.publicKey,
+      collateralMint: mint,
+      exchange,
+      vault,
+      tokenProgram: TOKEN_PROGRAM_ID,
+      systemProgram: SystemProgram.programId,
+    })
+    .rpc();
+  console.log(`exchange ${exchange.toBase58()} (vault ${vault.toBase58()}) initialized: ${signature}`);
+};

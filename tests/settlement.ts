@@ -1,0 +1,308 @@
+// The settlement program over JSON-RPC (`anchor test`: surfpool by default, or
+// `--validator legacy`): the cases of programs/settlement/tests, against the SBF build.
+// Batches carry real Groth16 proofs of the test circuit, rendered by the Rust test
+// `the_typescript_fixtures_are_current` into tests/fixtures/settlement.json.
+
+import * as anchor from "@anchor-lang/core";
+import { BN, Program } from "@anchor-lang/core";
+import {
+  TOKEN_PROGRAM_ID,
+  createAccount,
+  createMint,
+  getAccount,
+  mintTo,
+} from "@solana/spl-token";
+import {
+  ComputeBudgetProgram,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  PublicKey,
+  SystemProgram,
+} from "@solana/web3.js";
+import { assert } from "chai";
+import fixtures from "./fixtures/settlement.json";
+
+type Bytes = number[];
+type Entry = { account: number; owner: string; collateral?: number; amount?: number };
+type FixtureBatch = (typeof fixtures.batches)[number];
+
+const provider = anchor.AnchorProvider.env();
+anchor.setProvider(provider);
+const program = anchor.workspace.Settlement as Program;
+const connection = provider.connection;
+
+const seed = (label: string, ...parts: Buffer[]) =>
+  PublicKey.findProgramAddressSync([Buffer.from(label), ...parts], program.programId)[0];
+const u32 = (value: number) => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32LE(value);
+  return out;
+};
+const u64 = (value: number) => new BN(value).toArrayLike(Buffer, "le", 8);
+
+/// The refusal's name, as the program's error enum spells it.
+async function refused(action: Promise<unknown>, code: string) {
+  try {
+    await action;
+  } catch (error) {
+    const anchorError = anchor.AnchorError.parse((error as { logs?: string[] }).logs ?? []);
+    assert.equal(anchorError?.error.errorCode.code, code, String(error));
+    return;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+function header(batch: FixtureBatch) {
+  const h = batch.header;
+  return {
+    exchangeId: h.exchangeId,
+    batchNumber: new BN(h.batchNumber),
+    priorRoot: h.priorRoot,
+    newRoot: h.newRoot,
+    time: { startMs: new BN(h.time.startMs), endMs: new BN(h.time.endMs) },
+    deposits: {
+      firstSequence: new BN(h.deposits.firstSequence),
+      endSequence: new BN(h.deposits.endSequence),
+      chainBefore: h.deposits.chainBefore,
+      chainAfter: h.deposits.chainAfter,
+    },
+    oracleDigest: h.oracleDigest,
+    balanceCount: h.balanceCount,
+    balancesHash: h.balancesHash,
+    withdrawalCount: h.withdrawalCount,
+    withdrawalsHash: h.withdrawalsHash,
+  };
+}
+
+describe("settlement", () => {
+  const admin = (provider.wallet as anchor.Wallet).payer;
+  const operator = Keypair.generate();
+  const intruder = Keypair.generate();
+  const traders = fixtures.traders.map((t) => Keypair.fromSeed(Uint8Array.from(t.seed)));
+  const tokens: PublicKey[] = [];
+  let mint: PublicKey;
+  let exchange: PublicKey;
+  let vault: PublicKey;
+
+  async function exchangeState(): Promise<{ operator: PublicKey; appliedBatch: BN }> {
+    const info = await connection.getAccountInfo(exchange);
+    if (info === null) {
+      throw new Error("the exchange does not exist");
+    }
+    return program.coder.accounts.decode("Exchange", info.data);
+  }
+
+  const trader = (account: number) => seed("trader", exchange.toBuffer(), u32(account));
+  const pending = (batch: number) => seed("pending", exchange.toBuffer(), u64(batch));
+
+  function submit(batch: FixtureBatch, signer: Keypair, proof = batch.proof) {
+    return program.methods
+      .submitBatch(header(batch), proof)
+      .accountsStrict({
+        operator: signer.publicKey,
+        exchange,
+        pendingBatch: pending(batch.header.batchNumber),
+        systemProgram: SystemProgram.programId,
+      })
+      .preInstructions([ComputeBudgetProgram.setComputeUnitLimit({ units: 400_000 })])
+      .signers([signer])
+      .rpc();
+  }
+
+  function apply(batch: FixtureBatch, balances: [number, number], withdrawals: [number, number]) {
+    const chunk = (entries: Entry[], [start, end]: [number, number], value: "collateral" | "amount") => ({
+      first: start,
+      entries: entries.slice(start, end).map((e) => ({
+        account: e.account,
+        owner: new PublicKey(e.owner),
+        [value]: new BN(e[value] as number),
+      })),
+      tailHash: tail(entries, end, value),
+    });
+    const named = [
+      ...batch.balances.slice(...balances),
+      ...batch.withdrawals.slice(...withdrawals),
+    ].map((e) => ({ pubkey: trader(e.account), isSigner: false, isWritable: true }));
+    return program.methods
+      .applyBalances(chunk(batch.balances, balances, "collateral"), chunk(batch.withdrawals, withdrawals, "amount"))
+      .accountsStrict({
+        operator: operator.publicKey,
+        exchange,
+        pendingBatch: pending(batch.header.batchNumber),
+        systemProgram: SystemProgram.programId,
+      })
+      .remainingAccounts(named)
+      .signers([operator])
+      .rpc();
+  }
+
+  // The list hash of entries[end..]: sha256(entry || hash of the rest), from the back.
+  function tail(entries: Entry[], end: number, value: "collateral" | "amount"): Bytes {
+    let hash = Buffer.alloc(32);
+    for (let i = entries.length - 1; i >= end; i--) {
+      const e = entries[i];
+      const bytes = Buffer.concat([
+        u32(e.account),
+        new PublicKey(e.owner).toBuffer(),
+        new BN(e[value] as number).toTwos(64).toArrayLike(Buffer, "le", 8),
+        hash,
+      ]);
+      hash = Buffer.from(anchor.utils.sha256.hash(bytes.toString("binary")), "hex");
+    }
+    return [...hash];
+  }
+
+  before(async () => {
+    for (const key of [operator, intruder, ...traders]) {
+      const signature = await connection.requestAirdrop(key.publicKey, 10 * LAMPORTS_PER_SOL);
+      await connection.confirmTransaction(signature);
+    }
+    mint = await createMint(connection, admin, admin.publicKey, null, 6);
+    exchange = seed("exchange", mint.toBuffer());
+    vault = seed("vault", exchange.toBuffer());
+    for (const [index, key] of traders.entries()) {
+      tokens.push(await createAccount(connection, admin, mint, key.publicKey, Keypair.generate()));
+      await mintTo(connection, admin, mint, tokens[index], admin, 1_000_000);
+    }
+  });
+
+  it("initializes the exchange", async () => {
+    await program.methods
+      .initializeExchange({
+        exchangeId: fixtures.exchangeId,
+        operator: operator.publicKey,
+        programCommitment: fixtures.programCommitment,
+        genesisRoot: fixtures.genesisRoot,
+        escapeDelaySlots: new BN(fixtures.escapeDelaySlots),
+        rotationDelaySlots: new BN(fixtures.rotationDelaySlots),
+      })
+      .accountsStrict({
+        admin: admin.publicKey,
+        collateralMint: mint,
+        exchange,
+        vault,
+        tokenProgram: TOKEN_PROGRAM_ID,
+        systemProgram: SystemProgram.programId,
+      })
+      .rpc();
+    assert.ok((await exchangeState()).operator.equals(operator.publicKey));
+  });
+
+  it("refuses the operator change from anyone but the admin", async () => {
+    await refused(
+      program.methods
+        .setOperator(intruder.publicKey)
+        .accountsStrict({ admin: intruder.publicKey, exchange })
+        .signers([intruder])
+        .rpc(),
+      "NotAdmin",
+    );
+  });
+
+  it("takes deposits into the vault and the queue", async () => {
+    for (const [index, key] of traders.entries()) {
+      await program.methods
+        .deposit(new BN(fixtures.traders[index].deposit))
+        .accountsStrict({
+          owner: key.publicKey,
+          exchange,
+          collateralMint: mint,
+          ownerToken: tokens[index],
+          vault,
+          tokenProgram: TOKEN_PROGRAM_ID,
+        })
+        .signers([key])
+        .rpc();
+    }
+    assert.equal((await getAccount(connection, vault)).amount, 1_000_000n);
+    await refused(
+      program.methods
+        .deposit(new BN(0))
+        .accountsStrict({
+          owner: traders[0].publicKey,
+          exchange,
+          collateralMint: mint,
+          ownerToken: tokens[0],
+          vault,
+          tokenProgram: TOKEN_PROGRAM_ID,
+        })
+        .signers([traders[0]])
+        .rpc(),
+      "ZeroAmount",
+    );
+  });
+
+  it("refuses batches from others, tampered proofs and tampered headers", async () => {
+    const batch = fixtures.batches[0];
+    await refused(submit(batch, intruder), "NotOperator");
+    const tampered = { ...batch.proof, c: [...batch.proof.c] };
+    tampered.c[40] ^= 1;
+    await refused(submit(batch, operator, tampered), "InvalidProof");
+    const forged = { ...batch, header: { ...batch.header, newRoot: batch.header.newRoot.map((b) => b ^ 1) } };
+    await refused(submit(forged, operator), "InvalidProof");
+  });
+
+  it("accepts a proven batch and applies it chunk by chunk, each chunk once", async () => {
+    const batch = fixtures.batches[0];
+    await submit(batch, operator);
+    await refused(apply(batch, [1, 2], [0, 0]), "ChunkOutOfOrder");
+    await apply(batch, [0, 1], [0, 0]);
+    await refused(apply(batch, [0, 1], [0, 0]), "ChunkAlreadyApplied");
+    await apply(batch, [1, 2], [0, 0]);
+    assert.equal((await exchangeState()).appliedBatch.toNumber(), 1);
+  });
+
+  it("refuses a replayed batch, settles the next and pays the withdrawal", async () => {
+    const [first, second] = fixtures.batches;
+    await refused(
+      program.methods
+        .submitBatch(header(first), first.proof)
+        .accountsStrict({
+          operator: operator.publicKey,
+          exchange,
+          pendingBatch: pending(2),
+          systemProgram: SystemProgram.programId,
+        })
+        .preInstructions([ComputeBudgetProgram.setComputeUnitLimit({ units: 400_000 })])
+        .signers([operator])
+        .rpc(),
+      "BatchOutOfOrder",
+    );
+    await submit(second, operator);
+    await apply(second, [0, 2], [0, 1]);
+    const before = (await getAccount(connection, tokens[0])).amount;
+    await program.methods
+      .claimWithdrawal()
+      .accountsStrict({
+        owner: traders[0].publicKey,
+        exchange,
+        trader: trader(1),
+        collateralMint: mint,
+        ownerToken: tokens[0],
+        vault,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      })
+      .signers([traders[0]])
+      .rpc();
+    assert.equal((await getAccount(connection, tokens[0])).amount, before + 100_000n);
+  });
+
+  it("keeps the escape hatch closed while batches settle", async () => {
+    await refused(
+      program.methods
+        .escape()
+        .accountsStrict({
+          owner: traders[1].publicKey,
+          exchange,
+          trader: trader(2),
+          collateralMint: mint,
+          ownerToken: tokens[1],
+          vault,
+          tokenProgram: TOKEN_PROGRAM_ID,
+        })
+        .signers([traders[1]])
+        .rpc(),
+      "EscapeHatchClosed",
+    );
+  });
+});
