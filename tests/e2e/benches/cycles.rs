@@ -43,8 +43,8 @@ const PHASES: [Target<'static>; 7] = [
         parts: &["gnomon_core4hash10hash_bytes"],
     },
     Target {
-        label: "Merkle paths (root from leaf)",
-        parts: &["MerkleProof4root"],
+        label: "account leaf digests",
+        parts: &["gnomon_core4tree11leaf_digest"],
     },
     Target {
         label: "SHA-256 (software: deposit and oracle chains)",
