@@ -9,6 +9,12 @@
 //! leak into the binary is remapped, and nothing from the caller's environment
 //! (`RUSTFLAGS`, cargo configuration) reaches the compiler.
 //!
+//! Cargo derives each crate's symbol hash (`-C metadata`) from its path when the crate lies
+//! outside the workspace being built, as `engine/core` does for the guest workspace. So that
+//! the hash does not depend on where the repository is checked out, every build sees the
+//! repository through one fixed path, [`ALIAS`] (a symlink, held under a lock while cargo
+//! runs), and the compiler sees only paths below it.
+//!
 //! It never installs anything: `scripts/setup` does, and [`Toolchain::locate`] says clearly
 //! what is missing.
 
@@ -20,6 +26,9 @@ use std::process::Command;
 pub const TARGET_SPEC: &str = include_str!("../targets/riscv32im-gnomon-zkvm-elf.json");
 /// The linker script that lays the guest out as `gnomon-guest-abi`'s memory map says.
 pub const LINKER_SCRIPT: &str = include_str!("../targets/gnomon.ld");
+/// The fixed path through which every guest build sees the repository.
+pub const ALIAS: &str = "/tmp/gnomon-build/repository";
+
 /// Target name; cargo derives it from the spec's file name.
 pub const TARGET_NAME: &str = "riscv32im-gnomon-zkvm-elf";
 
@@ -150,16 +159,24 @@ impl GuestCrate {
     fn compile(&self, toolchain: &Toolchain) -> Result<(), BuildError> {
         let support = self.workspace.join("target").join("gnomon");
         std::fs::create_dir_all(&support).map_err(io_error(&support))?;
-        let spec = support.join(format!("{TARGET_NAME}.json"));
-        let script = support.join("gnomon.ld");
-        std::fs::write(&spec, TARGET_SPEC).map_err(io_error(&spec))?;
-        std::fs::write(&script, LINKER_SCRIPT).map_err(io_error(&script))?;
+        std::fs::write(support.join(format!("{TARGET_NAME}.json")), TARGET_SPEC)
+            .map_err(io_error(&support))?;
+        std::fs::write(support.join("gnomon.ld"), LINKER_SCRIPT).map_err(io_error(&support))?;
 
         let repository = self.workspace.parent().unwrap_or(&self.workspace);
+        let _alias = Alias::point_at(repository)?;
+        let workspace = Path::new(ALIAS).join(
+            self.workspace
+                .strip_prefix(repository)
+                .unwrap_or(Path::new("")),
+        );
+        let support = workspace.join("target").join("gnomon");
+        let spec = support.join(format!("{TARGET_NAME}.json"));
+        let script = support.join("gnomon.ld");
         let flags = [
             format!("-Clink-arg=-T{}", script.display()),
             format!("-Clinker={}", toolchain.linker.display()),
-            format!("--remap-path-prefix={}=/gnomon", repository.display()),
+            format!("--remap-path-prefix={ALIAS}=/gnomon"),
             format!("--remap-path-prefix={}=/cargo", cargo_home().display()),
             format!(
                 "--remap-path-prefix={}=/rust/library",
@@ -173,14 +190,9 @@ impl GuestCrate {
             .env("RUSTC", &toolchain.rustc)
             .env("RUSTC_BOOTSTRAP", "1")
             .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                &self.package,
-                "--target",
-            ])
+            .args(["build", "--manifest-path"])
+            .arg(workspace.join("Cargo.toml"))
+            .args(["--release", "--locked", "-p", &self.package, "--target"])
             .arg(&spec)
             .args([
                 "-Zbuild-std=core,alloc",
@@ -196,6 +208,31 @@ impl GuestCrate {
             });
         }
         Ok(())
+    }
+}
+
+/// [`ALIAS`] pointing at one repository, for as long as this value lives: an exclusive lock
+/// on a file beside the alias keeps concurrent builds (of this or another checkout) apart.
+struct Alias {
+    _lock: std::fs::File,
+}
+
+impl Alias {
+    fn point_at(repository: &Path) -> Result<Self, BuildError> {
+        let alias = Path::new(ALIAS);
+        let dir = alias.parent().unwrap_or(Path::new("/"));
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::File::create(&lock_path).map_err(io_error(&lock_path))?;
+        lock.lock().map_err(io_error(&lock_path))?;
+        if std::fs::read_link(alias).ok().as_deref() != Some(repository) {
+            // A new link renamed over the old one: never a moment without the alias.
+            let fresh = dir.join("repository.new");
+            let _ = std::fs::remove_file(&fresh);
+            std::os::unix::fs::symlink(repository, &fresh).map_err(io_error(&fresh))?;
+            std::fs::rename(&fresh, alias).map_err(io_error(alias))?;
+        }
+        Ok(Self { _lock: lock })
     }
 }
 
