@@ -37,7 +37,9 @@ mod sha256;
 pub mod test_circuit;
 #[cfg(feature = "verify")]
 pub mod verify;
+// Generated and compared byte for byte by a test: rustfmt must leave it as written.
 #[cfg(feature = "verify")]
+#[rustfmt::skip]
 pub mod vk;
 
 pub use sha256::{sha256, sha256_pair};
