@@ -136,7 +136,7 @@ pub mod settlement {
 
     /// Escape hatch: a depositor takes back a deposit no batch consumed.
     #[access_control(validation::reclaim_deposit(&ctx, sequence))]
-    pub fn reclaim_deposit(ctx: Context<ReclaimDeposit>, sequence: u64) -> Result<()> {
+    pub fn reclaim_deposit(ctx: Context<Deposit>, sequence: u64) -> Result<()> {
         instructions::reclaim_deposit::process(ctx, sequence)
     }
 }

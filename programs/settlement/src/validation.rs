@@ -14,7 +14,7 @@ use gnomon_settlement_verifier::vk::{VERIFYING_KEY, VERIFYING_KEY_ID};
 
 use crate::args::{BalanceChunk, BatchHeader, InitializeParams, Proof, WithdrawalChunk};
 use crate::error::SettlementError;
-use crate::instructions::{ApplyBalances, Deposit, ReclaimDeposit, SubmitBatch, TraderTransfer};
+use crate::instructions::{ApplyBalances, Deposit, SubmitBatch, TraderTransfer};
 use crate::state::{Exchange, TRADER_SEED, Trader, queue_slot};
 
 pub fn initialize_exchange(params: &InitializeParams) -> Result<()> {
@@ -216,7 +216,7 @@ pub fn escape(ctx: &Context<TraderTransfer>) -> Result<()> {
     Ok(())
 }
 
-pub fn reclaim_deposit(ctx: &Context<ReclaimDeposit>, sequence: u64) -> Result<()> {
+pub fn reclaim_deposit(ctx: &Context<Deposit>, sequence: u64) -> Result<()> {
     let accounts = &ctx.accounts;
     let exchange = &accounts.exchange;
     collateral(exchange, &accounts.collateral_mint, &accounts.owner_token)?;

@@ -25,6 +25,5 @@ pub use admin::*;
 pub use apply_balances::*;
 pub use deposit::*;
 pub use initialize_exchange::*;
-pub use reclaim_deposit::*;
 pub use submit_batch::*;
 pub use trader_transfer::*;

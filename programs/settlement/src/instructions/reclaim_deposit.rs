@@ -2,31 +2,16 @@
 //! batch consumed (its collateral never reached a trader balance, so `escape` cannot pay it).
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::events::DepositReclaimed;
+use crate::instructions::Deposit;
 use crate::instructions::Payout;
 use crate::instructions::escape::open_hatch;
-use crate::state::{EXCHANGE_SEED, Exchange, queue_slot};
+use crate::state::queue_slot;
 
-#[derive(Accounts)]
-pub struct ReclaimDeposit<'info> {
-    pub owner: Signer<'info>,
-    #[account(
-        mut,
-        seeds = [EXCHANGE_SEED, exchange.collateral_mint.as_ref()],
-        bump = exchange.bump,
-    )]
-    pub exchange: Box<Account<'info, Exchange>>,
-    pub collateral_mint: Box<Account<'info, Mint>>,
-    #[account(mut)]
-    pub owner_token: Box<Account<'info, TokenAccount>>,
-    #[account(mut)]
-    pub vault: Box<Account<'info, TokenAccount>>,
-    pub token_program: Program<'info, Token>,
-}
-
-pub fn process(ctx: Context<ReclaimDeposit>, sequence: u64) -> Result<()> {
+/// The accounts are a deposit's: the depositor, the exchange, the mint, the depositor's token
+/// account and the vault.
+pub fn process(ctx: Context<Deposit>, sequence: u64) -> Result<()> {
     let exchange_key = ctx.accounts.exchange.key();
     let exchange = &mut ctx.accounts.exchange;
     open_hatch(exchange, exchange_key)?;

@@ -620,7 +620,7 @@ impl Harness {
     pub fn reclaim_ix(&self, wallet: &TraderWallet, sequence: u64) -> Instruction {
         Instruction {
             program_id: settlement::ID,
-            accounts: settlement::accounts::ReclaimDeposit {
+            accounts: settlement::accounts::Deposit {
                 owner: wallet.keypair.pubkey(),
                 exchange: self.exchange,
                 collateral_mint: self.mint,
