@@ -106,6 +106,7 @@ pub enum Action {
 
 /// A key that signs for an account in place of its owner until `expires_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SessionKey {
     pub key: [u8; 32],
     /// Actions stamped at or after this time are no longer authorized by the key.

@@ -10,6 +10,7 @@ use crate::AccountId;
 /// Why an action (or a triggered order, an oracle update, a liquidation) was rejected. A
 /// rejection leaves the state exactly as it was, nonce included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum RejectReason {
     /// The signature does not verify for the named trader key.
     BadSignature,
@@ -117,6 +118,7 @@ impl fmt::Display for RejectReason {
 
 /// Why an order left the book (or never rested) without being filled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum CancelReason {
     /// The owner cancelled it (cancel, cancel-all).
     Requested,

@@ -12,6 +12,7 @@ use crate::{AccountId, MarketId, OrderId};
 
 /// How a liquidation closed lots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum LiquidationVia {
     /// Into the book, against this maker.
     Book {
@@ -26,6 +27,7 @@ pub enum LiquidationVia {
 
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Event {
     /// An order was accepted (placed, or a trigger order stored).
     OrderAccepted {

@@ -11,6 +11,7 @@ use crate::fixed::{FUNDING_ONE, Lots, MAX_LOTS, MAX_PRICE, Price, RATE_ONE, Time
 
 /// What a market accepts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum MarketStatus {
     /// Everything.
     #[default]

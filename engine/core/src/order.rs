@@ -8,6 +8,7 @@ use crate::{AccountId, OrderId};
 
 /// Buy (bid) or sell (ask).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Side {
     Buy,
     Sell,

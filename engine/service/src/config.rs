@@ -1,0 +1,251 @@
+//! The engine's configuration file (TOML). Every field has a default; with no file at all the
+//! engine runs a local demo: two markets on the development keys, a simulated oracle, the
+//! faucet on, data under `./gnomon-data`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gnomon_core::exchange::Exchange;
+use gnomon_sim::{USDC, exchange_config, unit_market, usdc};
+use serde::Deserialize;
+
+use crate::oracle::{OracleFeed, ReplayFeed, SimulatedFeed};
+use crate::sequencer::Timers;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub api: Api,
+    pub storage: Storage,
+    pub batching: Batching,
+    pub oracle: Oracle,
+    pub markets: Markets,
+    pub prover: Prover,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Api {
+    pub listen: SocketAddr,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Most actions in one request.
+    pub max_actions: usize,
+    /// Rate limit per signing key: sustained actions per second and burst.
+    pub rate_per_second: u32,
+    pub rate_burst: u32,
+    /// Commands waiting for the sequencer before requests are turned away as overloaded.
+    pub queue_depth: usize,
+    /// Updates a WebSocket client may fall behind before it is disconnected.
+    pub feed_buffer: usize,
+    /// Trades and funding records kept per market for queries.
+    pub history_per_market: usize,
+    /// Serves `POST /v1/dev/deposit`, which credits collateral out of thin air. Demo only.
+    pub dev_faucet: bool,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 * 1024,
+            max_actions: 50,
+            rate_per_second: 20_000,
+            rate_burst: 40_000,
+            queue_depth: 8192,
+            feed_buffer: 4096,
+            history_per_market: 1000,
+            dev_faucet: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub segment_bytes: u64,
+    pub keep_snapshots: usize,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("gnomon-data"),
+            segment_bytes: 64 << 20,
+            keep_snapshots: 3,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Batching {
+    pub max_steps: usize,
+    pub max_age_ms: u64,
+    pub liquidation_interval_ms: u64,
+    pub tick_interval_ms: u64,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self {
+            max_steps: 1000,
+            max_age_ms: 5_000,
+            liquidation_interval_ms: 250,
+            tick_interval_ms: 1_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedKind {
+    Simulated,
+    Replay,
+    None,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Oracle {
+    pub feed: FeedKind,
+    pub interval_ms: u64,
+    /// For `replay`: lines of `market price`.
+    pub replay_file: Option<PathBuf>,
+    /// For `simulated`.
+    pub seed: u64,
+    pub step_bps: u64,
+}
+
+impl Default for Oracle {
+    fn default() -> Self {
+        Self {
+            feed: FeedKind::Simulated,
+            interval_ms: 1_000,
+            replay_file: None,
+            seed: 1,
+            step_bps: 10,
+        }
+    }
+}
+
+/// Markets at genesis: one unit market (one lot is one unit, 10x) per starting price.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Markets {
+    pub start_prices_usdc: Vec<u64>,
+}
+
+impl Default for Markets {
+    fn default() -> Self {
+        Self {
+            start_prices_usdc: vec![100, 2_000],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Prover {
+    /// In-process workers (0: batches wait in the queue for external workers).
+    pub workers: usize,
+    pub lease_ms: u64,
+}
+
+impl Default for Prover {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            lease_ms: 600_000,
+        }
+    }
+}
+
+impl Prover {
+    pub fn lease_time(&self) -> Duration {
+        Duration::from_millis(self.lease_ms)
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; unknown keys are errors.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The exchange at log position 0: the development keys, the configured markets.
+    pub fn genesis(&self) -> anyhow::Result<Exchange> {
+        let markets = self
+            .markets
+            .start_prices_usdc
+            .iter()
+            .enumerate()
+            .map(|(index, _)| {
+                let mut market = unit_market();
+                let symbol = format!("UNIT{index}-PERP");
+                market.symbol = [0; 16];
+                market.symbol[..symbol.len()].copy_from_slice(symbol.as_bytes());
+                market
+            })
+            .collect();
+        Exchange::genesis(exchange_config(), markets)
+            .map_err(|error| anyhow::anyhow!("invalid market configuration: {error:?}"))
+    }
+
+    pub fn timers(&self) -> Timers {
+        Timers {
+            batch_max_steps: self.batching.max_steps.max(1),
+            batch_max_age: Duration::from_millis(self.batching.max_age_ms),
+            oracle_interval: Duration::from_millis(self.oracle.interval_ms.max(1)),
+            liquidation_interval: Duration::from_millis(self.batching.liquidation_interval_ms),
+            tick_interval: Duration::from_millis(self.batching.tick_interval_ms.max(1)),
+        }
+    }
+
+    pub fn oracle_feed(&self) -> anyhow::Result<Option<Box<dyn OracleFeed>>> {
+        Ok(match self.oracle.feed {
+            FeedKind::None => None,
+            FeedKind::Simulated => Some(Box::new(SimulatedFeed::new(
+                self.oracle.seed,
+                self.markets
+                    .start_prices_usdc
+                    .iter()
+                    .map(|&price| usdc(price))
+                    .collect(),
+                self.oracle.step_bps,
+            ))),
+            FeedKind::Replay => {
+                let path = self
+                    .oracle
+                    .replay_file
+                    .as_deref()
+                    .context("oracle.feed = \"replay\" needs oracle.replay_file")?;
+                Some(Box::new(ReplayFeed::from_file(path)?))
+            }
+        })
+    }
+}
+
+/// Quote atoms per USDC, for clients that size deposits.
+pub const QUOTE_PER_USDC: u64 = USDC as u64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_demo_and_unknown_keys_are_refused() {
+        let config: Config = toml::from_str("").unwrap();
+        assert_eq!(config.markets.start_prices_usdc.len(), 2);
+        assert_eq!(config.genesis().unwrap().global().markets.len(), 2);
+        let config: Config = toml::from_str("[batching]\nmax_steps = 10\n").unwrap();
+        assert_eq!(config.timers().batch_max_steps, 10);
+        assert!(toml::from_str::<Config>("[batching]\nmax_step = 10\n").is_err());
+        assert!(toml::from_str::<Config>("[oracle]\nfeed = \"pyth\"\n").is_err());
+    }
+}

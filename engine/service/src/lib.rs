@@ -1,0 +1,208 @@
+//! # gnomon-engine: the exchange service around `gnomon-core`
+//!
+//! Traders reach Gnomon here: signed actions come in over HTTP and WebSocket, one sequencer
+//! thread orders and applies them with `gnomon-core`, a write-ahead log makes each one durable
+//! before it is acknowledged, market data streams out, and sealed batches go to prover
+//! workers.
+//!
+//! ## What it owns
+//!
+//! - [`api`]: the REST and WebSocket API (JSON; errors carry a stable code).
+//! - [`auth`]: decoding and signature checks of trader actions, rate limits per key.
+//! - [`sequencer`]: the single writer: group commit, timers, batch cuts, recovery.
+//! - [`wal`] and [`snapshot`]: the durable log and the batch-boundary snapshots.
+//! - [`market_data`]: book deltas with sequence numbers, per-account event routing, history.
+//! - [`oracle`]: oracle price feeds (simulated, replayed from a file).
+//! - [`prover`]: proving jobs, leased from a queue by workers.
+//! - [`config`]: the configuration file, with defaults that run a local demo.
+//!
+//! ## What it must never do
+//!
+//! - Decide anything the state machine decides: every step goes through `gnomon-core`,
+//!   whose verdict is final, so the guest can re-execute exactly what the engine did.
+//! - Acknowledge, publish or answer reads from a step before the log has it on disk.
+//! - Let a malformed, unsigned or replayed request reach the state or stall the sequencer:
+//!   admission (decoding, signatures, rate limits, size limits) happens before it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::Context as _;
+use gnomon_core::exchange::Exchange;
+use gnomon_executor::Program;
+use tokio::sync::broadcast;
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod market_data;
+pub mod oracle;
+pub mod prover;
+pub mod sequencer;
+pub mod snapshot;
+pub mod wal;
+
+use crate::auth::RateLimiter;
+use crate::config::Config;
+use crate::market_data::{RecentHistory, Update};
+use crate::prover::{JobQueue, LocalQueue};
+use crate::sequencer::{Command, Parts, Sequencer};
+use crate::snapshot::Snapshots;
+use crate::wal::Wal;
+
+/// The perps guest the proving workers run, as committed in guest/elf.
+pub const PERPS_ELF: &[u8] = include_bytes!("../../../guest/elf/perps.elf");
+
+/// A running engine: the sequencer thread, the proving workers and the handles the API uses.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) commands: SyncSender<Command>,
+    pub(crate) updates: broadcast::Sender<Arc<Update>>,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) config: Config,
+    pub(crate) exchange_id: [u8; 32],
+    sequencer: Mutex<Option<JoinHandle<anyhow::Result<()>>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    stop_workers: Arc<AtomicBool>,
+}
+
+impl Engine {
+    /// Recovers the state from the data directory (or starts at genesis) and starts the
+    /// sequencer and the proving workers.
+    pub fn start(config: Config) -> anyhow::Result<Arc<Self>> {
+        let data = &config.storage.data_dir;
+        let wal = Wal::open(&data.join("wal"), config.storage.segment_bytes)
+            .with_context(|| format!("opening the log in {}", data.display()))?;
+        let snapshots = Snapshots::new(data.join("snapshots"), config.storage.keep_snapshots)?;
+        let genesis: Exchange = config.genesis()?;
+        let exchange_id = genesis.global().config.exchange_id;
+        let queue: Arc<dyn JobQueue> = Arc::new(LocalQueue::new(config.prover.lease_time()));
+        let (updates, _) = broadcast::channel(config.api.feed_buffer);
+        let sequencer = Sequencer::recover(Parts {
+            wal,
+            snapshots,
+            genesis,
+            timers: config.timers(),
+            feed: config.oracle_feed()?,
+            queue: queue.clone(),
+            history: Box::new(RecentHistory::new(config.api.history_per_market)),
+            updates: updates.clone(),
+        })?;
+        let (commands, receiver) = sync_channel(config.api.queue_depth);
+        let sequencer = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || {
+                sequencer.run(&receiver).map_err(|error| {
+                    tracing::error!(%error, "the sequencer stopped");
+                    anyhow::Error::new(error)
+                })
+            })?;
+        let stop_workers = Arc::new(AtomicBool::new(false));
+        let mut workers = Vec::new();
+        if config.prover.workers > 0 {
+            let program = Arc::new(Program::from_elf(PERPS_ELF).context("the perps guest ELF")?);
+            for index in 0..config.prover.workers {
+                let (queue, program, stop) = (queue.clone(), program.clone(), stop_workers.clone());
+                workers.push(
+                    std::thread::Builder::new()
+                        .name(format!("prover-{index}"))
+                        .spawn(move || {
+                            prover::run_worker(
+                                &format!("local-{index}"),
+                                queue.as_ref(),
+                                &program,
+                                &stop,
+                            )
+                        })?,
+                );
+            }
+        }
+        Ok(Arc::new(Self {
+            commands,
+            updates,
+            limiter: RateLimiter::new(config.api.rate_per_second, config.api.rate_burst),
+            exchange_id,
+            config,
+            sequencer: Mutex::new(Some(sequencer)),
+            workers: Mutex::new(workers),
+            stop_workers,
+        }))
+    }
+
+    /// The exchange id actions must be signed for.
+    pub fn exchange_id(&self) -> [u8; 32] {
+        self.exchange_id
+    }
+
+    /// Stops the proving workers and the sequencer, which first finishes (and makes durable)
+    /// the commands it has; later requests are answered `engine_unavailable`. Returns the
+    /// sequencer's error if it stopped on one.
+    pub fn shutdown(&self) -> anyhow::Result<()> {
+        self.stop_workers.store(true, Ordering::Relaxed);
+        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        for worker in workers {
+            let _ = worker.join();
+        }
+        let _ = self.commands.send(sequencer::Command::Shutdown);
+        let handle = self
+            .sequencer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match handle.map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => anyhow::bail!("the sequencer panicked"),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the sequencer thread is still serving.
+    pub fn sequencer_alive(&self) -> bool {
+        self.sequencer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|handle| !handle.is_finished())
+    }
+}
+
+/// Starts the engine and serves the API until interrupted (ctrl-c or SIGTERM). Every
+/// acknowledged action is already durable, so stopping loses nothing.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.api.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.api.listen))?;
+        let engine = Engine::start(config)?;
+        tracing::info!(address = %listener.local_addr()?, "serving the API");
+        println!(
+            "gnomon engine listening on http://{}",
+            listener.local_addr()?
+        );
+        tokio::select! {
+            served = api::serve(engine.clone(), listener) => served?,
+            _ = shutdown_signal() => tracing::info!("shutting down"),
+        }
+        engine.shutdown()
+    })
+}
+
+async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match &mut terminate {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending().await,
+            }
+        } => {}
+    }
+}

@@ -1,0 +1,365 @@
+//! The API with a real HTTP and WebSocket client against an engine in this process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use gnomon_core::action::Action;
+use gnomon_core::order::{Side, TimeInForce};
+use gnomon_engine::Engine;
+use gnomon_engine::client::Trader;
+use gnomon_engine::config::Config;
+use gnomon_sim::limit;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Running {
+    base: String,
+    engine: Arc<Engine>,
+    http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+fn config(data: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.storage.data_dir = data.to_path_buf();
+    config.oracle.interval_ms = 100;
+    config.batching.max_steps = 40;
+    config.batching.max_age_ms = 500;
+    config.api.max_actions = 5;
+    config.api.max_body_bytes = 16 * 1024;
+    config
+}
+
+async fn start(config: Config) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let engine = Engine::start(config).unwrap();
+    let server = tokio::spawn({
+        let engine = engine.clone();
+        async move {
+            gnomon_engine::api::serve(engine, listener).await.unwrap();
+        }
+    });
+    Running {
+        base,
+        engine,
+        http: reqwest::Client::new(),
+        server,
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn submit(&self, actions: &[String]) -> Vec<Value> {
+        let (status, body) = self
+            .post("/v1/actions", json!({ "actions": actions }).to_string())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["results"].as_array().unwrap().clone()
+    }
+
+    async fn trader(&self, seed: u32, usdc: u64) -> Trader {
+        let mut trader = Trader::new(seed, 0);
+        let (status, body) = self
+            .post(
+                "/v1/dev/deposit",
+                json!({"owner": trader.owner_hex(), "amount": usdc * 1_000_000}).to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        trader.account = body["account"].as_u64().unwrap() as u32;
+        trader
+    }
+
+    /// Waits until the oracle has priced market 0.
+    async fn priced(&self) {
+        for _ in 0..100 {
+            let (_, markets) = self.get("/v1/markets").await;
+            if markets["markets"][0]["index_price"].as_u64() > Some(0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no oracle price");
+    }
+
+    async fn stop(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        self.engine.shutdown().unwrap();
+    }
+}
+
+fn place(trader: &mut Trader, side: Side, lots: u64, price: u64) -> String {
+    trader.sign(Action::PlaceOrder(limit(
+        0,
+        side,
+        lots,
+        price,
+        TimeInForce::GoodTillCancel,
+    )))
+}
+
+fn code(result: &Value) -> &str {
+    result["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_state() {
+    let data = tempfile::tempdir().unwrap();
+    let running = start(config(data.path())).await;
+    running.priced().await;
+    let (_, markets) = running.get("/v1/markets").await;
+    let index = markets["markets"][0]["index_price"].as_u64().unwrap();
+    let tick = 10_000;
+    let price = index - index % tick;
+
+    let mut maker = running.trader(1, 10_000).await;
+    let mut taker = running.trader(2, 30).await;
+
+    // A resting ask, seen in the book with a sequence number.
+    let results = running
+        .submit(&[place(&mut maker, Side::Sell, 5, price)])
+        .await;
+    assert_eq!(results[0]["status"], "accepted", "{results:?}");
+    let (status, book) = running.get("/v1/markets/0/book?depth=5").await;
+    assert_eq!(status, 200);
+    assert_eq!(book["asks"][0], json!([price, 5]));
+    assert!(book["sequence"].as_u64().unwrap() >= 1);
+
+    // The WebSocket: subscribe to the book and the taker's account, then take over it.
+    let url = format!("{}/v1/ws", running.base.replace("http", "ws"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    for subscribe in [
+        json!({"op": "subscribe", "channel": "book", "market": 0}),
+        json!({"op": "subscribe", "channel": "account", "account": taker.account}),
+        json!({"op": "subscribe", "channel": "trades", "market": 0}),
+    ] {
+        socket
+            .send(Message::text(subscribe.to_string()))
+            .await
+            .unwrap();
+    }
+    let buy = place(&mut taker, Side::Buy, 2, price);
+    socket
+        .send(Message::text(
+            json!({"op": "submit", "id": 7, "actions": [buy]}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let (mut result, mut fill, mut delta, mut trade) = (None, None, None, None);
+    while result.is_none() || fill.is_none() || delta.is_none() || trade.is_none() {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("messages within 10 s")
+            .unwrap()
+            .unwrap();
+        let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        match message["channel"].as_str().unwrap() {
+            "result" => result = Some(message),
+            "account" if message["event"]["event"]["Filled"].is_object() => fill = Some(message),
+            "book" if message["delta"].is_object() => delta = Some(message),
+            "trades" => trade = Some(message),
+            _ => {}
+        }
+    }
+    let result = result.unwrap();
+    assert_eq!(result["id"], 7);
+    assert_eq!(result["results"][0]["status"], "accepted");
+    assert_eq!(fill.unwrap()["event"]["event"]["Filled"]["lots"], 2);
+    let changes = &delta.unwrap()["delta"]["changes"];
+    assert_eq!(
+        changes[0],
+        json!({"side": "Sell", "price": price, "lots": 3})
+    );
+    assert_eq!(trade.unwrap()["trade"]["event"]["Filled"]["price"], price);
+
+    // The account view: a long of 2 with its liquidation price, the maker's open order.
+    let (_, account) = running
+        .get(&format!("/v1/accounts/{}", taker.account))
+        .await;
+    assert_eq!(account["positions"][0]["size"], 2);
+    assert_eq!(account["positions"][0]["entry_price"], price);
+    assert!(account["positions"][0]["liquidation_price"].is_u64());
+    assert!(account["margin"]["free_collateral"].as_i64().unwrap() > 0);
+    let (_, account) = running
+        .get(&format!("/v1/accounts/{}", maker.account))
+        .await;
+    assert_eq!(account["open_orders"][0]["lots"], 3);
+    let (_, trades) = running.get("/v1/markets/0/trades").await;
+    assert_eq!(trades["trades"][0]["lots"], 2);
+
+    // Errors: each with its stable code, none affecting the others.
+    let replayed = {
+        let mut stale = taker.clone();
+        stale.nonce -= 1;
+        place(&mut stale, Side::Buy, 1, price)
+    };
+    let mut forged = place(&mut taker, Side::Buy, 1, price);
+    forged.replace_range(forged.len() - 2.., "00");
+    let results = running
+        .submit(&[
+            replayed,
+            forged,
+            "zz".into(),
+            "00".into(),
+            place(&mut maker, Side::Sell, 1, price + tick),
+        ])
+        .await;
+    assert_eq!(code(&results[0]), "StaleNonce", "{results:?}");
+    assert_eq!(results[0]["status"], "rejected");
+    assert_eq!(code(&results[1]), "bad_signature");
+    assert_eq!(code(&results[2]), "malformed_action");
+    assert_eq!(code(&results[3]), "malformed_action");
+    assert_eq!(results[4]["status"], "accepted");
+    let margin = running
+        .submit(&[place(&mut taker, Side::Buy, 1_000, price)])
+        .await;
+    assert_eq!(code(&margin[0]), "InsufficientMargin");
+
+    let (status, body) = running.post("/v1/actions", "{\"actions\": [").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    let (status, body) = running
+        .post("/v1/actions", json!({"actions": vec!["00"; 6]}).to_string())
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("too_many_actions"))
+    );
+    let (status, body) = running.post("/v1/actions", "x".repeat(20_000)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let (status, body) = running.get("/v1/markets/9/book").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_market"))
+    );
+    let (status, body) = running.get("/v1/accounts/999").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_account"))
+    );
+    socket
+        .send(Message::text("{\"op\": \"dance\"}"))
+        .await
+        .unwrap();
+    loop {
+        let message = socket.next().await.unwrap().unwrap();
+        let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        if message["channel"] == "error" {
+            assert_eq!(message["error"]["code"], "malformed_json");
+            break;
+        }
+    }
+
+    // Batches are cut on time and the guest reproduces each one under the executor.
+    let mut executed = false;
+    for _ in 0..300 {
+        let (_, batches) = running.get("/v1/batches").await;
+        let statuses = batches["batches"].as_array().unwrap();
+        assert!(
+            statuses
+                .iter()
+                .all(|batch| batch["proof"]["status"] != "failed"),
+            "{batches}"
+        );
+        if statuses
+            .iter()
+            .any(|batch| batch["proof"]["status"] == "executed")
+        {
+            executed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(executed, "no batch was executed");
+
+    // A restart recovers the acknowledged state, and recovery is deterministic.
+    let (_, maker_before) = running
+        .get(&format!("/v1/accounts/{}", maker.account))
+        .await;
+    let (_, taker_before) = running
+        .get(&format!("/v1/accounts/{}", taker.account))
+        .await;
+    drop(socket);
+    running.stop().await;
+    let mut quiet = config(data.path());
+    quiet.oracle.feed = gnomon_engine::config::FeedKind::None;
+    quiet.batching.tick_interval_ms = 3_600_000;
+    quiet.batching.liquidation_interval_ms = 3_600_000;
+    quiet.batching.max_age_ms = 3_600_000;
+    quiet.prover.workers = 0;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let running = start(quiet.clone()).await;
+        let (_, status) = running.get("/v1/status").await;
+        let (_, maker_after) = running
+            .get(&format!("/v1/accounts/{}", maker.account))
+            .await;
+        let (_, taker_after) = running
+            .get(&format!("/v1/accounts/{}", taker.account))
+            .await;
+        assert_eq!(maker_after["open_orders"], maker_before["open_orders"]);
+        assert_eq!(taker_after["last_nonce"], taker_before["last_nonce"]);
+        assert_eq!(taker_after["positions"][0]["size"], 2);
+        seen.push((status, maker_after, taker_after));
+        running.stop().await;
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_faucet_is_off_unless_configured_and_rate_limits_bite() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    config.api.dev_faucet = false;
+    config.api.rate_per_second = 1;
+    config.api.rate_burst = 2;
+    config.prover.workers = 0;
+    let running = start(config).await;
+    let (status, body) = running
+        .post(
+            "/v1/dev/deposit",
+            json!({"owner": "00", "amount": 1}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("faucet_disabled"))
+    );
+    let mut trader = Trader::new(3, 1);
+    let actions: Vec<String> = (0..3)
+        .map(|_| trader.sign(Action::CancelAll { market: None }))
+        .collect();
+    let results = running.submit(&actions).await;
+    assert_eq!(code(&results[0]), "UnknownAccount");
+    assert_eq!(code(&results[2]), "rate_limited");
+    running.stop().await;
+}
