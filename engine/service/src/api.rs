@@ -40,6 +40,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use gnomon_core::fixed::Price;
@@ -176,6 +177,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
 /// Serves the API on `listener` until the future is dropped.
 pub async fn serve(engine: Arc<Engine>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    // Acknowledgments are small writes that must leave at once: without TCP_NODELAY, Nagle's
+    // algorithm holds them for the peer's delayed ACK (about 40 ms).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!(%error, "TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(engine)).await
 }
 
@@ -185,8 +193,18 @@ struct Submission {
     actions: Vec<String>,
 }
 
-/// Admits a request's actions and sequences those that pass; results in request order.
-async fn submit(engine: &Engine, actions: &[String]) -> Result<Vec<Value>, ApiError> {
+/// A request's actions after admission: those that passed are with the sequencer, in
+/// order, and the others already have their error.
+struct Dispatched {
+    results: Vec<Option<Value>>,
+    slots: Vec<usize>,
+    outcomes: Option<oneshot::Receiver<Vec<ActionOutcome>>>,
+}
+
+/// Admits a request's actions and hands those that pass to the sequencer. It does not wait:
+/// a connection dispatches its requests one after the other, so they are sequenced in the
+/// order it sent them (nonces count up), while their results are awaited concurrently.
+fn dispatch(engine: &Engine, actions: &[String]) -> Result<Dispatched, ApiError> {
     if actions.len() > engine.config.api.max_actions {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -229,8 +247,9 @@ async fn submit(engine: &Engine, actions: &[String]) -> Result<Vec<Value>, ApiEr
         };
         results[slot] = Some(json!({"status": "error", "error": error.body()}));
     }
+    let mut outcomes = None;
     if !admitted.is_empty() {
-        let (reply, outcomes) = oneshot::channel();
+        let (reply, receiver) = oneshot::channel();
         send(
             engine,
             Command::Submit {
@@ -238,17 +257,36 @@ async fn submit(engine: &Engine, actions: &[String]) -> Result<Vec<Value>, ApiEr
                 reply,
             },
         )?;
-        let outcomes = outcomes.await.map_err(|_| unavailable())?;
-        for (slot, outcome) in slots.into_iter().zip(outcomes) {
-            results[slot] = Some(outcome_json(&outcome));
-        }
+        outcomes = Some(receiver);
     }
-    Ok(results
-        .into_iter()
-        .map(|result| {
-            result.unwrap_or_else(|| json!({"status": "error", "error": unavailable().body()}))
-        })
-        .collect())
+    Ok(Dispatched {
+        results,
+        slots,
+        outcomes,
+    })
+}
+
+impl Dispatched {
+    /// Every action's result, in request order, once the sequenced ones are durable.
+    async fn results(self) -> Result<Vec<Value>, ApiError> {
+        let Self {
+            mut results,
+            slots,
+            outcomes,
+        } = self;
+        if let Some(outcomes) = outcomes {
+            let outcomes = outcomes.await.map_err(|_| unavailable())?;
+            for (slot, outcome) in slots.into_iter().zip(outcomes) {
+                results[slot] = Some(outcome_json(&outcome));
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| json!({"status": "error", "error": unavailable().body()}))
+            })
+            .collect())
+    }
 }
 
 fn outcome_json(outcome: &ActionOutcome) -> Value {
@@ -274,7 +312,7 @@ async fn submit_actions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let submission: Submission = parse(body)?;
-    let results = submit(&engine, &submission.actions).await?;
+    let results = dispatch(&engine, &submission.actions)?.results().await?;
     Ok(Json(json!({ "results": results })))
 }
 
@@ -734,10 +772,16 @@ async fn handle_client_message(
             "book and trades subscriptions name a market, account ones an account",
         )],
         ClientMessage::Submit { id, actions } => {
-            // Submissions complete on their own task, so the socket keeps streaming.
-            let (engine, replies) = (engine.clone(), replies.clone());
+            // Sequenced here, in the socket's order; awaited on a task of its own, so the
+            // socket keeps streaming and keeps several submissions in flight.
+            let dispatched = dispatch(engine, &actions);
+            let replies = replies.clone();
             tokio::spawn(async move {
-                let reply = match submit(&engine, &actions).await {
+                let results = match dispatched {
+                    Ok(dispatched) => dispatched.results().await,
+                    Err(error) => Err(error),
+                };
+                let reply = match results {
                     Ok(results) => json!({"channel": "result", "id": id, "results": results}),
                     Err(error) => json!({"channel": "result", "id": id, "error": error.body()}),
                 };

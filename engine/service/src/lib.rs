@@ -169,6 +169,45 @@ impl Engine {
     }
 }
 
+/// The engine's command-line arguments (`gnomon-engine` and `gnomon engine`).
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// TOML configuration file (see engine/service/src/config.rs for every key); without
+    /// one, the local demo.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+    /// Overrides api.listen.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Overrides storage.data_dir.
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+impl EngineArgs {
+    /// Logs to stderr (`RUST_LOG` filters, default `info`) and runs the engine.
+    pub fn run(self) -> anyhow::Result<()> {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.api.listen = listen;
+        }
+        if let Some(data_dir) = self.data_dir {
+            config.storage.data_dir = data_dir;
+        }
+        run(config)
+    }
+}
+
 /// Starts the engine and serves the API until interrupted (ctrl-c or SIGTERM). Every
 /// acknowledged action is already durable, so stopping loses nothing.
 pub fn run(config: Config) -> anyhow::Result<()> {

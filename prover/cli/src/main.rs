@@ -35,6 +35,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the exchange engine: trader API, sequencer, write-ahead log, batching, proving
+    /// jobs (a local demo without --config).
+    Engine(gnomon_engine::EngineArgs),
     /// Build guest programs reproducibly for the zkVM target.
     Build {
         /// Guest crate directories (e.g. guest/programs/fibonacci).
@@ -354,6 +357,7 @@ fn run() -> Result<ExitCode> {
             print_claim(&program, &claim);
         }
         Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
+        Command::Engine(engine) => engine.run()?,
     }
     Ok(ExitCode::SUCCESS)
 }
