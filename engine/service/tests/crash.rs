@@ -29,7 +29,7 @@ struct Process {
 
 async fn launch(data: &Path, config: &Path) -> Process {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_gnomon-engine"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gnomon-engine"))
         .args(["--config", config.to_str().unwrap(), "--data-dir"])
         .arg(data)
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -49,6 +49,8 @@ async fn launch(data: &Path, config: &Path) -> Process {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    child.kill().unwrap();
+    child.wait().unwrap();
     panic!("the engine did not come up");
 }
 
