@@ -140,6 +140,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_are_refused_or_verified_never_a_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)
+        ) {
+            if let Ok(verified) = Verified::decode(&bytes, &EXCHANGE_ID) {
+                proptest::prop_assert_eq!(borsh::to_vec(verified.action()).unwrap(), bytes);
+            }
+        }
+
+        #[test]
+        fn any_flipped_bit_of_a_signed_action_is_refused(bit in 0usize..(8 * 123)) {
+            let mut bytes = borsh::to_vec(&sign(7, 3, 1, cancel_all())).unwrap();
+            proptest::prop_assume!(bit / 8 < bytes.len());
+            bytes[bit / 8] ^= 1 << (bit % 8);
+            proptest::prop_assert!(Verified::decode(&bytes, &EXCHANGE_ID).is_err());
+        }
+    }
+
     #[test]
     fn buckets_refill_at_their_rate_and_never_beyond_the_burst() {
         let limiter = RateLimiter::new(10, 5);

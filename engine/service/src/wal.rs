@@ -293,6 +293,18 @@ mod tests {
         reopen(dir.path());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_keeps_only_whole_checked_records(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)
+        ) {
+            let (records, end) = decode_records(&bytes);
+            proptest::prop_assert!(end as usize <= bytes.len());
+            let framed: usize = records.iter().map(|record| HEADER + record.len()).sum();
+            proptest::prop_assert_eq!(framed, end as usize);
+        }
+    }
+
     #[test]
     fn garbage_lengths_never_panic() {
         let mut bytes = vec![0xFF; 8];
