@@ -54,6 +54,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::Engine;
 use crate::auth::{AdmissionError, Verified};
+use crate::history::HistoryError;
 use crate::market_data::{Update, event_accounts};
 use crate::sequencer::{ActionOutcome, Command, View};
 
@@ -73,6 +74,7 @@ pub enum ErrorCode {
     UnknownAccount,
     FaucetDisabled,
     Lagged,
+    HistoryUnavailable,
 }
 
 /// An error response.
@@ -370,6 +372,15 @@ fn unknown_market(id: MarketId) -> ApiError {
     )
 }
 
+fn history_failed(error: HistoryError) -> ApiError {
+    tracing::error!(%error, "history query");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::HistoryUnavailable,
+        error.to_string(),
+    )
+}
+
 fn book_json(view: &View<'_>, id: MarketId, depth: usize) -> Option<Value> {
     let market = view.exchange.market(id)?;
     let levels = |side| {
@@ -407,13 +418,11 @@ async fn trades(
 ) -> Result<Json<Value>, ApiError> {
     let limit = query.limit.unwrap_or(100).min(1000);
     read(&engine, move |view| {
-        view.exchange
-            .market(id)
-            .map(|_| json!({"market": id, "trades": view.history.trades(id, limit)}))
+        view.exchange.market(id).ok_or_else(|| unknown_market(id))?;
+        let trades = view.history.trades(id, limit).map_err(history_failed)?;
+        Ok(Json(json!({"market": id, "trades": trades})))
     })
     .await?
-    .map(Json)
-    .ok_or_else(|| unknown_market(id))
 }
 
 async fn funding(
@@ -423,13 +432,11 @@ async fn funding(
 ) -> Result<Json<Value>, ApiError> {
     let limit = query.limit.unwrap_or(100).min(1000);
     read(&engine, move |view| {
-        view.exchange
-            .market(id)
-            .map(|_| json!({"market": id, "funding": view.history.funding(id, limit)}))
+        view.exchange.market(id).ok_or_else(|| unknown_market(id))?;
+        let funding = view.history.funding(id, limit).map_err(history_failed)?;
+        Ok(Json(json!({"market": id, "funding": funding})))
     })
     .await?
-    .map(Json)
-    .ok_or_else(|| unknown_market(id))
 }
 
 fn account_json(view: &View<'_>, id: AccountId) -> Option<Value> {

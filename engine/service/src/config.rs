@@ -40,8 +40,6 @@ pub struct Api {
     pub queue_depth: usize,
     /// Updates a WebSocket client may fall behind before it is disconnected.
     pub feed_buffer: usize,
-    /// Trades and funding records kept per market for queries.
-    pub history_per_market: usize,
     /// Serves `POST /v1/dev/deposit`, which credits collateral out of thin air. Demo only.
     pub dev_faucet: bool,
 }
@@ -56,7 +54,6 @@ impl Default for Api {
             rate_burst: 40_000,
             queue_depth: 8192,
             feed_buffer: 4096,
-            history_per_market: 1000,
             dev_faucet: true,
         }
     }

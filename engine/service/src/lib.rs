@@ -11,7 +11,8 @@
 //! - [`auth`]: decoding and signature checks of trader actions, rate limits per key.
 //! - [`sequencer`]: the single writer: group commit, timers, batch cuts, recovery.
 //! - [`wal`] and [`snapshot`]: the durable log and the batch-boundary snapshots.
-//! - [`market_data`]: book deltas with sequence numbers, per-account event routing, history.
+//! - [`market_data`]: book deltas with sequence numbers, per-account event routing.
+//! - [`history`]: trades and funding settlements in an embedded store (redb).
 //! - [`oracle`]: oracle price feeds (simulated, replayed from a file).
 //! - [`prover`]: proving jobs, leased from a queue by workers.
 //! - [`config`]: the configuration file, with defaults that run a local demo.
@@ -38,6 +39,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod history;
 pub mod market_data;
 pub mod oracle;
 pub mod prover;
@@ -47,7 +49,8 @@ pub mod wal;
 
 use crate::auth::RateLimiter;
 use crate::config::Config;
-use crate::market_data::{RecentHistory, Update};
+use crate::history::StoredHistory;
+use crate::market_data::Update;
 use crate::prover::{JobQueue, LocalQueue};
 use crate::sequencer::{Command, Parts, Sequencer};
 use crate::snapshot::Snapshots;
@@ -88,7 +91,7 @@ impl Engine {
             timers: config.timers(),
             feed: config.oracle_feed()?,
             queue: queue.clone(),
-            history: Box::new(RecentHistory::new(config.api.history_per_market)),
+            history: Box::new(StoredHistory::open(&data.join("history.redb"))?),
             updates: updates.clone(),
         })?;
         let (commands, receiver) = sync_channel(config.api.queue_depth);

@@ -1,7 +1,7 @@
 //! What the engine publishes: per-group updates (events with their log positions, book level
-//! changes with per-market sequence numbers), and the queryable history behind a trait.
+//! changes with per-market sequence numbers), and which accounts an event concerns.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use gnomon_core::event::{Event, LiquidationVia};
 use gnomon_core::exchange::Exchange;
@@ -150,114 +150,6 @@ pub fn event_accounts(event: &Event) -> [Option<AccountId>; 2] {
     }
 }
 
-/// A trade as history keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Trade {
-    pub position: u64,
-    pub timestamp_ms: Timestamp,
-    pub price: Price,
-    pub lots: Lots,
-    pub taker_side: Side,
-}
-
-/// An hourly funding settlement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FundingRecord {
-    pub timestamp_ms: Timestamp,
-    pub rate: i64,
-    pub hours: u64,
-    pub index: i128,
-}
-
-/// Queryable history. The default keeps recent records in memory; a deployment that needs
-/// all of it (PostgreSQL, say) implements this trait.
-pub trait History: Send {
-    fn record(&mut self, stamped: &Stamped);
-    /// The newest `limit` trades of `market`, newest first.
-    fn trades(&self, market: MarketId, limit: usize) -> Vec<Trade>;
-    /// The newest `limit` funding settlements of `market`, newest first.
-    fn funding(&self, market: MarketId, limit: usize) -> Vec<FundingRecord>;
-}
-
-/// The last `capacity` trades and funding records of each market.
-#[derive(Debug)]
-pub struct RecentHistory {
-    capacity: usize,
-    trades: BTreeMap<MarketId, VecDeque<Trade>>,
-    funding: BTreeMap<MarketId, VecDeque<FundingRecord>>,
-}
-
-impl RecentHistory {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            trades: BTreeMap::new(),
-            funding: BTreeMap::new(),
-        }
-    }
-}
-
-fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, capacity: usize) {
-    if queue.len() == capacity {
-        queue.pop_front();
-    }
-    queue.push_back(item);
-}
-
-fn newest<T: Clone>(queue: Option<&VecDeque<T>>, limit: usize) -> Vec<T> {
-    queue.map_or_else(Vec::new, |queue| {
-        queue.iter().rev().take(limit).cloned().collect()
-    })
-}
-
-impl History for RecentHistory {
-    fn record(&mut self, stamped: &Stamped) {
-        match stamped.event {
-            Event::Filled {
-                market,
-                price,
-                lots,
-                taker_side,
-                ..
-            } => push_bounded(
-                self.trades.entry(market).or_default(),
-                Trade {
-                    position: stamped.position,
-                    timestamp_ms: stamped.timestamp_ms,
-                    price,
-                    lots,
-                    taker_side,
-                },
-                self.capacity,
-            ),
-            Event::FundingRate {
-                market,
-                rate,
-                hours,
-                index,
-            } => push_bounded(
-                self.funding.entry(market).or_default(),
-                FundingRecord {
-                    timestamp_ms: stamped.timestamp_ms,
-                    rate,
-                    hours,
-                    index,
-                },
-                self.capacity,
-            ),
-            _ => {}
-        }
-    }
-
-    fn trades(&self, market: MarketId, limit: usize) -> Vec<Trade> {
-        newest(self.trades.get(&market), limit)
-    }
-
-    fn funding(&self, market: MarketId, limit: usize) -> Vec<FundingRecord> {
-        newest(self.funding.get(&market), limit)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,20 +184,10 @@ mod tests {
         assert_eq!(deltas[0].sequence, 2);
         assert_eq!(mirror.sequence(0), 2);
 
-        let mut history = RecentHistory::new(2);
-        for event in events {
-            let concerned = event_accounts(&event);
-            if matches!(event, Event::Filled { .. }) {
-                assert_eq!(concerned, [Some(taker), Some(maker)]);
-            }
-            history.record(&Stamped {
-                position: 9,
-                timestamp_ms: 1,
-                event,
-            });
-        }
-        assert_eq!(history.trades(0, 10).len(), 1);
-        assert_eq!(history.trades(0, 10)[0].price, usdc(101));
-        assert!(history.trades(1, 10).is_empty());
+        let fill = events
+            .iter()
+            .find(|event| matches!(event, Event::Filled { .. }))
+            .expect("a fill");
+        assert_eq!(event_accounts(fill), [Some(taker), Some(maker)]);
     }
 }

@@ -28,7 +28,8 @@ use gnomon_core::hash::NativePoseidon2;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::auth::Verified;
-use crate::market_data::{BookMirror, History, Stamped, Update};
+use crate::history::{History, HistoryError};
+use crate::market_data::{BookMirror, Stamped, Update};
 use crate::oracle::OracleFeed;
 use crate::prover::JobQueue;
 use crate::snapshot::{Snapshot, Snapshots};
@@ -36,6 +37,9 @@ use crate::wal::{Wal, WalError};
 
 /// The most commands one group commit takes.
 pub const MAX_GROUP: usize = 4096;
+
+/// History records gathered before they are written without a read or a snapshot asking.
+const HISTORY_BULK: usize = 4096;
 
 /// A log record. Nearly every record is a step, so boxing it would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -136,6 +140,8 @@ pub enum SequencerError {
     Wal(#[from] WalError),
     #[error("snapshot: {0}")]
     Snapshot(std::io::Error),
+    #[error(transparent)]
+    History(#[from] HistoryError),
     #[error("log record {position} does not decode")]
     BadRecord { position: u64 },
     #[error("log record {position} no longer applies: {fatal}")]
@@ -263,6 +269,7 @@ impl Sequencer {
                 }
             }
         }
+        sequencer.history.commit(true)?;
         sequencer.pending = Update::default();
         sequencer.books.diff(sequencer.ledger.exchange());
         tracing::info!(
@@ -324,26 +331,35 @@ impl Sequencer {
             }
         }
         self.run_timers()?;
-        if self.wal.next_position() > start {
+        let appended = self.wal.next_position() > start;
+        if appended {
             self.wal.sync()?;
         }
-        for (batch, snapshot) in self.sealed.drain(..) {
-            self.snapshots
-                .write(&snapshot)
-                .map_err(SequencerError::Snapshot)?;
-            self.queue.push(Arc::new(batch));
-        }
+        // Durable now: acknowledge and publish before the slower bookkeeping below.
         for (reply, outcomes) in submits {
             let _ = reply.send(outcomes);
         }
         for (reply, result) in deposits {
             let _ = reply.send(result);
         }
-        if self.wal.next_position() > start {
+        if appended {
             let mut update = std::mem::take(&mut self.pending);
             update.books = self.books.diff(self.ledger.exchange());
             // No subscribers is not an error.
             let _ = self.updates.send(Arc::new(update));
+        }
+        // History is written in bulk: before reads (which must see it), when enough has
+        // gathered, and durably before any snapshot (it must hold every event up to the
+        // newest snapshot; recovery replays the log after it).
+        let snapshot_due = !self.sealed.is_empty();
+        if snapshot_due || !reads.is_empty() || self.history.buffered() >= HISTORY_BULK {
+            self.history.commit(snapshot_due)?;
+        }
+        for (batch, snapshot) in self.sealed.drain(..) {
+            self.snapshots
+                .write(&snapshot)
+                .map_err(SequencerError::Snapshot)?;
+            self.queue.push(Arc::new(batch));
         }
         if !reads.is_empty() {
             let view = View {

@@ -329,6 +329,11 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
         assert_eq!(maker_after["open_orders"], maker_before["open_orders"]);
         assert_eq!(taker_after["last_nonce"], taker_before["last_nonce"]);
         assert_eq!(taker_after["positions"][0]["size"], 2);
+        let (_, trades) = running.get("/v1/markets/0/trades").await;
+        assert_eq!(
+            trades["trades"][0]["lots"], 2,
+            "the trade history survives restarts"
+        );
         seen.push((status, maker_after, taker_after));
         running.stop().await;
     }
