@@ -19,17 +19,18 @@ use serde::Serialize;
 use crate::market_data::Stamped;
 
 /// A trade as history keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Trade {
     pub position: u64,
     pub timestamp_ms: Timestamp,
     pub price: Price,
     pub lots: Lots,
+    #[schema(value_type = String)]
     pub taker_side: Side,
 }
 
 /// An hourly funding settlement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FundingRecord {
     pub position: u64,
     pub timestamp_ms: Timestamp,

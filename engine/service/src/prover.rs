@@ -18,7 +18,7 @@ use gnomon_executor::{Input, Options, Program, execute};
 use serde::Serialize;
 
 /// Where a batch is on its way to settlement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BatchStatus {
     Queued,

@@ -359,6 +359,27 @@ async fn the_faucet_is_off_unless_configured_and_rate_limits_bite() {
         (status, body["code"].as_str()),
         (403, Some("faucet_disabled"))
     );
+    let (status, document) = running.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/actions",
+        "/v1/markets",
+        "/v1/markets/{id}/book",
+        "/v1/markets/{id}/trades",
+        "/v1/markets/{id}/funding",
+        "/v1/accounts/{id}",
+        "/v1/batches",
+        "/v1/status",
+        "/v1/dev/deposit",
+    ] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} is not documented"
+        );
+    }
+    assert!(document["components"]["schemas"]["AccountView"].is_object());
+
     let mut trader = Trader::new(3, 1);
     let actions: Vec<String> = (0..3)
         .map(|_| trader.sign(Action::CancelAll { market: None }))

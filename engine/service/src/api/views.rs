@@ -1,0 +1,355 @@
+//! The API's response bodies: typed, serialized as JSON, described in the OpenAPI document.
+//! Amounts are integers in the state machine's units (quote atoms, lots, prices in quote
+//! atoms per lot; see `gnomon_core::fixed`).
+
+use gnomon_core::event::Event;
+use gnomon_core::fixed::{Lots, Price, Quote, Timestamp};
+use gnomon_core::market::Market;
+use gnomon_core::{AccountId, MarketId, OrderId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ErrorBody;
+use crate::history::{FundingRecord, Trade};
+use crate::prover::BatchStatus;
+use crate::sequencer::{ActionOutcome, View};
+
+/// A state-machine rejection: `code` is the `RejectReason` name (`StaleNonce`,
+/// `InsufficientMargin`, ...).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Rejection {
+    #[schema(value_type = String)]
+    pub code: gnomon_core::error::RejectReason,
+    pub message: String,
+}
+
+/// What became of one submitted action.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ActionResult {
+    /// Applied and durable; `position` is its place in the log.
+    Accepted {
+        position: u64,
+        /// `gnomon_core::event::Event`s, externally tagged (`{"Filled": {...}}`).
+        #[schema(value_type = Vec<Object>)]
+        events: Vec<Event>,
+    },
+    /// Refused by the state machine; nothing changed but the clock.
+    Rejected {
+        position: u64,
+        error: Rejection,
+        #[schema(value_type = Vec<Object>)]
+        events: Vec<Event>,
+    },
+    /// Not admitted (malformed, bad signature, rate limited).
+    Error { error: ErrorBody },
+}
+
+impl From<ActionOutcome> for ActionResult {
+    fn from(outcome: ActionOutcome) -> Self {
+        match outcome {
+            ActionOutcome::Accepted { position, events } => Self::Accepted { position, events },
+            ActionOutcome::Rejected {
+                position,
+                reason,
+                events,
+            } => Self::Rejected {
+                position,
+                error: Rejection {
+                    code: reason,
+                    message: reason.to_string(),
+                },
+                events,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SubmitResponse {
+    /// One per submitted action, in request order.
+    pub results: Vec<ActionResult>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MarketView {
+    pub id: MarketId,
+    pub symbol: String,
+    #[schema(value_type = String)]
+    pub status: gnomon_core::market::MarketStatus,
+    pub tick_size: Price,
+    pub lot_size: u64,
+    pub min_order_lots: Lots,
+    pub max_leverage: u32,
+    pub index_price: Price,
+    pub mark_price: Price,
+    pub last_trade_price: Price,
+    /// Cumulative funding per lot, 10^-9 quote atoms.
+    pub funding_index: i128,
+    /// Billionths per hour.
+    pub last_funding_rate: i64,
+    pub next_funding_ms: Timestamp,
+    pub open_interest: Lots,
+    pub best_bid: Option<Price>,
+    pub best_ask: Option<Price>,
+}
+
+impl MarketView {
+    pub fn of(id: MarketId, market: &Market) -> Self {
+        let state = &market.state;
+        Self {
+            id,
+            symbol: String::from_utf8_lossy(&market.config.symbol)
+                .trim_end_matches('\0')
+                .to_string(),
+            status: state.status,
+            tick_size: market.config.tick_size,
+            lot_size: market.config.lot_size,
+            min_order_lots: market.config.min_order_lots,
+            max_leverage: market.config.max_leverage(),
+            index_price: state.index_price,
+            mark_price: state.mark_price,
+            last_trade_price: state.last_trade_price,
+            funding_index: state.funding_index,
+            last_funding_rate: state.last_funding_rate,
+            next_funding_ms: state.next_funding_ms,
+            open_interest: state.open_interest,
+            best_bid: market.book.best_bid(),
+            best_ask: market.book.best_ask(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MarketsResponse {
+    pub markets: Vec<MarketView>,
+}
+
+/// Aggregated levels, best first, each `[price, lots]`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BookView {
+    pub market: MarketId,
+    /// The sequence of the last delta included; apply deltas after it.
+    pub sequence: u64,
+    pub bids: Vec<[u64; 2]>,
+    pub asks: Vec<[u64; 2]>,
+}
+
+impl BookView {
+    pub fn of(view: &View<'_>, id: MarketId, depth: usize) -> Option<Self> {
+        let book = &view.exchange.market(id)?.book;
+        let levels = |side| {
+            book.depth(side, depth)
+                .into_iter()
+                .map(|(price, lots)| [price, lots])
+                .collect()
+        };
+        Some(Self {
+            market: id,
+            sequence: view.books.sequence(id),
+            bids: levels(gnomon_core::order::Side::Buy),
+            asks: levels(gnomon_core::order::Side::Sell),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TradesResponse {
+    pub market: MarketId,
+    /// Newest first.
+    pub trades: Vec<Trade>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FundingResponse {
+    pub market: MarketId,
+    /// Newest first.
+    pub funding: Vec<FundingRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PositionView {
+    pub market: MarketId,
+    /// Lots: positive long, negative short.
+    pub size: i64,
+    /// Signed entry notional.
+    pub cost: Quote,
+    pub entry_price: i128,
+    pub mark_price: Price,
+    pub unrealized_pnl: i128,
+    /// The mark at which the account would reach maintenance, other marks unchanged.
+    pub liquidation_price: Option<Price>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    Limit,
+    Trigger,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OpenOrderView {
+    pub market: MarketId,
+    pub order_id: OrderId,
+    pub kind: OrderKind,
+    pub client_order_id: u64,
+    #[schema(value_type = String)]
+    pub side: gnomon_core::order::Side,
+    pub lots: Lots,
+    /// Limit orders: the resting price.
+    pub price: Option<Price>,
+    /// Trigger orders: the mark price that fires them.
+    pub trigger_price: Option<Price>,
+    pub reduce_only: bool,
+}
+
+/// Cross-margin risk at the current marks, quote atoms.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MarginView {
+    pub value: i128,
+    pub initial: i128,
+    pub maintenance: i128,
+    pub notional: i128,
+    pub free_collateral: i128,
+    pub liquidatable: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub account: AccountId,
+    /// The owner's key, hex.
+    pub owner: String,
+    pub collateral: Quote,
+    pub last_nonce: u64,
+    #[schema(value_type = Option<Object>)]
+    pub session: Option<gnomon_core::action::SessionKey>,
+    pub positions: Vec<PositionView>,
+    pub open_orders: Vec<OpenOrderView>,
+    pub margin: MarginView,
+}
+
+impl AccountView {
+    pub fn of(view: &View<'_>, id: AccountId) -> Option<Self> {
+        let exchange = view.exchange;
+        let account = exchange.account(id)?;
+        let markets = &exchange.global().markets;
+        let positions = account
+            .positions
+            .iter()
+            .map(|position| {
+                let mark = markets
+                    .get(usize::from(position.market))
+                    .map_or(0, |market| market.state.mark_price);
+                PositionView {
+                    market: position.market,
+                    size: position.size,
+                    cost: position.cost,
+                    entry_price: i128::from(position.cost) / i128::from(position.size),
+                    mark_price: mark,
+                    unrealized_pnl: position.unrealized_pnl(mark),
+                    liquidation_price: exchange.liquidation_price(id, position.market),
+                }
+            })
+            .collect();
+        let mut open_orders = Vec::new();
+        for (market_id, market) in (0..).zip(markets) {
+            for order_id in market.book.order_ids_of(id) {
+                if let Some(order) = market.book.resting(order_id) {
+                    open_orders.push(OpenOrderView {
+                        market: market_id,
+                        order_id,
+                        kind: OrderKind::Limit,
+                        client_order_id: order.client_order_id,
+                        side: order.side,
+                        lots: order.lots,
+                        price: Some(order.price),
+                        trigger_price: None,
+                        reduce_only: order.reduce_only,
+                    });
+                } else if let Some(order) = market.book.trigger_order(order_id) {
+                    open_orders.push(OpenOrderView {
+                        market: market_id,
+                        order_id,
+                        kind: OrderKind::Trigger,
+                        client_order_id: order.client_order_id,
+                        side: order.side,
+                        lots: order.lots,
+                        price: None,
+                        trigger_price: Some(order.trigger.price),
+                        reduce_only: order.reduce_only,
+                    });
+                }
+            }
+        }
+        let health = exchange.health(id).unwrap_or_default();
+        Some(Self {
+            account: id,
+            owner: hex::encode(account.owner),
+            collateral: account.collateral,
+            last_nonce: account.last_nonce,
+            session: account.session,
+            positions,
+            open_orders,
+            margin: MarginView {
+                value: health.value,
+                initial: health.initial,
+                maintenance: health.maintenance,
+                notional: health.notional,
+                free_collateral: health.free_collateral(),
+                liquidatable: health.liquidatable(),
+            },
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchView {
+    pub batch: u64,
+    pub proof: BatchStatus,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchesResponse {
+    pub last_sealed: u64,
+    pub open_batch_steps: usize,
+    pub batches: Vec<BatchView>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StatusView {
+    /// Hex.
+    pub exchange_id: String,
+    /// Records in the durable log.
+    pub log_position: u64,
+    pub last_sealed_batch: u64,
+    /// The state root as of the last sealed batch, hex of its eight 32-bit words.
+    pub state_root: String,
+    pub last_timestamp_ms: Timestamp,
+    pub next_deposit_sequence: u64,
+    pub accounts: AccountId,
+}
+
+impl StatusView {
+    pub fn of(view: &View<'_>) -> Self {
+        let global = view.exchange.global();
+        Self {
+            exchange_id: hex::encode(global.config.exchange_id),
+            log_position: view.log_position,
+            last_sealed_batch: global.batch_number,
+            state_root: view
+                .state_root
+                .iter()
+                .map(|word| format!("{word:08x}"))
+                .collect(),
+            last_timestamp_ms: global.last_timestamp_ms,
+            next_deposit_sequence: global.deposits.next_sequence,
+            accounts: global.next_account_id,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DepositResponse {
+    pub account: AccountId,
+}
