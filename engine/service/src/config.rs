@@ -23,6 +23,28 @@ pub struct Config {
     pub oracle: Oracle,
     pub markets: Markets,
     pub prover: Prover,
+    pub chain: Chain,
+}
+
+/// The settlement program on Solana. Without `rpc_url`, no deposits come from the chain (the
+/// faucet is the demo's source); with it, the faucet must be off (both would number deposits).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Chain {
+    pub rpc_url: Option<String>,
+    /// The settlement program's exchange account, base58.
+    pub exchange_address: Option<String>,
+    pub poll_ms: u64,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Self {
+            rpc_url: None,
+            exchange_address: None,
+            poll_ms: 1_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -168,11 +190,29 @@ impl Prover {
 }
 
 impl Config {
-    /// Reads a configuration file; unknown keys are errors.
+    /// Reads a configuration file; unknown keys and contradictions are errors.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Refuses settings that contradict each other.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.chain.rpc_url.is_some() {
+            anyhow::ensure!(
+                !self.api.dev_faucet,
+                "chain.rpc_url takes deposits from Solana: set api.dev_faucet = false"
+            );
+            anyhow::ensure!(
+                self.chain.exchange_address.is_some(),
+                "chain.rpc_url needs chain.exchange_address"
+            );
+        }
+        Ok(())
     }
 
     /// The exchange at log position 0: the development keys, the configured markets.
@@ -244,5 +284,11 @@ mod tests {
         assert_eq!(config.timers().batch_max_steps, 10);
         assert!(toml::from_str::<Config>("[batching]\nmax_step = 10\n").is_err());
         assert!(toml::from_str::<Config>("[oracle]\nfeed = \"pyth\"\n").is_err());
+        let both: Config =
+            toml::from_str("[chain]\nrpc_url = \"http://127.0.0.1:8899\"\n").unwrap();
+        assert!(
+            both.check().is_err(),
+            "the faucet and the chain both number deposits"
+        );
     }
 }

@@ -14,6 +14,7 @@
 //! - [`market_data`]: book deltas with sequence numbers, per-account event routing.
 //! - [`history`]: trades and funding settlements in an embedded store (redb).
 //! - [`oracle`]: oracle price feeds (simulated, replayed from a file).
+//! - [`chain`]: deposits read from the settlement program's queue on Solana.
 //! - [`prover`]: proving jobs, leased from a queue by workers.
 //! - [`config`]: the configuration file, with defaults that run a local demo.
 //!
@@ -37,6 +38,7 @@ use tokio::sync::broadcast;
 
 pub mod api;
 pub mod auth;
+pub mod chain;
 pub mod client;
 pub mod config;
 pub mod history;
@@ -76,6 +78,7 @@ impl Engine {
     /// Recovers the state from the data directory (or starts at genesis) and starts the
     /// sequencer and the proving workers.
     pub fn start(config: Config) -> anyhow::Result<Arc<Self>> {
+        config.check()?;
         let data = &config.storage.data_dir;
         let wal = Wal::open(&data.join("wal"), config.storage.segment_bytes)
             .with_context(|| format!("opening the log in {}", data.display()))?;
@@ -123,7 +126,7 @@ impl Engine {
                 );
             }
         }
-        Ok(Arc::new(Self {
+        let engine = Arc::new(Self {
             commands,
             updates,
             limiter: RateLimiter::new(config.api.rate_per_second, config.api.rate_burst),
@@ -132,7 +135,33 @@ impl Engine {
             sequencer: Mutex::new(Some(sequencer)),
             workers: Mutex::new(workers),
             stop_workers,
-        }))
+        });
+        if let (Some(url), Some(address)) = (
+            &engine.config.chain.rpc_url,
+            &engine.config.chain.exchange_address,
+        ) {
+            engine.watch_deposits(Box::new(chain::RpcExchangeAccount::new(url, address)?))?;
+        }
+        Ok(engine)
+    }
+
+    /// Credits the deposits of the settlement program's queue as `source` shows them, polled
+    /// every `chain.poll_ms` on a thread of its own.
+    pub fn watch_deposits(&self, source: Box<dyn chain::ExchangeAccount>) -> anyhow::Result<()> {
+        let (exchange_id, commands, stop) = (
+            self.exchange_id,
+            self.commands.clone(),
+            self.stop_workers.clone(),
+        );
+        let interval = std::time::Duration::from_millis(self.config.chain.poll_ms.max(1));
+        let watcher = std::thread::Builder::new()
+            .name("deposits".into())
+            .spawn(move || chain::watch(source, exchange_id, interval, commands, stop))?;
+        self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(watcher);
+        Ok(())
     }
 
     /// The exchange id actions must be signed for.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use borsh::{BorshDeserialize, BorshSerialize};
 use gnomon_core::AccountId;
 use gnomon_core::action::{Ed25519Verifier, SignatureVerifier};
-use gnomon_core::batch::{Deposit, Ledger, SealedBatch, Step, StepKind};
+use gnomon_core::batch::{Deposit, Ledger, SealedBatch, Step, StepKind, deposit_chain_next};
 use gnomon_core::error::{Fatal, RejectReason};
 use gnomon_core::event::Event;
 use gnomon_core::exchange::Exchange;
@@ -28,6 +28,7 @@ use gnomon_core::hash::NativePoseidon2;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::auth::Verified;
+use crate::chain::ChainDeposit;
 use crate::history::{History, HistoryError};
 use crate::market_data::{BookMirror, Stamped, Update};
 use crate::oracle::OracleFeed;
@@ -81,6 +82,9 @@ pub enum Command {
         reply: oneshot::Sender<Result<AccountId, RejectReason>>,
     },
     Read(Read),
+    /// Deposits waiting in the settlement program's queue, in sequence order; those already
+    /// credited are skipped.
+    ChainDeposits(Vec<ChainDeposit>),
     /// Finish the group, then stop.
     Shutdown,
 }
@@ -91,6 +95,7 @@ impl std::fmt::Debug for Command {
             Self::Submit { .. } => "Submit",
             Self::Deposit { .. } => "Deposit",
             Self::Read(_) => "Read",
+            Self::ChainDeposits(_) => "ChainDeposits",
             Self::Shutdown => "Shutdown",
         })
     }
@@ -327,6 +332,7 @@ impl Sequencer {
                     deposits.push((reply, result));
                 }
                 Command::Read(read) => reads.push(read),
+                Command::ChainDeposits(deposits) => self.credit_chain_deposits(&deposits)?,
                 Command::Shutdown => serving = false,
             }
         }
@@ -451,6 +457,42 @@ impl Sequencer {
                 None => Err(RejectReason::UnknownAccount),
             },
         )
+    }
+
+    /// Credits the deposits that come next in the queue: each to its owner's first account, or
+    /// to a new one. A deposit whose chain differs from the state machine's is not credited:
+    /// the program and the engine disagree, and no batch consuming it could settle.
+    fn credit_chain_deposits(&mut self, deposits: &[ChainDeposit]) -> Result<(), SequencerError> {
+        for queued in deposits {
+            let exchange = self.ledger.exchange();
+            let cursor = exchange.global().deposits;
+            if queued.sequence < cursor.next_sequence {
+                continue;
+            }
+            if queued.sequence > cursor.next_sequence {
+                tracing::warn!(sequence = queued.sequence, "a gap in the deposit queue");
+                return Ok(());
+            }
+            let account = exchange
+                .accounts()
+                .find(|(_, account)| account.owner == queued.owner)
+                .map_or(exchange.global().next_account_id, |(id, _)| id);
+            let deposit = Deposit {
+                sequence: queued.sequence,
+                owner: queued.owner,
+                amount: queued.amount,
+                account,
+            };
+            if deposit_chain_next(&cursor.chain, &deposit) != queued.chain_after {
+                tracing::error!(
+                    sequence = queued.sequence,
+                    "the program's deposit chain differs from the engine's; not credited"
+                );
+                return Ok(());
+            }
+            self.apply(StepKind::Deposit(deposit), &Ed25519Verifier)?;
+        }
+        Ok(())
     }
 
     fn now_ms(&self) -> u64 {

@@ -46,7 +46,7 @@ pub struct QueuedDeposit {
 
 /// The exchange: configuration, the proven state, the deposit queue and the escape hatch.
 #[account]
-#[derive(Debug, InitSpace)]
+#[derive(Debug, Default, InitSpace)]
 pub struct Exchange {
     pub version: u8,
     pub bump: u8,
@@ -131,6 +131,13 @@ impl Exchange {
                 >= self
                     .last_settlement_slot
                     .saturating_add(self.escape_delay_slots)
+    }
+
+    /// The deposits no batch has consumed yet, from sequence `from` on (the engine reads them
+    /// to credit them), with their sequence numbers.
+    pub fn waiting_deposits(&self, from: u64) -> impl Iterator<Item = (u64, &QueuedDeposit)> {
+        (from.max(self.consumed_deposits)..self.deposit_count)
+            .map(|sequence| (sequence, &self.deposit_queue[queue_slot(sequence)]))
     }
 
     /// The deposit chain after the first `count` deposits, if the queue still holds it:
