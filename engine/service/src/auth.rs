@@ -56,12 +56,22 @@ impl SignatureVerifier for Verified {
     }
 }
 
+/// Keys tracked before idle ones are forgotten.
+const MAX_TRACKED_KEYS: usize = 100_000;
+
 /// Token buckets per signing key: `burst` actions at once, refilled at `per_second`.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<[u8; 32], (f64, Instant)>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    /// Tokens left and when they were counted, per key.
+    keys: HashMap<[u8; 32], (f64, Instant)>,
+    pruned: Option<Instant>,
 }
 
 impl RateLimiter {
@@ -69,7 +79,7 @@ impl RateLimiter {
         Self {
             per_second: f64::from(per_second),
             burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
         }
     }
 
@@ -79,7 +89,24 @@ impl RateLimiter {
             .buckets
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let (tokens, last) = buckets.entry(*key).or_insert((self.burst, now));
+        let Buckets { keys, pruned } = &mut *buckets;
+        if keys.len() >= MAX_TRACKED_KEYS && !keys.contains_key(key) {
+            // Keys are free to make: forget those whose buckets have refilled (they would
+            // start full anyway), at most once a second; while the table stays full of busy
+            // keys, new keys wait.
+            if pruned.is_none_or(|pruned| now.saturating_duration_since(pruned).as_secs() >= 1) {
+                *pruned = Some(now);
+                let (per_second, burst) = (self.per_second, self.burst);
+                keys.retain(|_, (tokens, last)| {
+                    *tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second
+                        < burst
+                });
+            }
+            if keys.len() >= MAX_TRACKED_KEYS {
+                return false;
+            }
+        }
+        let (tokens, last) = keys.entry(*key).or_insert((self.burst, now));
         let elapsed = now.saturating_duration_since(*last).as_secs_f64();
         *tokens = (*tokens + elapsed * self.per_second).min(self.burst);
         *last = now;
@@ -157,6 +184,22 @@ mod tests {
             bytes[bit / 8] ^= 1 << (bit % 8);
             proptest::prop_assert!(Verified::decode(&bytes, &EXCHANGE_ID).is_err());
         }
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_once_the_table_is_full() {
+        let limiter = RateLimiter::new(10, 5);
+        let start = Instant::now();
+        for index in 0..MAX_TRACKED_KEYS as u32 {
+            let mut key = [0; 32];
+            key[..4].copy_from_slice(&index.to_le_bytes());
+            assert!(limiter.admit(&key, 1, start));
+        }
+        // Full of busy keys: a new key waits.
+        assert!(!limiter.admit(&[0xFE; 32], 1, start));
+        assert!(limiter.admit(&[0xFF; 32], 5, start + Duration::from_secs(1)));
+        assert_eq!(limiter.buckets.lock().unwrap().keys.len(), 1);
+        assert!(!limiter.admit(&[0xFF; 32], 5, start + Duration::from_secs(1)));
     }
 
     #[test]

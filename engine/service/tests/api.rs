@@ -389,3 +389,85 @@ async fn the_faucet_is_off_unless_configured_and_rate_limits_bite() {
     assert_eq!(code(&results[2]), "rate_limited");
     running.stop().await;
 }
+
+/// Requests of 50 actions the slow client's stream falls behind on: enough deltas to fill the
+/// socket buffers and the client's share of the feed.
+const ROUNDS: u64 = 800;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off_and_never_stalls_the_engine() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    config.api.feed_buffer = 8;
+    config.api.max_actions = 50;
+    config.api.max_body_bytes = 64 * 1024;
+    config.prover.workers = 0;
+    let running = start(config).await;
+    running.priced().await;
+    let (_, markets) = running.get("/v1/markets").await;
+    let index = markets["markets"][0]["index_price"].as_u64().unwrap();
+    let price = index - index % 10_000;
+
+    // Subscribes to the book, then never reads again; a small receive window makes the
+    // server's writes back up soon.
+    let url = format!("{}/v1/ws", running.base.replace("http", "ws"));
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket
+        .connect(running.base.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    slow.send(Message::text(
+        json!({"op": "subscribe", "channel": "book", "market": 0}).to_string(),
+    ))
+    .await
+    .unwrap();
+
+    // Every request changes the book; each must still be acknowledged promptly.
+    let mut maker = running.trader(4, 1_000_000).await;
+    for round in 0..ROUNDS {
+        let actions: Vec<String> = (0..50)
+            .map(|level| {
+                // Each request replaces every level (even ticks, then odd ones), so each
+                // group publishes a large delta.
+                if level == 0 {
+                    maker.sign(Action::CancelAll { market: Some(0) })
+                } else {
+                    let offset = (2 * level + round % 2) * 10_000;
+                    place(&mut maker, Side::Sell, 1 + level, price + offset)
+                }
+            })
+            .collect();
+        let results = tokio::time::timeout(Duration::from_secs(10), running.submit(&actions))
+            .await
+            .expect("the engine keeps acknowledging");
+        assert!(results.iter().all(|result| result["status"] == "accepted"));
+    }
+
+    // The slow client's stream ends with a `lagged` error (or is closed) once it reads again.
+    let mut lagged = false;
+    let mut count = 0;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), slow.next()).await;
+        let Ok(Some(Ok(message))) = next else {
+            eprintln!("end: {next:?}");
+            break;
+        };
+        eprintln!(
+            "{}",
+            &message.to_text().unwrap_or("")[..message.len().min(200)]
+        );
+        count += 1;
+        if let Ok(text) = message.to_text()
+            && text.contains("\"lagged\"")
+        {
+            lagged = true;
+        }
+    }
+    assert!(
+        lagged,
+        "the slow client was never told it lagged ({count} messages)"
+    );
+    running.stop().await;
+}
