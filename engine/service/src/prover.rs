@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use gnomon_core::batch::SealedBatch;
+use gnomon_core::batch::{SealedBatch, StepKind};
 use gnomon_executor::{Input, Options, Program, execute};
 use serde::Serialize;
 
@@ -60,6 +60,55 @@ pub trait JobQueue: Send + Sync {
     fn complete(&self, lease: &Lease, status: BatchStatus);
     /// The status of every batch the queue has seen.
     fn statuses(&self) -> BTreeMap<u64, BatchStatus>;
+    /// What the queue knows of the batches it has seen (none, for a queue that keeps only
+    /// statuses).
+    fn summaries(&self) -> BTreeMap<u64, BatchSummary> {
+        BTreeMap::new()
+    }
+}
+
+/// A sealed batch as the engine sealed it: its steps and the state roots it moves between.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BatchSummary {
+    /// Every step: trader actions, oracle updates, deposits, liquidations, ticks.
+    pub steps: usize,
+    /// Signed trader actions among the steps.
+    pub trader_actions: usize,
+    /// The state root before the batch, hex of its eight 32-bit words.
+    pub prior_root: String,
+    /// The state root after it.
+    pub new_root: String,
+    /// Time range of its steps, milliseconds.
+    pub first_ms: u64,
+    pub last_ms: u64,
+    /// Withdrawals it settles.
+    pub withdrawals: usize,
+}
+
+impl BatchSummary {
+    pub fn of(batch: &SealedBatch) -> Self {
+        let hex = |digest: &gnomon_core::hash::Digest| {
+            digest.iter().map(|word| format!("{word:08x}")).collect()
+        };
+        Self {
+            steps: batch.input.steps.len(),
+            trader_actions: batch
+                .input
+                .steps
+                .iter()
+                .filter(|step| matches!(step.kind, StepKind::Trader(_)))
+                .count(),
+            prior_root: hex(&batch.output.prior_root),
+            new_root: hex(&batch.output.new_root),
+            first_ms: batch
+                .input
+                .steps
+                .first()
+                .map_or(0, |step| step.timestamp_ms),
+            last_ms: batch.input.steps.last().map_or(0, |step| step.timestamp_ms),
+            withdrawals: batch.output.withdrawals.len(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +117,7 @@ struct QueueState {
     leased: BTreeMap<u64, (Job, Instant)>,
     next_lease: u64,
     statuses: BTreeMap<u64, BatchStatus>,
+    summaries: BTreeMap<u64, BatchSummary>,
 }
 
 /// The in-process queue.
@@ -104,6 +154,9 @@ impl JobQueue for LocalQueue {
         state
             .statuses
             .insert(batch.input.batch_number, BatchStatus::Queued);
+        state
+            .summaries
+            .insert(batch.input.batch_number, BatchSummary::of(&batch));
         state.ready.push_back(Job { batch, attempt: 0 });
         self.ready.notify_one();
     }
@@ -164,6 +217,10 @@ impl JobQueue for LocalQueue {
 
     fn statuses(&self) -> BTreeMap<u64, BatchStatus> {
         self.lock().statuses.clone()
+    }
+
+    fn summaries(&self) -> BTreeMap<u64, BatchSummary> {
+        self.lock().summaries.clone()
     }
 }
 

@@ -133,6 +133,14 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
     running.priced().await;
     let (_, markets) = running.get("/v1/markets").await;
     let index = markets["markets"][0]["index_price"].as_u64().unwrap();
+    // The margin tiers and fees, for clients that estimate requirements before submitting.
+    let tiers = &markets["markets"][0]["margin_tiers"];
+    assert_eq!(tiers[0]["notional_floor"], 0, "{markets}");
+    assert_eq!(
+        u64::from(1_000_000 / tiers[0]["initial_fraction"].as_u64().unwrap() as u32),
+        markets["markets"][0]["max_leverage"].as_u64().unwrap()
+    );
+    assert!(markets["markets"][0]["taker_fee_rate"].is_i64());
     let tick = 10_000;
     let price = index - index % tick;
 
@@ -290,10 +298,15 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
                 .all(|batch| batch["proof"]["status"] != "failed"),
             "{batches}"
         );
-        if statuses
+        if let Some(batch) = statuses
             .iter()
-            .any(|batch| batch["proof"]["status"] == "executed")
+            .find(|batch| batch["proof"]["status"] == "executed")
         {
+            // The sealed batch's steps and the state roots it moves between.
+            let summary = &batch["summary"];
+            assert!(summary["steps"].as_u64().unwrap() > 0, "{batch}");
+            assert_eq!(summary["new_root"].as_str().unwrap().len(), 64, "{batch}");
+            assert_ne!(summary["prior_root"], summary["new_root"], "{batch}");
             executed = true;
             break;
         }

@@ -467,12 +467,18 @@ async fn batches(State(engine): State<Arc<Engine>>) -> Result<Json<BatchesRespon
         Json(BatchesResponse {
             last_sealed: view.exchange.global().batch_number,
             open_batch_steps: view.open_batch_steps,
-            batches: view
-                .queue
-                .statuses()
-                .into_iter()
-                .map(|(batch, proof)| BatchView { batch, proof })
-                .collect(),
+            batches: {
+                let mut summaries = view.queue.summaries();
+                view.queue
+                    .statuses()
+                    .into_iter()
+                    .map(|(batch, proof)| BatchView {
+                        batch,
+                        proof,
+                        summary: summaries.remove(&batch),
+                    })
+                    .collect()
+            },
         })
     })
     .await

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::ErrorBody;
 use crate::history::{FundingRecord, Trade};
-use crate::prover::BatchStatus;
+use crate::prover::{BatchStatus, BatchSummary};
 use crate::sequencer::{ActionOutcome, View};
 
 /// A state-machine rejection: `code` is the `RejectReason` name (`StaleNonce`,
@@ -81,6 +81,11 @@ pub struct MarketView {
     pub lot_size: u64,
     pub min_order_lots: Lots,
     pub max_leverage: u32,
+    /// Margin tiers by notional, fractions in millionths.
+    pub margin_tiers: Vec<MarginTierView>,
+    /// Millionths of the notional; a negative maker rate is a rebate.
+    pub maker_fee_rate: i32,
+    pub taker_fee_rate: i32,
     pub index_price: Price,
     pub mark_price: Price,
     pub last_trade_price: Price,
@@ -107,6 +112,18 @@ impl MarketView {
             lot_size: market.config.lot_size,
             min_order_lots: market.config.min_order_lots,
             max_leverage: market.config.max_leverage(),
+            margin_tiers: market
+                .config
+                .margin_tiers
+                .iter()
+                .map(|tier| MarginTierView {
+                    notional_floor: tier.notional_floor,
+                    initial_fraction: tier.initial_fraction,
+                    maintenance_fraction: tier.maintenance_fraction,
+                })
+                .collect(),
+            maker_fee_rate: market.config.fees.maker_rate,
+            taker_fee_rate: market.config.fees.taker_rate,
             index_price: state.index_price,
             mark_price: state.mark_price,
             last_trade_price: state.last_trade_price,
@@ -118,6 +135,14 @@ impl MarketView {
             best_ask: market.book.best_ask(),
         }
     }
+}
+
+/// A margin tier: from `notional_floor` (quote atoms) up, these fractions (millionths).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MarginTierView {
+    pub notional_floor: u64,
+    pub initial_fraction: u32,
+    pub maintenance_fraction: u32,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -307,6 +332,8 @@ impl AccountView {
 pub struct BatchView {
     pub batch: u64,
     pub proof: BatchStatus,
+    /// Steps and state roots, where the queue keeps them.
+    pub summary: Option<BatchSummary>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
