@@ -56,6 +56,8 @@ const state = {
     type: 'limit' as OrderType,
     price: '',
     trigger: '',
+    /** Limit price of a stop or take-profit order (empty: it executes as a market order). */
+    stopLimit: '',
     size: '',
     unit: 'lots' as 'lots' | 'usdc',
     tif: 'GoodTillCancel' as TimeInForce,
@@ -458,12 +460,14 @@ function renderEntry(): void {
   const f = state.form;
   const seg = (name: string, options: [string, string][], current: string, extra = '') =>
     `<div class="seg ${extra}">${options.map(([v, l]) => `<button data-${name}="${v}" class="${v === current ? 'on' : ''} ${v === 'Buy' ? 'buy' : v === 'Sell' ? 'sell' : ''}">${l}</button>`).join('')}</div>`;
-  const hasPrice = f.type === 'limit' || ((f.type === 'stop' || f.type === 'tp') && f.price !== '');
+  const triggered = f.type === 'stop' || f.type === 'tp';
+  const hasPrice = f.type === 'limit' || (triggered && f.stopLimit !== '');
   element.innerHTML = `
     ${seg('side', [['Buy', 'Buy / Long'], ['Sell', 'Sell / Short']], f.side, 'sides')}
     ${seg('type', [['limit', 'Limit'], ['market', 'Market'], ['stop', 'Stop'], ['tp', 'Take prof.']], f.type)}
     ${f.type === 'stop' || f.type === 'tp' ? `<div class="field"><label><span>Trigger price (mark)</span></label><div class="inp"><input id="trigger" data-testid="trigger" value="${f.trigger}" placeholder="0.00"/><span class="unit">USDC</span></div></div>` : ''}
-    ${f.type !== 'market' ? `<div class="field"><label><span>${f.type === 'limit' ? 'Limit price' : 'Limit price (empty: market)'}</span><span>tick ${px(m.tickSize)}</span></label><div class="inp"><input id="price" data-testid="price" value="${f.price}" placeholder="${f.type === 'limit' ? '0.00' : 'market'}"/><span class="unit">USDC</span></div></div>` : ''}
+    ${f.type === 'limit' ? `<div class="field"><label><span>Limit price</span><span>tick ${px(m.tickSize)}</span></label><div class="inp"><input id="price" data-testid="price" value="${f.price}" placeholder="0.00"/><span class="unit">USDC</span></div></div>` : ''}
+    ${triggered ? `<div class="field"><label><span>Limit price when triggered (empty: market)</span><span>tick ${px(m.tickSize)}</span></label><div class="inp"><input id="stop-limit" data-testid="stop-limit" value="${f.stopLimit}" placeholder="market"/><span class="unit">USDC</span></div></div>` : ''}
     <div class="field"><label><span>Size</span><span id="size-hint"></span></label><div class="inp"><input id="size" data-testid="size" value="${f.size}" placeholder="0"/><select id="unit"><option value="lots" ${f.unit === 'lots' ? 'selected' : ''}>Contracts</option><option value="usdc" ${f.unit === 'usdc' ? 'selected' : ''}>USDC</option></select></div></div>
     <div class="field"><label><span>Leverage (sizes from free collateral)</span><b id="lev-label">${f.leverage ? f.leverage + '×' : '—'}</b></label><input type="range" id="leverage" min="0" max="${m.maxLeverage}" step="1" value="${f.leverage}"/></div>
     ${hasPrice ? `<div class="field"><label><span>Time in force</span></label>${seg('tif', [['GoodTillCancel', 'GTC'], ['ImmediateOrCancel', 'IOC'], ['FillOrKill', 'FOK'], ['PostOnly', 'Post only']], f.tif)}</div>` : ''}
@@ -489,6 +493,17 @@ function renderEntry(): void {
     });
   input('price', (v) => (f.price = v));
   input('trigger', (v) => (f.trigger = v));
+  input('stop-limit', (v) => {
+    const had = f.stopLimit !== '';
+    f.stopLimit = v;
+    if (had !== (v !== '')) {
+      // The time-in-force choice appears or goes: rebuild, keeping the caret in this field.
+      renderEntry();
+      const field = document.getElementById('stop-limit') as HTMLInputElement;
+      field.focus();
+      field.setSelectionRange(v.length, v.length);
+    }
+  });
   input('size', (v) => {
     f.size = v;
     f.leverage = 0;
@@ -514,8 +529,8 @@ function renderEntry(): void {
 /** The price an order is expected to fill at, for sizing and estimates. */
 function referencePrice(m: Market, side: Side): bigint {
   const f = state.form;
-  const typed = parseUnits(f.price, QUOTE_DECIMALS);
-  if ((f.type === 'limit' || ((f.type === 'stop' || f.type === 'tp') && f.price)) && typed) return typed;
+  const typed = parseUnits(f.type === 'limit' ? f.price : f.stopLimit, QUOTE_DECIMALS);
+  if ((f.type === 'limit' || ((f.type === 'stop' || f.type === 'tp') && f.stopLimit)) && typed) return typed;
   if ((f.type === 'stop' || f.type === 'tp') && f.trigger) return parseUnits(f.trigger, QUOTE_DECIMALS) ?? m.markPrice;
   const book = feed.books.get(m.id);
   return (side === 'Buy' ? book?.best('Sell') : book?.best('Buy')) ?? m.markPrice;
@@ -553,8 +568,8 @@ function buildOrder(): { order: OrderRequest; price: bigint } | { error: string 
   const slip = (reference: bigint, side: Side) =>
     side === 'Buy' ? roundToTick((reference * 105n) / 100n, m.tickSize, true) : roundToTick((reference * 95n) / 100n, m.tickSize, false) || m.tickSize;
   let execution: Execution;
-  if (f.type === 'limit' || ((f.type === 'stop' || f.type === 'tp') && f.price)) {
-    const limit = parseUnits(f.price, QUOTE_DECIMALS);
+  if (f.type === 'limit' || ((f.type === 'stop' || f.type === 'tp') && f.stopLimit)) {
+    const limit = parseUnits(f.type === 'limit' ? f.price : f.stopLimit, QUOTE_DECIMALS);
     if (!limit) return { error: 'Enter a limit price' };
     if (limit % m.tickSize !== 0n) return { error: `Price must be a multiple of the tick (${px(m.tickSize)})` };
     execution = { kind: 'Limit', price: limit, timeInForce: f.tif };
