@@ -188,7 +188,8 @@ describe('trading end to end', () => {
     // the mark (the median of oracle leg, mid and last). A's uPnL follows; B's is its opposite.
     const first = await a.getByTestId('upnl').textContent();
     const taker = await nodeTrader(1001);
-    expect(await taker(limitOrder('Buy', 60n, price + 15n * market.tickSize, 'ImmediateOrCancel'))).toEqual(['accepted']);
+    // 200 lots take the offers up to 6 ticks above A's entry: both mid and last end above it.
+    expect(await taker(limitOrder('Buy', 200n, price + 15n * market.tickSize, 'ImmediateOrCancel'))).toEqual(['accepted']);
     await expect.poll(() => a.getByTestId('upnl').textContent(), { timeout: 30_000 }).not.toBe(first);
     const [pnlA, pnlB] = await Promise.all([
       getJson(`/v1/accounts/${accountA}`).then((x) => toAccount(x).positions[0].unrealizedPnl),
