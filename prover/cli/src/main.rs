@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use gnomon_build::{GuestCrate, Toolchain};
 use gnomon_executor::{Execution, Exit, Input, Options, Program, SegmentSize};
-use gnomon_machine::config::StarkParameters;
+use gnomon_machine::config::{Hashing, Inner, Outer, StarkParameters};
 use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys};
 
@@ -88,14 +88,18 @@ struct StarkArgs {
     /// Prove and verify with test parameters: a handful of FRI queries, no security at all.
     #[arg(long)]
     insecure_test_parameters: bool,
+    /// Use the outer configuration (Poseidon2 over BN254, blowup 16, 21 queries): the proofs
+    /// the Groth16 wrap verifies.
+    #[arg(long)]
+    outer: bool,
 }
 
 impl StarkArgs {
     fn parameters(&self) -> StarkParameters {
-        if self.insecure_test_parameters {
-            StarkParameters::testing()
-        } else {
-            StarkParameters::production()
+        match (self.insecure_test_parameters, self.outer) {
+            (true, _) => StarkParameters::testing(),
+            (false, false) => StarkParameters::production(),
+            (false, true) => StarkParameters::outer(),
         }
     }
 }
@@ -245,7 +249,7 @@ fn print_claim(program: &Program, claim: &gnomon_machine::run::RunClaim) {
     println!("output digest {}", digest(&claim.output_digest));
 }
 
-fn prove(
+fn prove<H: Hashing>(
     elf: &Path,
     input: &Input,
     options: &Options,
@@ -265,7 +269,7 @@ fn prove(
     if let Exit::Trapped(trap) = &execution.exit {
         bail!("the guest trapped, so the run cannot be proven: {trap}");
     }
-    let keys = MachineKeys::new(&program, parameters);
+    let keys = MachineKeys::<H>::new(&program, parameters);
     println!(
         "executed      {} cycles in {} segments ({executed:.3} s)",
         execution.report.cycles,
@@ -277,7 +281,7 @@ fn prove(
     let start = Instant::now();
     let claim = verify_run(&keys, &proofs)?;
     let verifying = start.elapsed().as_secs_f64();
-    let run_proof = RunProof { segments: proofs };
+    let run_proof = RunProof::<H> { segments: proofs };
     let bytes = run_proof.to_bytes();
     let out = out.unwrap_or_else(|| elf.with_extension("proof"));
     std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
@@ -294,6 +298,22 @@ fn prove(
             "warning       proved with --insecure-test-parameters: this proof has no security"
         );
     }
+    Ok(())
+}
+
+fn verify<H: Hashing>(elf: &Path, proof: &Path, parameters: StarkParameters) -> Result<()> {
+    let program = load_program(elf)?;
+    let keys = MachineKeys::<H>::new(&program, parameters);
+    let bytes = std::fs::read(proof).with_context(|| format!("reading {}", proof.display()))?;
+    let start = Instant::now();
+    let claim = verify_run(&keys, &RunProof::<H>::from_bytes(&bytes)?.segments)?;
+    println!(
+        "verified      {} segments, {} cycles in {:.1} ms",
+        claim.segments,
+        claim.cycles,
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    print_claim(&program, &claim);
     Ok(())
 }
 
@@ -333,28 +353,21 @@ fn run() -> Result<ExitCode> {
             out,
             stark,
         } => {
-            prove(
-                &elf,
-                &input.load()?,
-                &run.options()?,
-                out,
-                stark.parameters(),
-            )?;
+            let (input, options) = (input.load()?, run.options()?);
+            let parameters = stark.parameters();
+            if stark.outer {
+                prove::<Outer>(&elf, &input, &options, out, parameters)?;
+            } else {
+                prove::<Inner>(&elf, &input, &options, out, parameters)?;
+            }
         }
         Command::Verify { elf, proof, stark } => {
-            let program = load_program(&elf)?;
-            let keys = MachineKeys::new(&program, stark.parameters());
-            let bytes =
-                std::fs::read(&proof).with_context(|| format!("reading {}", proof.display()))?;
-            let start = Instant::now();
-            let claim = verify_run(&keys, &RunProof::from_bytes(&bytes)?.segments)?;
-            println!(
-                "verified      {} segments, {} cycles in {:.1} ms",
-                claim.segments,
-                claim.cycles,
-                start.elapsed().as_secs_f64() * 1e3
-            );
-            print_claim(&program, &claim);
+            let parameters = stark.parameters();
+            if stark.outer {
+                verify::<Outer>(&elf, &proof, parameters)?;
+            } else {
+                verify::<Inner>(&elf, &proof, parameters)?;
+            }
         }
         Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
         Command::Engine(engine) => engine.run()?,

@@ -1,15 +1,16 @@
 //! Segment proving speed: `cargo bench -p gnomon-machine --bench prove`.
 //!
 //! Proves one full segment of 2^16, 2^18 and 2^20 cycles of the `sha-chain` guest (software
-//! SHA-256: ALU, loads and stores) with the production parameters, and reports cycles proven
-//! per second, peak memory, proof size, verification time, and what each table costs (rows,
-//! main and LogUp columns, share of the committed cells). Set GNOMON_BENCH_LOG2 to a
-//! comma-separated list of segment sizes to choose others. A measurement, not a test.
+//! SHA-256: ALU, loads and stores) with the production parameters, and one of 2^16 in the outer
+//! configuration (Poseidon2 over BN254, blowup 16), and reports cycles proven per second, peak
+//! memory, proof size, verification time, and what each table costs (rows, main and LogUp
+//! columns, share of the committed cells). GNOMON_BENCH_LOG2 and GNOMON_BENCH_OUTER_LOG2 take
+//! comma-separated lists of segment sizes to choose others. A measurement, not a test.
 
 use std::time::Instant;
 
 use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
-use gnomon_machine::config::StarkParameters;
+use gnomon_machine::config::{Hashing, Inner, Outer, StarkParameters};
 use gnomon_machine::segment::MachineKeys;
 use p3_matrix::Matrix;
 
@@ -30,36 +31,34 @@ fn peak_memory_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-fn main() {
-    let path = format!(
-        "{}/../../guest/elf/sha-chain.elf",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let program = Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
-    let keys = MachineKeys::new(&program, StarkParameters::production());
-    for (name, parameters) in [
-        ("production", StarkParameters::production()),
-        ("testing", StarkParameters::testing()),
-    ] {
-        let security = keys.security(parameters);
-        println!(
-            "security of {name} parameters: {:.1} bits conjectured, {:.1} bits proven (bound by {})",
-            security.conjectured_bits, security.proven_bits, security.proven_binding
-        );
-    }
-    let sizes: Vec<u32> = std::env::var("GNOMON_BENCH_LOG2")
-        .map(|list| {
+/// Segment sizes from the comma-separated list in `variable`, or `default`.
+fn sizes(variable: &str, default: &[u32]) -> Vec<u32> {
+    std::env::var(variable).map_or_else(
+        |_| default.to_vec(),
+        |list| {
             list.split(',')
                 .map(|size| size.trim().parse().unwrap())
                 .collect()
-        })
-        .unwrap_or_else(|_| vec![16, 18, 20]);
+        },
+    )
+}
 
+/// Proves one segment of each size in `sizes` with `parameters` in the configuration of `H`.
+fn bench<H: Hashing>(program: &Program, parameters: StarkParameters, sizes: &[u32]) {
+    let keys = MachineKeys::<H>::new(program, parameters);
+    let security = keys.security(parameters);
+    println!(
+        "\n{}: {parameters:?}\nsecurity: {:.1} bits conjectured, {:.1} bits proven (bound by {})",
+        std::any::type_name::<H>(),
+        security.conjectured_bits,
+        security.proven_bits,
+        security.proven_binding
+    );
     println!(
         "{:>6} {:>10} {:>9} {:>9} {:>11} {:>11} {:>10}",
         "log2", "cycles", "prove s", "kHz", "peak MiB", "proof KiB", "verify ms"
     );
-    for log2 in sizes {
+    for &log2 in sizes {
         // Enough SHA-256 iterations (about 3,500 cycles each) to fill the first segment.
         let iterations = (1u32 << log2) / 3000 + 2;
         let mut input = Input::new();
@@ -68,7 +67,7 @@ fn main() {
             segment_size: SegmentSize::new(log2).unwrap(),
             ..Options::default()
         };
-        let (_, segments) = trace(&program, &input, &options);
+        let (_, segments) = trace(program, &input, &options);
         let segment = &segments[0];
 
         let start = Instant::now();
@@ -110,4 +109,28 @@ fn main() {
             );
         }
     }
+}
+
+fn main() {
+    let path = format!(
+        "{}/../../guest/elf/sha-chain.elf",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let program = Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
+    let testing = MachineKeys::<Inner>::new(&program, StarkParameters::testing())
+        .security(StarkParameters::testing());
+    println!(
+        "security of the testing parameters: {:.1} bits conjectured, {:.1} bits proven",
+        testing.conjectured_bits, testing.proven_bits
+    );
+    bench::<Inner>(
+        &program,
+        StarkParameters::production(),
+        &sizes("GNOMON_BENCH_LOG2", &[16, 18, 20]),
+    );
+    bench::<Outer>(
+        &program,
+        StarkParameters::outer(),
+        &sizes("GNOMON_BENCH_OUTER_LOG2", &[16]),
+    );
 }

@@ -9,6 +9,7 @@
 use gnomon_executor::Segment;
 use p3_maybe_rayon::prelude::*;
 
+use crate::config::{Hashing, Inner};
 use crate::public_values::PublicValues;
 use crate::segment::{MachineKeys, ProveError, SegmentProof, VerifyError};
 
@@ -47,11 +48,12 @@ pub enum RunError {
 
 /// The proofs of every segment of a run, in order: what `gnomon prove` writes.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct RunProof {
-    pub segments: Vec<SegmentProof>,
+#[serde(bound = "")]
+pub struct RunProof<H: Hashing = Inner> {
+    pub segments: Vec<SegmentProof<H>>,
 }
 
-impl RunProof {
+impl<H: Hashing> RunProof<H> {
     pub fn to_bytes(&self) -> Vec<u8> {
         postcard::to_allocvec(self).expect("a proof serializes into a Vec")
     }
@@ -62,10 +64,10 @@ impl RunProof {
 }
 
 /// Proves every segment, in parallel.
-pub fn prove_run(
-    keys: &MachineKeys,
+pub fn prove_run<H: Hashing>(
+    keys: &MachineKeys<H>,
     segments: &[Segment],
-) -> Result<Vec<SegmentProof>, ProveError> {
+) -> Result<Vec<SegmentProof<H>>, ProveError> {
     segments
         .par_iter()
         .map(|segment| keys.prove_segment(segment))
@@ -73,7 +75,10 @@ pub fn prove_run(
 }
 
 /// Verifies that `proofs` prove one run of the program of `keys`, and returns what it proves.
-pub fn verify_run(keys: &MachineKeys, proofs: &[SegmentProof]) -> Result<RunClaim, RunError> {
+pub fn verify_run<H: Hashing>(
+    keys: &MachineKeys<H>,
+    proofs: &[SegmentProof<H>],
+) -> Result<RunClaim, RunError> {
     let values: Vec<PublicValues> = proofs
         .par_iter()
         .map(|proof| keys.verify_segment(proof))

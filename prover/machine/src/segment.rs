@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chips::lookup::LookupCounts;
 use crate::chips::{MachineAir, all_airs};
-use crate::config::{F, InnerConfig, StarkParameters, inner_config};
+use crate::config::{Config, F, Hashing, Inner, StarkParameters, stark_config};
 use crate::public_values::PublicValues;
 use crate::record::ExecutionRecord;
 use crate::rom::Rom;
@@ -27,19 +27,20 @@ pub const MAX_SEGMENT_LOG2: u32 = 22;
 const MAX_TOTAL_CYCLES: u64 = 1 << 28;
 
 /// Everything needed to prove and verify segments of one program: its tables, including the
-/// preprocessed program table, and the commitments to the preprocessed columns.
-pub struct MachineKeys {
+/// preprocessed program table, and the commitments to the preprocessed columns, in the
+/// configuration of `H` (segment proofs use [`Inner`]).
+pub struct MachineKeys<H: Hashing = Inner> {
     program: ProgramCommitment,
     entry: u32,
     initial_memory_root: gnomon_executor::Digest,
     text_end: u32,
     rom: Arc<Rom>,
     airs: Vec<MachineAir>,
-    config: InnerConfig,
-    prover_data: ProverData<InnerConfig>,
+    config: Config<H>,
+    prover_data: ProverData<Config<H>>,
 }
 
-impl std::fmt::Debug for MachineKeys {
+impl<H: Hashing> std::fmt::Debug for MachineKeys<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MachineKeys")
             .field("program", &self.program)
@@ -92,12 +93,13 @@ pub enum VerifyError {
 
 /// A proof of one segment, with the public values it proves.
 #[derive(Serialize, Deserialize)]
-pub struct SegmentProof {
+#[serde(bound = "")]
+pub struct SegmentProof<H: Hashing = Inner> {
     pub public_values: Vec<F>,
-    pub proof: BatchProof<InnerConfig>,
+    pub proof: BatchProof<Config<H>>,
 }
 
-impl std::fmt::Debug for SegmentProof {
+impl<H: Hashing> std::fmt::Debug for SegmentProof<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SegmentProof")
             .field("public_values", &self.public_values)
@@ -106,7 +108,7 @@ impl std::fmt::Debug for SegmentProof {
     }
 }
 
-impl SegmentProof {
+impl<H: Hashing> SegmentProof<H> {
     pub fn to_bytes(&self) -> Vec<u8> {
         postcard::to_allocvec(self).expect("a proof serializes into a Vec")
     }
@@ -116,12 +118,12 @@ impl SegmentProof {
     }
 }
 
-impl MachineKeys {
+impl<H: Hashing> MachineKeys<H> {
     /// The tables of `program` and their preprocessed commitments, for `parameters`.
     pub fn new(program: &Program, parameters: StarkParameters) -> Self {
         let rom = Arc::new(Rom::new(program));
         let airs = all_airs(rom.clone());
-        let config = inner_config(parameters);
+        let config = stark_config::<H>(parameters);
         // The preprocessed tables have fixed heights; the others' heights do not change the
         // common data, so any valid height stands in for them here.
         let degree_bits: Vec<usize> = airs
@@ -176,7 +178,7 @@ impl MachineKeys {
         &self.airs
     }
 
-    pub(crate) fn common(&self) -> &CommonData<InnerConfig> {
+    pub(crate) fn common(&self) -> &CommonData<Config<H>> {
         &self.prover_data.common
     }
 
@@ -211,7 +213,7 @@ impl MachineKeys {
     }
 
     /// Proves `segment` of this program.
-    pub fn prove_segment(&self, segment: &Segment) -> Result<SegmentProof, ProveError> {
+    pub fn prove_segment(&self, segment: &Segment) -> Result<SegmentProof<H>, ProveError> {
         if segment.cycles > 1 << MAX_SEGMENT_LOG2 {
             return Err(ProveError::SegmentTooLong {
                 index: segment.index,
@@ -227,9 +229,9 @@ impl MachineKeys {
         &self,
         public_values: &[F],
         traces: &[RowMajorMatrix<F>],
-    ) -> Result<SegmentProof, ProveError> {
+    ) -> Result<SegmentProof<H>, ProveError> {
         let per_instance = self.instance_public_values(public_values);
-        let instances: Vec<StarkInstance<'_, InnerConfig, MachineAir>> = self
+        let instances: Vec<StarkInstance<'_, Config<H>, MachineAir>> = self
             .airs
             .iter()
             .zip(traces)
@@ -249,7 +251,7 @@ impl MachineKeys {
     }
 
     /// Verifies a segment proof of this program and returns what it proves.
-    pub fn verify_segment(&self, proof: &SegmentProof) -> Result<PublicValues, VerifyError> {
+    pub fn verify_segment(&self, proof: &SegmentProof<H>) -> Result<PublicValues, VerifyError> {
         let values = PublicValues::from_field_elements(&proof.public_values)
             .ok_or(VerifyError::BadPublicValues)?;
         if values.program != self.program {
@@ -320,7 +322,7 @@ pub struct SecurityEstimate {
     pub proven_binding: &'static str,
 }
 
-impl MachineKeys {
+impl<H: Hashing> MachineKeys<H> {
     /// The security of proofs made with `parameters` by the tables of these keys, taking every
     /// table at `2^MAX_SEGMENT_LOG2` rows (the worst case), every table's constraints and
     /// every bus interaction together.
@@ -332,17 +334,7 @@ impl MachineKeys {
         use p3_security::stark::{conjectured_security, proven_security_report};
         use p3_uni_stark::OpeningShape;
 
-        let fri: p3_fri::FriParameters<()> = p3_fri::FriParameters {
-            log_blowup: parameters.log_blowup,
-            log_final_poly_len: 0,
-            max_log_arity: 1,
-            num_queries: parameters.num_queries,
-            batch_proof_of_work_bits: parameters.deep_pow_bits,
-            commit_proof_of_work_bits: 0,
-            query_proof_of_work_bits: parameters.query_pow_bits,
-            mmcs: (),
-        };
-        let regime = fri.security_regime();
+        let regime = parameters.fri(()).security_regime();
         let mut constraints = 0;
         let mut functions = 0;
         let mut interactions = 0;
@@ -382,8 +374,7 @@ impl MachineKeys {
         let shape = InstanceShape {
             log_trace_length: MAX_SEGMENT_LOG2 as usize,
             modulus_bits: <crate::config::EF as Field>::bits(),
-            // Poseidon2 digests of 8 BabyBear elements: 248 bits.
-            collision_resistance: 124,
+            collision_resistance: H::COLLISION_RESISTANCE_BITS,
             num_batched_functions: functions,
         };
         let grinding = GrindingSites {

@@ -63,7 +63,7 @@ fn a_batch_proves_and_the_proof_claims_its_output() {
         &options,
     );
     assert_eq!(execution.report.cycles, expected.report.cycles);
-    let keys = MachineKeys::new(perps(), StarkParameters::testing());
+    let keys: MachineKeys = MachineKeys::new(perps(), StarkParameters::testing());
     let proofs = prove_run(&keys, &segments).expect("the run proves");
     let claim = verify_run(&keys, &proofs).expect("the proofs verify");
     assert_eq!(claim.exit_code, 0);
