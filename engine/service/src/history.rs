@@ -186,31 +186,48 @@ impl History for StoredHistory {
     }
 
     fn trades(&self, market: MarketId, limit: usize) -> Result<Vec<Trade>, HistoryError> {
-        let transaction = self.database.begin_read()?;
-        let table = match transaction.open_table(TRADES) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(error.into()),
-        };
-        let mut trades = Vec::new();
-        for entry in table.range(market_range(market))?.rev().take(limit) {
-            let (key, value) = entry?;
-            let (_, position, _) = key.value();
-            let (timestamp_ms, price, lots, buy) = value.value();
-            trades.push(Trade {
+        self.newest(
+            TRADES,
+            market,
+            limit,
+            |position, (timestamp_ms, price, lots, buy)| Trade {
                 position,
                 timestamp_ms,
                 price,
                 lots,
                 taker_side: if buy { Side::Buy } else { Side::Sell },
-            });
-        }
-        Ok(trades)
+            },
+        )
     }
 
     fn funding(&self, market: MarketId, limit: usize) -> Result<Vec<FundingRecord>, HistoryError> {
+        self.newest(
+            FUNDING,
+            market,
+            limit,
+            |position, (timestamp_ms, rate, hours, index)| FundingRecord {
+                position,
+                timestamp_ms,
+                rate,
+                hours,
+                index,
+            },
+        )
+    }
+}
+
+impl StoredHistory {
+    /// The newest `limit` records of `market` in `table`, newest first, each decoded from its
+    /// log position and stored value.
+    fn newest<V: redb::Value + 'static, R>(
+        &self,
+        table: TableDefinition<'static, Key, V>,
+        market: MarketId,
+        limit: usize,
+        decode: impl for<'a> Fn(u64, V::SelfType<'a>) -> R,
+    ) -> Result<Vec<R>, HistoryError> {
         let transaction = self.database.begin_read()?;
-        let table = match transaction.open_table(FUNDING) {
+        let table = match transaction.open_table(table) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(error) => return Err(error.into()),
@@ -219,14 +236,7 @@ impl History for StoredHistory {
         for entry in table.range(market_range(market))?.rev().take(limit) {
             let (key, value) = entry?;
             let (_, position, _) = key.value();
-            let (timestamp_ms, rate, hours, index) = value.value();
-            records.push(FundingRecord {
-                position,
-                timestamp_ms,
-                rate,
-                hours,
-                index,
-            });
+            records.push(decode(position, value.value()));
         }
         Ok(records)
     }

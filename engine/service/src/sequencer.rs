@@ -79,7 +79,7 @@ pub enum Command {
         owner: [u8; 32],
         amount: u64,
         account: Option<AccountId>,
-        reply: oneshot::Sender<Result<AccountId, RejectReason>>,
+        reply: oneshot::Sender<Result<AccountId, DepositRefused>>,
     },
     Read(Read),
     /// Deposits waiting in the settlement program's queue, in sequence order; those already
@@ -87,6 +87,15 @@ pub enum Command {
     ChainDeposits(Vec<ChainDeposit>),
     /// Finish the group, then stop.
     Shutdown,
+}
+
+/// Why a faucet deposit was not credited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DepositRefused {
+    #[error("the state machine refused the deposit: {0}")]
+    Rejected(RejectReason),
+    #[error("the deposit is invalid: {0}")]
+    Invalid(Fatal),
 }
 
 impl std::fmt::Debug for Command {
@@ -318,7 +327,7 @@ impl Sequencer {
                     let mut outcomes = Vec::with_capacity(actions.len());
                     for verified in &actions {
                         let kind = StepKind::Trader(verified.action().clone());
-                        outcomes.extend(self.apply(kind, verified)?);
+                        outcomes.extend(self.apply(kind, verified)?.ok());
                     }
                     submits.push((reply, outcomes));
                 }
@@ -384,20 +393,21 @@ impl Sequencer {
         Ok(serving)
     }
 
-    /// Sequences a step at the current time and logs it. `None` for an invalid step (which
-    /// cannot come from a trader action stamped by the sequencer's monotonic clock).
+    /// Sequences a step at the current time and logs it. An invalid step (which cannot come
+    /// from a trader action stamped by the sequencer's monotonic clock) is neither applied nor
+    /// written to the log.
     fn apply(
         &mut self,
         kind: StepKind,
         verifier: &dyn SignatureVerifier,
-    ) -> Result<Option<ActionOutcome>, SequencerError> {
+    ) -> Result<Result<ActionOutcome, Fatal>, SequencerError> {
         let timestamp_ms = self.now_ms();
         let step = Step { timestamp_ms, kind };
         let outcome = match self.ledger.apply_step(step, verifier) {
             Ok(outcome) => outcome,
             Err(fatal) => {
-                tracing::error!(%fatal, "the sequencer produced an invalid step");
-                return Ok(None);
+                tracing::warn!(%fatal, "an invalid step was not sequenced");
+                return Ok(Err(fatal));
             }
         };
         let recorded = self
@@ -414,7 +424,7 @@ impl Sequencer {
         self.batch_opened.get_or_insert(self.last_step);
         let events = outcome.events.clone();
         self.record_events(position, timestamp_ms, outcome.events);
-        Ok(Some(match outcome.refused {
+        Ok(Ok(match outcome.refused {
             None => ActionOutcome::Accepted { position, events },
             Some(reason) => ActionOutcome::Rejected {
                 position,
@@ -441,7 +451,7 @@ impl Sequencer {
         owner: [u8; 32],
         amount: u64,
         account: Option<AccountId>,
-    ) -> Result<Result<AccountId, RejectReason>, SequencerError> {
+    ) -> Result<Result<AccountId, DepositRefused>, SequencerError> {
         let global = self.ledger.exchange().global();
         let account = account.unwrap_or(global.next_account_id);
         let deposit = Deposit {
@@ -452,9 +462,9 @@ impl Sequencer {
         };
         Ok(
             match self.apply(StepKind::Deposit(deposit), &Ed25519Verifier)? {
-                Some(ActionOutcome::Accepted { .. }) => Ok(account),
-                Some(ActionOutcome::Rejected { reason, .. }) => Err(reason),
-                None => Err(RejectReason::UnknownAccount),
+                Ok(ActionOutcome::Accepted { .. }) => Ok(account),
+                Ok(ActionOutcome::Rejected { reason, .. }) => Err(DepositRefused::Rejected(reason)),
+                Err(fatal) => Err(DepositRefused::Invalid(fatal)),
             },
         )
     }
@@ -490,7 +500,7 @@ impl Sequencer {
                 );
                 return Ok(());
             }
-            self.apply(StepKind::Deposit(deposit), &Ed25519Verifier)?;
+            let _ = self.apply(StepKind::Deposit(deposit), &Ed25519Verifier)?;
         }
         Ok(())
     }
@@ -530,7 +540,7 @@ impl Sequencer {
             let updates = feed.poll(timestamp_ms, self.ledger.exchange());
             prices_moved = !updates.is_empty();
             for update in updates {
-                self.apply(StepKind::Oracle(update), &Ed25519Verifier)?;
+                let _ = self.apply(StepKind::Oracle(update), &Ed25519Verifier)?;
             }
         }
         if prices_moved || now >= self.last_liquidation_scan + self.timers.liquidation_interval {
@@ -545,11 +555,11 @@ impl Sequencer {
                 })
                 .collect();
             for kind in due {
-                self.apply(kind, &Ed25519Verifier)?;
+                let _ = self.apply(kind, &Ed25519Verifier)?;
             }
         }
         if now >= self.last_step + self.timers.tick_interval {
-            self.apply(StepKind::Tick, &Ed25519Verifier)?;
+            let _ = self.apply(StepKind::Tick, &Ed25519Verifier)?;
         }
         let full = self.ledger.pending_steps().len() >= self.timers.batch_max_steps;
         let old = self

@@ -147,6 +147,23 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
     let mut maker = running.trader(1, 10_000).await;
     let mut taker = running.trader(2, 30).await;
 
+    // The faucet says why it credits nothing: another owner's account, an account that does
+    // not exist.
+    for (account, reason) in [
+        (maker.account, "another owner"),
+        (999, "neither an account nor the next new one"),
+    ] {
+        let (status, body) = running
+            .post(
+                "/v1/dev/deposit",
+                json!({"owner": taker.owner_hex(), "amount": 1, "account": account}).to_string(),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["code"], "deposit_rejected");
+        assert!(body["message"].as_str().unwrap().contains(reason), "{body}");
+    }
+
     // A resting ask, seen in the book with a sequence number.
     let results = running
         .submit(&[place(&mut maker, Side::Sell, 5, price)])
