@@ -20,6 +20,7 @@
 //! configuration).
 
 pub mod babybear;
+pub mod challenger;
 pub mod extension;
 pub mod native;
 pub mod poseidon2;
