@@ -22,6 +22,7 @@
 pub mod babybear;
 pub mod challenger;
 pub mod extension;
+pub mod merkle;
 pub mod native;
 pub mod poseidon2;
 
