@@ -305,7 +305,7 @@ fn split_cell(cell: &FpVar<Fr>, forge: Option<()>) -> Result<Vec<Limb>, Synthesi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use ark_r1cs_std::alloc::AllocVar;
     use ark_relations::gr1cs::ConstraintSystem;
     use gnomon_machine::config::{Hashing, Outer};

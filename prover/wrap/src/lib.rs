@@ -17,7 +17,33 @@
 //! tested against the native Plonky3 code it mirrors, on valid inputs and on tampered ones.
 //! It holds no keys and performs no setup; it must never fix values the circuit should bind
 //! (every proof value is a witness, every parameter a compile-time constant of the
-//! configuration).
+//! configuration). The verifier circuit itself, the setup and the CLI are later steps.
+//!
+//! The API is small on purpose: [`babybear::BabyBearVar`], [`extension::ExtVar`],
+//! [`poseidon2::permute`] / [`poseidon2::compress`], [`challenger::ChallengerVar`],
+//! [`merkle::hash_leaf`] / [`merkle::verify_batch`], and [`native`] conversions.
+//!
+//! # Measured constraint counts
+//!
+//! `cargo test -p gnomon-wrap -- --nocapture constraint_counts` prints them (and asserts the
+//! bounds); as of this writing:
+//!
+//! | gadget | constraints |
+//! |---|---|
+//! | BabyBear witness, checked canonical | 35 |
+//! | BabyBear multiplication, reduced (1 product + 31 quotient bits + 35 remainder + 1) | 68 |
+//! | BabyBear product checked equal to a value, unreduced (no remainder) | 33 |
+//! | extension multiplication, unreduced (7-point evaluation) | 7 |
+//! | extension multiplication, then all 4 limbs reduced | 291 |
+//! | extension inverse (witnessed, checked by a product) | 291 |
+//! | Poseidon2-BN254 permutation (80 S-boxes of 3) | 240 |
+//! | transcript: 16 observed values (one absorb) | 240 |
+//! | transcript: a sample that splits a new squeezed cell (7 limbs) | 544 |
+//! | transcript: each further sample from that cell | 0 |
+//! | Merkle path: 2^20 leaves, cap of 16, a one-value leaf | 4,112 |
+//!
+//! Reductions are what cost: keep values unreduced through sums of products and reduce once,
+//! before a comparison, an observe or a hash.
 
 pub mod babybear;
 pub mod challenger;
@@ -28,3 +54,110 @@ pub mod poseidon2;
 
 #[cfg(test)]
 mod test_util;
+
+#[cfg(test)]
+mod constraint_counts {
+    use ark_bn254::Fr;
+    use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
+
+    use crate::babybear::BabyBearVar;
+    use crate::extension::ExtVar;
+    use crate::test_util::Rng;
+
+    fn count(build: impl FnOnce(&ConstraintSystemRef<Fr>) -> Box<dyn FnOnce()>) -> usize {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let measured = build(&cs);
+        let before = cs.num_constraints();
+        measured();
+        cs.num_constraints() - before
+    }
+
+    /// Prints the cost of each gadget (`cargo test -p gnomon-wrap -- --nocapture
+    /// constraint_counts`) and keeps each below its bound.
+    #[test]
+    fn constraint_counts() {
+        let mut rng = Rng::new(12);
+        let (a, b) = (rng.babybear(), rng.babybear());
+        let (x, y) = (rng.ext(), rng.ext());
+        let base_witness = {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            BabyBearVar::new_witness(cs.clone(), || Ok(a)).unwrap();
+            cs.num_constraints()
+        };
+        let base_mul = count(|cs| {
+            let (a, b) = (
+                BabyBearVar::new_witness(cs.clone(), || Ok(a)).unwrap(),
+                BabyBearVar::new_witness(cs.clone(), || Ok(b)).unwrap(),
+            );
+            Box::new(move || {
+                a.mul_reduced(&b).unwrap();
+            })
+        });
+        let base_equal_unreduced = count(|cs| {
+            let (a, b) = (
+                BabyBearVar::new_witness(cs.clone(), || Ok(a)).unwrap(),
+                BabyBearVar::new_witness(cs.clone(), || Ok(b)).unwrap(),
+            );
+            Box::new(move || {
+                let product = a.mul(&b).unwrap();
+                product
+                    .enforce_equal(&BabyBearVar::constant(
+                        a.value().unwrap() * b.value().unwrap(),
+                    ))
+                    .unwrap();
+            })
+        });
+        let ext_mul = count(|cs| {
+            let (x, y) = (
+                ExtVar::new_witness(cs.clone(), || Ok(x)).unwrap(),
+                ExtVar::new_witness(cs.clone(), || Ok(y)).unwrap(),
+            );
+            Box::new(move || {
+                x.mul(&y).unwrap();
+            })
+        });
+        let ext_mul_reduced = count(|cs| {
+            let (x, y) = (
+                ExtVar::new_witness(cs.clone(), || Ok(x)).unwrap(),
+                ExtVar::new_witness(cs.clone(), || Ok(y)).unwrap(),
+            );
+            Box::new(move || {
+                x.mul(&y).unwrap().reduce().unwrap();
+            })
+        });
+        let ext_inverse = count(|cs| {
+            let x = ExtVar::new_witness(cs.clone(), || Ok(x)).unwrap();
+            Box::new(move || {
+                x.inverse().unwrap();
+            })
+        });
+        let permutation = count(|cs| {
+            let state: [ark_r1cs_std::fields::fp::FpVar<Fr>; 3] = std::array::from_fn(|i| {
+                ark_r1cs_std::alloc::AllocVar::new_witness(cs.clone(), || Ok(Fr::from(i as u8)))
+                    .unwrap()
+            });
+            Box::new(move || {
+                let _ = crate::poseidon2::permute(&state).unwrap();
+            })
+        });
+        let (observe16, first_sample, next_sample) = crate::challenger::tests::costs();
+        let path = crate::merkle::tests::path_constraints();
+        println!("constraints per gadget (gnomon-wrap):");
+        println!("  BabyBear witness, canonical:              {base_witness}");
+        println!("  BabyBear reduced multiplication:          {base_mul}");
+        println!("  BabyBear product checked equal, unreduced: {base_equal_unreduced}");
+        println!("  extension multiplication, unreduced:       {ext_mul}");
+        println!("  extension multiplication, then reduced:    {ext_mul_reduced}");
+        println!("  extension inverse (witness + check):       {ext_inverse}");
+        println!("  Poseidon2-BN254 permutation:               {permutation}");
+        println!("  transcript: 16 observed values (1 perm.):  {observe16}");
+        println!("  transcript: sample splitting a new cell:   {first_sample}");
+        println!("  transcript: next 6 samples of that cell:   {next_sample} each");
+        println!("  Merkle path, 2^20 leaves, cap 16, 1 value: {path}");
+        assert!(base_mul <= 68);
+        assert!(ext_mul <= 7);
+        assert!(permutation <= 240);
+        assert!(first_sample <= 560);
+        assert!(path <= 17 * 241 + 16);
+    }
+}

@@ -131,7 +131,7 @@ fn select_cap(cap: &[FpVar<Fr>], bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, Synt
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use ark_r1cs_std::GR1CSVar;
     use ark_r1cs_std::alloc::AllocVar;
     use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
