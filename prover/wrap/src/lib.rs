@@ -11,6 +11,7 @@
 //!   `MultiField32Challenger<BabyBear, Bn254, Poseidon2, 3, 2>` step by step.
 //! - [`merkle`]: the leaf hash (`MultiField32PaddingFreeSponge`) and authentication paths of
 //!   `MerkleTreeMmcs` with caps.
+//! - [`fri`]: the arity-2 fold of p3-fri's `TwoAdicFriFolding`.
 //!
 //! It must never accept what the native verifier rejects: every gadget constrains each value
 //! it witnesses (range checks, canonical decompositions, no unconstrained hints), and each is
@@ -21,7 +22,9 @@
 //!
 //! The API is small on purpose: [`babybear::BabyBearVar`], [`extension::ExtVar`],
 //! [`poseidon2::permute`] / [`poseidon2::compress`], [`challenger::ChallengerVar`],
-//! [`merkle::hash_leaf`] / [`merkle::verify_batch`], and [`native`] conversions.
+//! [`merkle::hash_leaf`] / [`merkle::verify_batch`], [`fri::fold_step`] /
+//! [`fri::fold_pair`] / [`fri::fold_scale`] / [`fri::next_fold_scale`], and [`native`]
+//! conversions.
 //!
 //! # Measured constraint counts
 //!
@@ -41,6 +44,8 @@
 //! | transcript: a sample that splits a new squeezed cell (7 limbs) | 544 |
 //! | transcript: each further sample from that cell | 0 |
 //! | Merkle path: 2^20 leaves, cap of 16, a one-value leaf | 4,112 |
+//! | FRI fold with its scale computed from 20 index bits | 701 |
+//! | FRI fold round, scale carried from the previous round, result reduced | 503 |
 //!
 //! Reductions are what cost: keep values unreduced through sums of products and reduce once,
 //! before a comparison, an observe or a hash.
@@ -48,6 +53,7 @@
 pub mod babybear;
 pub mod challenger;
 pub mod extension;
+pub mod fri;
 pub mod merkle;
 pub mod native;
 pub mod poseidon2;
@@ -142,6 +148,8 @@ mod constraint_counts {
         });
         let (observe16, first_sample, next_sample) = crate::challenger::tests::costs();
         let path = crate::merkle::tests::path_constraints();
+        let fold = crate::fri::tests::fold_constraints(20);
+        let fold_round = crate::fri::tests::fold_round_constraints();
         println!("constraints per gadget (gnomon-wrap):");
         println!("  BabyBear witness, canonical:              {base_witness}");
         println!("  BabyBear reduced multiplication:          {base_mul}");
@@ -154,10 +162,14 @@ mod constraint_counts {
         println!("  transcript: sample splitting a new cell:   {first_sample}");
         println!("  transcript: next 6 samples of that cell:   {next_sample} each");
         println!("  Merkle path, 2^20 leaves, cap 16, 1 value: {path}");
+        println!("  FRI fold, scale from 20 index bits:        {fold}");
+        println!("  FRI fold round, scale carried, reduced:    {fold_round}");
         assert!(base_mul <= 68);
         assert!(ext_mul <= 7);
         assert!(permutation <= 240);
         assert!(first_sample <= 560);
         assert!(path <= 17 * 241 + 16);
+        assert!(fold <= 750);
+        assert!(fold_round <= 520);
     }
 }

@@ -95,6 +95,11 @@ pub fn root_of_path(
         log_max_height - cap_height,
         "one sibling per level"
     );
+    // A matrix shorter than the cap would be injected inside the cap, where no path checks it.
+    assert!(
+        rows.iter().all(|row| row.log_height >= cap_height),
+        "every matrix reaches the cap's level"
+    );
     // Rows grouped by height, tallest first, each group in commitment order.
     let leaf = |log_height: usize| {
         hash_leaf(
