@@ -265,14 +265,15 @@ impl BabyBearVar {
         Ok(Self::from_canonical_sum(r))
     }
 
-    /// Enforces `self = 0` in BabyBear: `value = q * p` with `q` range-checked.
+    /// Enforces `self = 0` in BabyBear: `value = q * p` with `q` range-checked. A nonzero
+    /// constant is [`SynthesisError::Unsatisfiable`].
     pub fn enforce_zero(&self) -> Result<(), SynthesisError> {
         if let FpVar::Constant(value) = &self.value {
             return if (fr_to_biguint(*value) % p_big()) == BigUint::ZERO {
                 Ok(())
             } else {
-                // An unsatisfiable constraint: constants that differ.
-                FpVar::<Fr>::one().enforce_equal(&FpVar::zero())
+                // Constants that differ: no assignment can satisfy this.
+                Err(SynthesisError::Unsatisfiable)
             };
         }
         if self.is_canonical() {

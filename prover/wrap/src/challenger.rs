@@ -310,9 +310,10 @@ pub(crate) mod tests {
     use ark_relations::gr1cs::ConstraintSystem;
     use gnomon_machine::config::{Hashing, Outer};
     use p3_baby_bear::BabyBear;
+    use p3_bn254::Bn254;
     use p3_challenger::{CanObserve, CanSample, CanSampleBits, GrindingChallenger};
     use p3_field::PrimeCharacteristicRing;
-    use p3_symmetric::Hash;
+    use p3_symmetric::{Hash, MerkleCap};
 
     use super::*;
     use crate::extension::Ext;
@@ -327,7 +328,7 @@ pub(crate) mod tests {
         let mut native = Outer::challenger();
         let mut circuit = ChallengerVar::new();
         for step in 0..operations {
-            match rng.below(7) {
+            match rng.below(8) {
                 0 | 1 => {
                     // A burst of observed values, sometimes crossing the 16-value flush.
                     for _ in 0..rng.below(20) {
@@ -342,6 +343,18 @@ pub(crate) mod tests {
                     native.observe(Hash::<BabyBear, _, 1>::from([digest]));
                     let var = FpVar::new_witness(cs.clone(), || Ok(native::to_fr(digest))).unwrap();
                     circuit.observe_digest(&var).unwrap();
+                }
+                7 => {
+                    // A Merkle cap of 16 roots, observed root by root.
+                    let roots: Vec<[Bn254; 1]> = (0..16).map(|_| [rng.bn254()]).collect();
+                    let vars: Vec<FpVar<Fr>> = roots
+                        .iter()
+                        .map(|root| {
+                            FpVar::new_witness(cs.clone(), || Ok(native::to_fr(root[0]))).unwrap()
+                        })
+                        .collect();
+                    native.observe(MerkleCap::<BabyBear, [Bn254; 1]>::new(roots));
+                    circuit.observe_cap(&vars).unwrap();
                 }
                 3 => {
                     let expected: BabyBear = native.sample();
@@ -382,6 +395,46 @@ pub(crate) mod tests {
         for seed in 0..6 {
             let cs = replay(seed, 40);
             assert!(cs.is_satisfied().unwrap(), "seed {seed}");
+        }
+    }
+
+    /// A transcript that observed a different value, digest or cap root draws different
+    /// challenges: constraining them to the honest ones is unsatisfied.
+    #[test]
+    fn tampered_observations_change_the_challenges() {
+        let mut rng = Rng::new(98);
+        let values: Vec<BabyBear> = (0..21).map(|_| rng.babybear()).collect();
+        let digest = rng.bn254();
+        let mut native = Outer::challenger();
+        for &value in &values {
+            native.observe(value);
+        }
+        native.observe(Hash::<BabyBear, _, 1>::from([digest]));
+        let expected: Ext = native.sample();
+        for tamper in 0..3 {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let mut circuit = ChallengerVar::new();
+            for (i, &value) in values.iter().enumerate() {
+                let value = if tamper == 1 && i == 20 {
+                    value + BabyBear::ONE
+                } else {
+                    value
+                };
+                let var = BabyBearVar::new_witness(cs.clone(), || Ok(value)).unwrap();
+                circuit.observe(&var).unwrap();
+            }
+            let mut digest = native::to_fr(digest);
+            if tamper == 2 {
+                digest += Fr::from(1u8);
+            }
+            let var = FpVar::new_witness(cs.clone(), || Ok(digest)).unwrap();
+            circuit.observe_digest(&var).unwrap();
+            circuit
+                .sample_ext()
+                .unwrap()
+                .enforce_equal(&ExtVar::constant(expected))
+                .unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), tamper == 0, "tamper {tamper}");
         }
     }
 

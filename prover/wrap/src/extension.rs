@@ -191,7 +191,11 @@ impl ExtVar {
     fn mul_evaluated(&self, other: &Self, tamper: Option<usize>) -> Result<Self, SynthesisError> {
         let a: Vec<FpVar<Fr>> = self.limbs.iter().map(|l| l.variable().clone()).collect();
         let b: Vec<FpVar<Fr>> = other.limbs.iter().map(|l| l.variable().clone()).collect();
-        let cs = a[0].cs().or(b[0].cs());
+        // Some limbs may be constants: take the system from any variable.
+        let cs = a
+            .iter()
+            .chain(&b)
+            .fold(ConstraintSystemRef::None, |cs, limb| cs.or(limb.cs()));
         let mut coefficients = Vec::with_capacity(7);
         let mut bounds = vec![BigUint::ZERO; 7];
         for k in 0..7 {
@@ -346,6 +350,25 @@ mod tests {
         let inverse = var.inverse().unwrap();
         assert_eq!(inverse.value().unwrap(), native.inverse());
         var.enforce_equal(&ExtVar::constant(native)).unwrap();
+        assert!(cs.is_satisfied().unwrap());
+    }
+
+    /// Operands with some constant limbs (a base element times `X`, say) take the evaluated
+    /// path too.
+    #[test]
+    fn partially_constant_operands_multiply() {
+        let mut rng = Rng::new(8);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (a, y) = (rng.babybear(), rng.ext());
+        let zero = BabyBearVar::constant(BabyBear::ZERO);
+        let a_var = BabyBearVar::new_witness(cs.clone(), || Ok(a)).unwrap();
+        let x = ExtVar::from_limbs([zero.clone(), a_var, zero.clone(), zero]);
+        let native_x = Ext::from_basis_coefficients_fn(|i| if i == 1 { a } else { BabyBear::ZERO });
+        let product = x.mul(&witness(&cs, y)).unwrap();
+        assert_eq!(product.value().unwrap(), native_x * y);
+        product
+            .enforce_equal(&ExtVar::constant(native_x * y))
+            .unwrap();
         assert!(cs.is_satisfied().unwrap());
     }
 
