@@ -9,8 +9,11 @@
 //!
 //! [`BabyBearVar::reduce`] witnesses a quotient and a remainder, checks the remainder below `p`
 //! (31 bits, then: if its four top bits are all one, its 27 low bits are zero) and the quotient
-//! by its bit length, and enforces `value = q * p + r`. Zero and equality checks need no
-//! remainder: `value = q * p` with `q` range-checked.
+//! by its bit length, and enforces `value = q * p + r`; [`BabyBearVar::mul_reduced`] folds the
+//! product into that equation (67 constraints for canonical operands), and
+//! [`BabyBearVar::reduce_weak`] only bounds the remainder below `2^31` (4 fewer: what the
+//! automatic reductions use, since only the bound matters there). Zero and equality checks
+//! need no remainder: `value = q * p` with `q` range-checked.
 
 use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField as ArkPrimeField};
@@ -217,9 +220,42 @@ impl BabyBearVar {
         self.mul(&Self::constant(other))
     }
 
-    /// `self * other`, reduced.
+    /// `self * other`, reduced: the product and the reduction share one constraint,
+    /// `self * other = q * p + r` (67 for canonical operands).
     pub fn mul_reduced(&self, other: &Self) -> Result<Self, SynthesisError> {
-        self.mul(other)?.reduce()
+        let bound = &self.bound * &other.bound;
+        let both_variables =
+            !matches!(self.value, FpVar::Constant(_)) && !matches!(other.value, FpVar::Constant(_));
+        if bound >= limit() || bound < p_big() || !both_variables {
+            return self.mul(other)?.reduce();
+        }
+        let cs = self.cs().or(other.cs());
+        let product = self.integer().zip(other.integer()).map(|(a, b)| a * b);
+        let (q, r) = Self::witness_reduction(&cs, product.as_ref(), &bound, true)?;
+        self.value
+            .mul_equals(&other.value, &(q * Fr::from(P) + &r))?;
+        Ok(Self::from_canonical_sum(r))
+    }
+
+    /// Witnesses `q = value / p` (bits of `bound / p`) and `r = value mod p`, canonical or
+    /// only below `2^31`.
+    fn witness_reduction(
+        cs: &ConstraintSystemRef<Fr>,
+        value: Option<&BigUint>,
+        bound: &BigUint,
+        canonical: bool,
+    ) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
+        let p = p_big();
+        let quotient = value.map(|value| value / &p);
+        let remainder = value.map(|value| value % &p);
+        let (_, q) = witness_bits(cs, quotient.as_ref(), (bound / &p).bits())?;
+        let r = if canonical {
+            let remainder = remainder.map(|r| r.to_u32_digits().first().copied().unwrap_or(0));
+            witness_canonical(cs, remainder)?.1
+        } else {
+            witness_bits(cs, remainder.as_ref(), 31)?.1
+        };
+        Ok((q, r))
     }
 
     /// Reduces whichever operand has the larger bound and retries `op`.
@@ -228,11 +264,11 @@ impl BabyBearVar {
         other: &Self,
         op: impl Fn(&Self, &Self) -> Result<Self, SynthesisError>,
     ) -> Result<Self, SynthesisError> {
-        let p = p_big();
-        if self.bound >= other.bound && self.bound >= p {
-            op(&self.reduce()?, other)
-        } else if other.bound >= p {
-            op(self, &other.reduce()?)
+        let weak = BigUint::from(1u8) << 31u8;
+        if self.bound >= other.bound && self.bound >= weak {
+            op(&self.reduce_weak()?, other)
+        } else if other.bound >= weak {
+            op(self, &other.reduce_weak()?)
         } else {
             unreachable!("canonical operands never overflow the bound")
         }
@@ -242,7 +278,19 @@ impl BabyBearVar {
     /// `2^bits(bound / p)` (one per bit), one constraint for the equation. A value already
     /// known canonical costs nothing.
     pub fn reduce(&self) -> Result<Self, SynthesisError> {
-        if self.is_canonical() {
+        self.reduce_to(true)
+    }
+
+    /// A representative below `2^31`, not necessarily canonical: as [`Self::reduce`] less the
+    /// 4 constraints of the comparison with `p`. Enough to keep bounds small; the automatic
+    /// reductions use it.
+    pub fn reduce_weak(&self) -> Result<Self, SynthesisError> {
+        self.reduce_to(false)
+    }
+
+    fn reduce_to(&self, canonical: bool) -> Result<Self, SynthesisError> {
+        let weak_bound = (BigUint::from(1u8) << 31u8) - 1u8;
+        if self.is_canonical() || (!canonical && self.bound <= weak_bound) {
             return Ok(self.clone());
         }
         if let FpVar::Constant(value) = &self.value {
@@ -253,16 +301,16 @@ impl BabyBearVar {
             });
         }
         let cs = self.cs();
-        let p = p_big();
-        let integer = self.integer();
-        let quotient = integer.as_ref().map(|value| value / &p);
-        let remainder = integer
-            .as_ref()
-            .map(|value| (value % &p).to_u32_digits().first().copied().unwrap_or(0));
-        let (_, q) = witness_bits(&cs, quotient.as_ref(), (&self.bound / &p).bits())?;
-        let (_, r) = witness_canonical(&cs, remainder)?;
+        let (q, r) = Self::witness_reduction(&cs, self.integer().as_ref(), &self.bound, canonical)?;
         self.value.enforce_equal(&(q * Fr::from(P) + &r))?;
-        Ok(Self::from_canonical_sum(r))
+        Ok(if canonical {
+            Self::from_canonical_sum(r)
+        } else {
+            Self {
+                value: r,
+                bound: weak_bound,
+            }
+        })
     }
 
     /// Enforces `self = 0` in BabyBear: `value = q * p` with `q` range-checked. A nonzero
@@ -326,6 +374,11 @@ mod tests {
                 1 => {
                     native -= natives[index];
                     var = var.sub(&vars[index]).unwrap();
+                }
+                2 if step % 3 == 0 => {
+                    native *= natives[index];
+                    var = var.mul_reduced(&vars[index]).unwrap();
+                    assert!(var.is_canonical());
                 }
                 2 => {
                     native *= natives[index];
@@ -410,6 +463,39 @@ mod tests {
         assert!(!cs.is_satisfied().unwrap());
     }
 
+    /// A weak reduction is congruent and below `2^31`; a remainder off by one is not accepted
+    /// by the fused product check either.
+    #[test]
+    fn weak_reduction_and_fused_products() {
+        let mut rng = Rng::new(9);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (a, b) = (rng.babybear(), rng.babybear());
+        let (x, y) = (witness(&cs, a), witness(&cs, b));
+        let weak = x.mul(&y).unwrap().mul(&x).unwrap().reduce_weak().unwrap();
+        assert!(weak.bound().bits() <= 31);
+        assert_eq!(weak.value().unwrap(), a * b * a);
+        weak.enforce_equal(&BabyBearVar::constant(a * b * a))
+            .unwrap();
+        let fused = x.mul_reduced(&y).unwrap();
+        assert!(fused.is_canonical());
+        assert_eq!(
+            fused.variable().value().unwrap(),
+            Fr::from((a * b).as_canonical_u32())
+        );
+        assert!(cs.is_satisfied().unwrap());
+        // The fused equation against an incongruent remainder.
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (x, y) = (witness(&cs, a), witness(&cs, b));
+        let product = BigUint::from(a.as_canonical_u32()) * BigUint::from(b.as_canonical_u32());
+        let (q, _) = BabyBearVar::witness_reduction(&cs, Some(&product), &product, true).unwrap();
+        let wrong = (a * b + BabyBear::ONE).as_canonical_u32();
+        let (_, r) = witness_canonical(&cs, Some(wrong)).unwrap();
+        x.variable()
+            .mul_equals(y.variable(), &(q * Fr::from(P) + r))
+            .unwrap();
+        assert!(!cs.is_satisfied().unwrap());
+    }
+
     /// The cost of a reduced multiplication of canonical values.
     pub(crate) fn reduced_mul_constraints() -> usize {
         let cs = ConstraintSystem::<Fr>::new_ref();
@@ -421,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn reduced_multiplication_costs_at_most_68() {
-        assert!(reduced_mul_constraints() <= 68);
+    fn reduced_multiplication_costs_at_most_67() {
+        assert!(reduced_mul_constraints() <= 67);
     }
 }

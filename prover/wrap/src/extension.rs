@@ -155,6 +155,17 @@ impl ExtVar {
         })
     }
 
+    /// Every limb below `2^31` (see [`BabyBearVar::reduce_weak`]).
+    pub fn reduce_weak(&self) -> Result<Self, SynthesisError> {
+        let mut limbs = Vec::with_capacity(4);
+        for limb in &self.limbs {
+            limbs.push(limb.reduce_weak()?);
+        }
+        Ok(Self {
+            limbs: limbs.try_into().expect("four limbs"),
+        })
+    }
+
     fn max_bound(&self) -> BigUint {
         self.limbs
             .iter()
@@ -176,9 +187,9 @@ impl ExtVar {
         let worst = self.max_bound() * other.max_bound() * BigUint::from(4 * (1 + W));
         if worst.bits() >= BOUND_BITS {
             return if self.max_bound() >= other.max_bound() {
-                self.reduce()?.mul(other)
+                self.reduce_weak()?.mul(other)
             } else {
-                self.mul(&other.reduce()?)
+                self.mul(&other.reduce_weak()?)
             };
         }
         if self.is_constant() || other.is_constant() {
