@@ -185,3 +185,71 @@ mod constraint_counts {
         assert!(fold_round <= 520);
     }
 }
+
+/// The gadgets' constraint systems (symbolic linear combinations, GR1CS with the R1CS
+/// predicate) go through arkworks' Groth16 as they are: a proof of a small circuit built from
+/// them verifies, and the same proof against another public input does not.
+#[cfg(test)]
+mod groth16 {
+    use ark_bn254::{Bn254, Fr};
+    use ark_groth16::Groth16;
+    use ark_r1cs_std::alloc::AllocVar;
+    use ark_r1cs_std::eq::EqGadget;
+    use ark_r1cs_std::fields::fp::FpVar;
+    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+    use ark_snark::SNARK;
+    use ark_std::rand::SeedableRng;
+    use ark_std::rand::rngs::StdRng;
+    use p3_baby_bear::BabyBear;
+    use p3_field::PrimeCharacteristicRing;
+
+    use crate::babybear::BabyBearVar;
+    use crate::merkle::hash_leaf;
+
+    /// Public: the leaf hash of `[a * b, a]` in BabyBear.
+    #[derive(Clone, Copy)]
+    struct Circuit {
+        a: BabyBear,
+        b: BabyBear,
+        digest: Fr,
+    }
+
+    impl ConstraintSynthesizer<Fr> for Circuit {
+        fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+            let digest = FpVar::new_input(cs.clone(), || Ok(self.digest))?;
+            let a = BabyBearVar::new_witness(cs.clone(), || Ok(self.a))?;
+            let b = BabyBearVar::new_witness(cs.clone(), || Ok(self.b))?;
+            let product = a.mul(&b)?;
+            hash_leaf([&product, &a])?.enforce_equal(&digest)
+        }
+    }
+
+    #[test]
+    fn a_gadget_circuit_proves_and_verifies() {
+        let (a, b) = (
+            BabyBear::from_u32(123_456_789),
+            BabyBear::from_u32(2_000_000_000),
+        );
+        let native = gnomon_machine::config::outer::permutation();
+        let packed = |values: [BabyBear; 2]| {
+            use p3_symmetric::CryptographicHasher;
+            let hasher = p3_symmetric::MultiField32PaddingFreeSponge::<
+                BabyBear,
+                p3_bn254::Bn254,
+                _,
+                3,
+                2,
+                1,
+            >::new(native)
+            .unwrap();
+            crate::native::to_fr(hasher.hash_iter(values)[0])
+        };
+        let digest = packed([a * b, a]);
+        let mut rng = StdRng::seed_from_u64(1);
+        let circuit = Circuit { a, b, digest };
+        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng).unwrap();
+        let proof = Groth16::<Bn254>::prove(&pk, circuit, &mut rng).unwrap();
+        assert!(Groth16::<Bn254>::verify(&vk, &[digest], &proof).unwrap());
+        assert!(!Groth16::<Bn254>::verify(&vk, &[digest + Fr::from(1u8)], &proof).unwrap());
+    }
+}
