@@ -253,3 +253,76 @@ mod groth16 {
         assert!(!Groth16::<Bn254>::verify(&vk, &[digest + Fr::from(1u8)], &proof).unwrap());
     }
 }
+
+/// Groth16's setup synthesizes without values: every gadget must lay out exactly the same
+/// constraints with and without an assignment (its choices depend on bounds and constants,
+/// never on values).
+#[cfg(test)]
+mod setup_mode {
+    use ark_bn254::Fr;
+    use ark_r1cs_std::alloc::AllocVar;
+    use ark_r1cs_std::boolean::Boolean;
+    use ark_r1cs_std::fields::fp::FpVar;
+    use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisMode};
+
+    use crate::babybear::BabyBearVar;
+    use crate::challenger::ChallengerVar;
+    use crate::extension::ExtVar;
+    use crate::test_util::Rng;
+    use crate::{fri, merkle};
+
+    fn synthesize(cs: &ConstraintSystemRef<Fr>) -> (usize, usize) {
+        let mut rng = Rng::new(31);
+        let base = |rng: &mut Rng| {
+            let value = rng.babybear();
+            BabyBearVar::new_witness(cs.clone(), || Ok(value)).unwrap()
+        };
+        let ext = |rng: &mut Rng| {
+            let value = rng.ext();
+            ExtVar::new_witness(cs.clone(), || Ok(value)).unwrap()
+        };
+        let digest = |rng: &mut Rng| {
+            let value = crate::native::to_fr(rng.bn254());
+            FpVar::new_witness(cs.clone(), || Ok(value)).unwrap()
+        };
+        let (a, b) = (base(&mut rng), base(&mut rng));
+        let (x, y) = (ext(&mut rng), ext(&mut rng));
+        let mut challenger = ChallengerVar::new();
+        challenger.observe(&a.mul(&b).unwrap()).unwrap();
+        challenger.observe_digest(&digest(&mut rng)).unwrap();
+        let beta = challenger.sample_ext().unwrap();
+        let bits = challenger.sample_bits(12).unwrap();
+        challenger.check_witness(4, &base(&mut rng)).unwrap();
+        let folded = fri::fold_step(&bits, &beta, &x.mul(&y).unwrap(), &y.inverse().unwrap())
+            .unwrap()
+            .reduce()
+            .unwrap();
+        let cap: Vec<FpVar<Fr>> = (0..4).map(|_| digest(&mut rng)).collect();
+        let siblings: Vec<FpVar<Fr>> = (0..10).map(|_| digest(&mut rng)).collect();
+        let rows = vec![
+            merkle::OpenedRow {
+                log_height: 12,
+                values: folded.limbs().to_vec(),
+            },
+            merkle::OpenedRow {
+                log_height: 9,
+                values: vec![a.clone(), b.clone()],
+            },
+        ];
+        let index: Vec<Boolean<Fr>> = bits.clone();
+        merkle::verify_batch(&cap, 2, &index, &rows, &siblings).unwrap();
+        a.enforce_equal(&b).unwrap();
+        (cs.num_constraints(), cs.num_witness_variables())
+    }
+
+    #[test]
+    fn setup_and_proving_synthesize_the_same_system() {
+        let proving = ConstraintSystem::<Fr>::new_ref();
+        let with_values = synthesize(&proving);
+        let setup = ConstraintSystem::<Fr>::new_ref();
+        setup.set_mode(SynthesisMode::Setup);
+        let without_values = synthesize(&setup);
+        assert_eq!(with_values, without_values);
+        assert!(with_values.0 > 5_000);
+    }
+}
