@@ -40,6 +40,9 @@ pub const BOUND_BITS: u64 = 250;
 pub struct BabyBearVar {
     value: FpVar<Fr>,
     bound: BigUint,
+    /// A witness range-checked to 31 bits only, for a Merkle opening to bind (see
+    /// [`BabyBearVar::new_opened_witness`]); any arithmetic drops it.
+    opened: bool,
 }
 
 pub(crate) fn fr_to_biguint(value: Fr) -> BigUint {
@@ -118,6 +121,7 @@ impl BabyBearVar {
         Self {
             value: FpVar::Constant(Fr::from(value)),
             bound: BigUint::from(value),
+            opened: false,
         }
     }
 
@@ -131,17 +135,53 @@ impl BabyBearVar {
         Ok(Self::from_canonical_sum(sum))
     }
 
+    /// A value opened from a Merkle tree: a witness range-checked to 31 bits only (31
+    /// constraints, not 35), which [`crate::merkle::hash_leaf`] hashes as it is. The leaf
+    /// packing `sum (v_i + 1) 2^(31 i)` is injective on digits `v_i + 1` in `[1, 2^31]`, so a
+    /// digit that hashes to the committed (canonical) leaf is the canonical value: the opening
+    /// checks what the comparison with `p` would. Use it only for values an opening binds.
+    pub fn new_opened_witness(
+        cs: ConstraintSystemRef<Fr>,
+        value: impl FnOnce() -> Result<BabyBear, SynthesisError>,
+    ) -> Result<Self, SynthesisError> {
+        Self::opened_from_integer(cs, value().ok().map(|value| value.as_canonical_u32()))
+    }
+
+    /// An opened witness holding `integer` (below `2^31`; tests use it to open non-canonical
+    /// integers).
+    pub(crate) fn opened_from_integer(
+        cs: ConstraintSystemRef<Fr>,
+        integer: Option<u32>,
+    ) -> Result<Self, SynthesisError> {
+        let (_, sum) = witness_bits(&cs, integer.map(BigUint::from).as_ref(), 31)?;
+        Ok(Self {
+            value: sum,
+            bound: (BigUint::from(1u8) << 31u8) - 1u8,
+            opened: true,
+        })
+    }
+
+    /// Whether this is an opened witness ([`Self::new_opened_witness`]).
+    pub(crate) fn is_opened(&self) -> bool {
+        self.opened
+    }
+
     /// A variable already known to hold a value below `p`.
     pub(crate) fn from_canonical_sum(value: FpVar<Fr>) -> Self {
         Self {
             value,
             bound: BigUint::from(P - 1),
+            opened: false,
         }
     }
 
     /// A variable and a bound the caller guarantees.
     pub(crate) fn from_parts(value: FpVar<Fr>, bound: BigUint) -> Self {
-        Self { value, bound }
+        Self {
+            value,
+            bound,
+            opened: false,
+        }
     }
 
     /// The underlying BN254 variable: an integer congruent to the element, at most
@@ -184,6 +224,7 @@ impl BabyBearVar {
         Ok(Self {
             value: &self.value + &other.value,
             bound: &self.bound + &other.bound,
+            opened: false,
         })
     }
 
@@ -196,6 +237,7 @@ impl BabyBearVar {
         Ok(Self {
             value: &self.value - &other.value + biguint_to_fr(&multiple),
             bound: &self.bound + &multiple,
+            opened: false,
         })
     }
 
@@ -212,6 +254,7 @@ impl BabyBearVar {
         Ok(Self {
             value: &self.value * &other.value,
             bound: &self.bound * &other.bound,
+            opened: false,
         })
     }
 
@@ -298,6 +341,7 @@ impl BabyBearVar {
             return Ok(Self {
                 value: FpVar::Constant(biguint_to_fr(&integer)),
                 bound: integer,
+                opened: false,
             });
         }
         let cs = self.cs();
@@ -309,6 +353,7 @@ impl BabyBearVar {
             Self {
                 value: r,
                 bound: weak_bound,
+                opened: false,
             }
         })
     }

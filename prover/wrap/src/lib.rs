@@ -20,7 +20,8 @@
 //! (every proof value is a witness, every parameter a compile-time constant of the
 //! configuration). The verifier circuit itself, the setup and the CLI are later steps.
 //!
-//! The API is small on purpose: [`babybear::BabyBearVar`], [`extension::ExtVar`],
+//! The API is small on purpose: [`babybear::BabyBearVar`] (with
+//! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds), [`extension::ExtVar`],
 //! [`poseidon2::permute`] / [`poseidon2::compress`], [`challenger::ChallengerVar`],
 //! [`merkle::hash_leaf`] / [`merkle::verify_batch`], [`fri::fold_step`] /
 //! [`fri::fold_pair`] / [`fri::fold_scale`] / [`fri::next_fold_scale`], and [`native`]
@@ -34,6 +35,7 @@
 //! | gadget | constraints |
 //! |---|---|
 //! | BabyBear witness, checked canonical | 35 |
+//! | BabyBear witness opened from a Merkle tree (31 bits; the opening binds the rest) | 31 |
 //! | BabyBear multiplication, reduced (31 quotient bits + 35 remainder + 1 fused product) | 67 |
 //! | BabyBear multiplication, weakly reduced (remainder below `2^31`, not `p`) | 64 |
 //! | BabyBear product checked equal to a value, unreduced (no remainder) | 33 |
@@ -156,12 +158,18 @@ mod constraint_counts {
                 let _ = crate::poseidon2::permute(&state).unwrap();
             })
         });
+        let opened_witness = {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            BabyBearVar::new_opened_witness(cs.clone(), || Ok(a)).unwrap();
+            cs.num_constraints()
+        };
         let (observe16, first_sample, next_sample) = crate::challenger::tests::costs();
         let path = crate::merkle::tests::path_constraints();
         let fold = crate::fri::tests::fold_constraints(20);
         let fold_round = crate::fri::tests::fold_round_constraints();
         println!("constraints per gadget (gnomon-wrap):");
         println!("  BabyBear witness, canonical:              {base_witness}");
+        println!("  BabyBear witness, opened (31-bit):        {opened_witness}");
         println!("  BabyBear reduced multiplication:          {base_mul}");
         println!("  BabyBear multiplication, weakly reduced:  {base_mul_weak}");
         println!("  BabyBear product checked equal, unreduced: {base_equal_unreduced}");
@@ -176,6 +184,7 @@ mod constraint_counts {
         println!("  FRI fold, scale from 20 index bits:        {fold}");
         println!("  FRI fold round, scale carried, reduced:    {fold_round}");
         assert!(base_mul <= 67);
+        assert_eq!(opened_witness, 31);
         assert!(base_mul_weak <= 64);
         assert!(ext_mul <= 7);
         assert!(permutation <= 240);

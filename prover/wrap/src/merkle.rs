@@ -29,13 +29,22 @@ const RATE: usize = 2;
 const LIMBS_PER_CELL: usize = 8;
 const RADIX_BITS: u32 = 31;
 
-/// The leaf hash of a stream of BabyBear values (reduced first where not canonical).
+/// The leaf hash of a stream of BabyBear values (reduced first where not canonical, except
+/// opened witnesses: see [`BabyBearVar::new_opened_witness`]).
 pub fn hash_leaf<'a>(
     values: impl IntoIterator<Item = &'a BabyBearVar>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
+    // Canonical values and opened witnesses (31-bit digits, bound by the hash itself) go in as
+    // they are; anything else is reduced.
     let values: Vec<BabyBearVar> = values
         .into_iter()
-        .map(BabyBearVar::reduce)
+        .map(|value| {
+            if value.is_opened() {
+                Ok(value.clone())
+            } else {
+                value.reduce()
+            }
+        })
         .collect::<Result<_, _>>()?;
     let mut state: [FpVar<Fr>; WIDTH] = std::array::from_fn(|_| FpVar::zero());
     let radix = Fr::from(1u64 << RADIX_BITS);
@@ -144,12 +153,13 @@ pub(crate) mod tests {
     use p3_baby_bear::BabyBear;
     use p3_bn254::Bn254;
     use p3_commit::{BatchOpeningRef, Mmcs};
-    use p3_field::PrimeCharacteristicRing;
+    use p3_field::{PrimeCharacteristicRing, PrimeField32};
     use p3_matrix::Dimensions;
     use p3_matrix::dense::RowMajorMatrix;
     use p3_symmetric::{CryptographicHasher, MultiField32PaddingFreeSponge};
 
     use super::*;
+    use crate::babybear::P;
     use crate::native;
     use crate::test_util::Rng;
 
@@ -174,6 +184,19 @@ pub(crate) mod tests {
                 native::to_fr(expected[0]),
                 "{length}"
             );
+            // Opened witnesses hash the same, for 31 constraints each.
+            let before = cs.num_constraints();
+            let opened: Vec<BabyBearVar> = values
+                .iter()
+                .map(|&v| BabyBearVar::new_opened_witness(cs.clone(), || Ok(v)).unwrap())
+                .collect();
+            assert_eq!(cs.num_constraints() - before, 31 * length);
+            let digest = hash_leaf(&opened).unwrap();
+            assert_eq!(
+                digest.value().unwrap(),
+                native::to_fr(expected[0]),
+                "{length}"
+            );
             assert!(cs.is_satisfied().unwrap());
         }
     }
@@ -191,7 +214,8 @@ pub(crate) mod tests {
         case: &Case,
         seed: u64,
         index: usize,
-        tamper: impl Fn(&mut Vec<Vec<BabyBear>>, &mut Vec<[Bn254; 1]>, &mut usize, &mut Vec<Bn254>),
+        non_canonical: bool,
+        tamper: impl FnOnce(&mut Vec<Vec<BabyBear>>, &mut Vec<[Bn254; 1]>, &mut usize, &mut Vec<Bn254>),
     ) -> (bool, bool, ConstraintSystemRef<Fr>) {
         let mut rng = Rng::new(seed);
         let mmcs = Outer::mmcs(case.cap_height);
@@ -238,14 +262,28 @@ pub(crate) mod tests {
         let bits: Vec<Boolean<Fr>> = (0..log_max)
             .map(|i| Boolean::new_witness(cs.clone(), || Ok(index >> i & 1 == 1)).unwrap())
             .collect();
+        // Even matrices as canonical witnesses, odd ones as opened witnesses (31-bit digits,
+        // bound by the hash); `non_canonical` opens matrix 1's first value as `v + p`.
         let rows: Vec<OpenedRow> = opened
             .iter()
             .zip(&case.log_heights)
-            .map(|(row, &log_height)| OpenedRow {
+            .enumerate()
+            .map(|(matrix, (row, &log_height))| OpenedRow {
                 log_height,
                 values: row
                     .iter()
-                    .map(|&v| BabyBearVar::new_witness(cs.clone(), || Ok(v)).unwrap())
+                    .enumerate()
+                    .map(|(column, &v)| {
+                        if matrix % 2 == 0 {
+                            BabyBearVar::new_witness(cs.clone(), || Ok(v)).unwrap()
+                        } else {
+                            let mut integer = v.as_canonical_u32();
+                            if non_canonical && matrix == 1 && column == 0 {
+                                integer += P;
+                            }
+                            BabyBearVar::opened_from_integer(cs.clone(), Some(integer)).unwrap()
+                        }
+                    })
                     .collect(),
             })
             .collect();
@@ -282,7 +320,8 @@ pub(crate) mod tests {
         for (number, case) in cases().iter().enumerate() {
             let log_max = *case.log_heights.iter().max().unwrap();
             for index in [0, 1, (1 << log_max) - 1, 0b1011 % (1 << log_max)] {
-                let (native_ok, circuit_ok, _) = check(case, number as u64, index, |_, _, _, _| {});
+                let (native_ok, circuit_ok, _) =
+                    check(case, number as u64, index, false, |_, _, _, _| {});
                 assert!(native_ok, "case {number} index {index}");
                 assert!(circuit_ok, "case {number} index {index}");
             }
@@ -299,9 +338,10 @@ pub(crate) mod tests {
                 .min_by_key(|&i| case.log_heights[i])
                 .unwrap();
             for matrix in [0, last_row, shortest] {
-                let (native_ok, circuit_ok, _) = check(case, 40, index, |opened, _, _, _| {
-                    opened[matrix][0] += BabyBear::ONE;
-                });
+                let (native_ok, circuit_ok, _) =
+                    check(case, 40, index, false, |opened, _, _, _| {
+                        opened[matrix][0] += BabyBear::ONE;
+                    });
                 assert!(
                     !native_ok && !circuit_ok,
                     "case {number}: value of {matrix}"
@@ -309,23 +349,48 @@ pub(crate) mod tests {
             }
             let siblings = case.log_heights.iter().max().unwrap() - case.cap_height;
             for level in 0..siblings {
-                let (native_ok, circuit_ok, _) = check(case, 41, index, |_, proof, _, _| {
+                let (native_ok, circuit_ok, _) = check(case, 41, index, false, |_, proof, _, _| {
                     proof[level][0] += Bn254::new([1, 0, 0, 0]);
                 });
                 assert!(!native_ok && !circuit_ok, "case {number}: sibling {level}");
             }
             let log_max = *case.log_heights.iter().max().unwrap();
             for bit in 0..log_max {
-                let (native_ok, circuit_ok, _) = check(case, 42, index, |_, _, index, _| {
+                let (native_ok, circuit_ok, _) = check(case, 42, index, false, |_, _, index, _| {
                     *index ^= 1 << bit;
                 });
                 assert!(!native_ok && !circuit_ok, "case {number}: index bit {bit}");
             }
-            let (native_ok, circuit_ok, _) = check(case, 43, index, |_, _, _, cap| {
+            let (native_ok, circuit_ok, _) = check(case, 43, index, false, |_, _, _, cap| {
                 let entry = index >> (log_max - case.cap_height);
                 cap[entry] += Bn254::new([1, 0, 0, 0]);
             });
             assert!(!native_ok && !circuit_ok, "case {number}: cap entry");
+        }
+    }
+
+    /// An opened value given as `v + p` (a 31-bit integer congruent to the committed value)
+    /// hashes to another leaf: the opening fails, which is what lets opened witnesses skip the
+    /// comparison with `p`.
+    #[test]
+    fn non_canonical_opened_values_are_rejected() {
+        let room = (1u32 << 31) - P;
+        for (number, case) in cases().iter().enumerate() {
+            let mut tried = 0;
+            for seed in 50..90 {
+                let mut small = false;
+                let (native_ok, circuit_ok, _) = check(case, seed, 3, false, |opened, _, _, _| {
+                    small = opened[1][0].as_canonical_u32() < room;
+                });
+                assert!(native_ok && circuit_ok);
+                if small {
+                    let (_, circuit_ok, _) = check(case, seed, 3, true, |_, _, _, _| {});
+                    assert!(!circuit_ok, "case {number} seed {seed}");
+                    tried += 1;
+                    break;
+                }
+            }
+            assert!(tried > 0, "case {number}: no value below 2^31 - p drawn");
         }
     }
 
