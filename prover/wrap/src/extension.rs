@@ -304,7 +304,7 @@ impl ExtVar {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use ark_relations::gr1cs::ConstraintSystem;
 
     use super::*;
@@ -437,6 +437,18 @@ mod tests {
         let (a, b) = (witness(&cs, rng.ext()), witness(&cs, rng.ext()));
         let before = cs.num_constraints();
         a.mul(&b).unwrap();
+        cs.num_constraints() - before
+    }
+
+    /// Schoolbook multiplication of two variables, for comparison: one constraint a product.
+    pub(crate) fn schoolbook_constraints() -> usize {
+        let mut rng = Rng::new(6);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (x, y) = (rng.ext(), rng.ext());
+        let (a, b) = (witness(&cs, x), witness(&cs, y));
+        let before = cs.num_constraints();
+        let product = a.mul_schoolbook(&b).unwrap();
+        assert_eq!(product.value().unwrap(), x * y);
         cs.num_constraints() - before
     }
 

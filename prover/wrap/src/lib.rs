@@ -40,6 +40,7 @@
 //! | BabyBear multiplication, weakly reduced (remainder below `2^31`, not `p`) | 64 |
 //! | BabyBear product checked equal to a value, unreduced (no remainder) | 33 |
 //! | extension multiplication, unreduced (7-point evaluation) | 7 |
+//! | extension multiplication, schoolbook (for comparison, not used) | 16 |
 //! | extension multiplication, then all 4 limbs reduced | 291 |
 //! | extension inverse (witnessed, checked by a product) | 291 |
 //! | Poseidon2-BN254 permutation (80 S-boxes of 3) | 240 |
@@ -163,6 +164,7 @@ mod constraint_counts {
             BabyBearVar::new_opened_witness(cs.clone(), || Ok(a)).unwrap();
             cs.num_constraints()
         };
+        let schoolbook = crate::extension::tests::schoolbook_constraints();
         let (observe16, first_sample, next_sample) = crate::challenger::tests::costs();
         let path = crate::merkle::tests::path_constraints();
         let fold = crate::fri::tests::fold_constraints(20);
@@ -174,6 +176,7 @@ mod constraint_counts {
         println!("  BabyBear multiplication, weakly reduced:  {base_mul_weak}");
         println!("  BabyBear product checked equal, unreduced: {base_equal_unreduced}");
         println!("  extension multiplication, unreduced:       {ext_mul}");
+        println!("  extension multiplication, schoolbook:      {schoolbook} (not used)");
         println!("  extension multiplication, then reduced:    {ext_mul_reduced}");
         println!("  extension inverse (witness + check):       {ext_inverse}");
         println!("  Poseidon2-BN254 permutation:               {permutation}");
