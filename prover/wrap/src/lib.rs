@@ -13,16 +13,22 @@
 //!   `MerkleTreeMmcs` with caps.
 //! - [`fri`]: the arity-2 fold of p3-fri's `TwoAdicFriFolding`.
 //!
-//! It must never accept what the native verifier rejects: every gadget constrains each value
-//! it witnesses (range checks, canonical decompositions, no unconstrained hints), and each is
-//! tested against the native Plonky3 code it mirrors, on valid inputs and on tampered ones.
+//! It must never accept what the native verifier rejects, nor reject what it accepts: every
+//! gadget constrains each value it witnesses (range checks, canonical decompositions, no
+//! unconstrained hints), lays out the same constraints with or without values (Groth16's
+//! setup), and is tested against the native Plonky3 code it mirrors, on valid inputs and on
+//! tampered ones. Known limits: Merkle openings take power-of-two heights no shorter than the
+//! cap (every outer-configuration tree has them); the Poseidon2 round constants are
+//! regenerated here by the machine's documented procedure (its copy is private) and the tests
+//! compare the gadget with the machine's permutation.
 //! It holds no keys and performs no setup; it must never fix values the circuit should bind
 //! (every proof value is a witness, every parameter a compile-time constant of the
 //! configuration). The verifier circuit itself, the setup and the CLI are later steps.
 //!
 //! The API is small on purpose: [`babybear::BabyBearVar`] (with
-//! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds), [`extension::ExtVar`],
-//! [`poseidon2::permute`] / [`poseidon2::compress`], [`challenger::ChallengerVar`],
+//! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds),
+//! [`extension::ExtVar`], [`poseidon2::permute`] / [`poseidon2::compress`],
+//! [`challenger::ChallengerVar`],
 //! [`merkle::hash_leaf`] / [`merkle::verify_batch`], [`fri::fold_step`] /
 //! [`fri::fold_pair`] / [`fri::fold_scale`] / [`fri::next_fold_scale`], and [`native`]
 //! conversions.
