@@ -416,16 +416,19 @@ function explorerHtml(): string {
     .reverse()
     .map((x) => {
       const p = x.proof;
-      const detail = p.status === 'executed' ? `${Number(p.cycles).toLocaleString('en-US')}` : p.status === 'running' ? `worker ${esc(p.worker ?? '')}, attempt ${p.attempt}` : p.status === 'failed' ? esc(p.reason ?? '') : '';
+      const ran = p.status === 'executed' || p.status === 'proving' || p.status === 'proven';
+      const detail = ran ? `${Number(p.cycles).toLocaleString('en-US')}` : p.status === 'running' ? `worker ${esc(p.worker ?? '')}, attempt ${p.attempt}` : p.status === 'failed' ? esc(p.reason ?? '') : '';
+      const label = p.status === 'executed' ? 'executed in guest' : p.status === 'proving' ? `proving ${p.proven}/${p.segments}` : p.status === 'proven' ? 'STARK proven' : p.status;
+      const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${p.status === 'proven' ? ` · ${(Number(p.proof_bytes) / 2 ** 20).toFixed(1)} MiB` : ''}`;
       const sum = x.summary;
       return `<tr data-testid="batch" data-batch="${x.batch}" data-status="${p.status}">
-        <td>${x.batch}</td><td><span class="pill ${p.status}">${p.status === 'executed' ? 'executed in guest' : p.status}</span></td>
+        <td>${x.batch}</td><td><span class="pill ${p.status}">${label}</span></td>
         <td>${sum ? `${sum.traderActions} / ${sum.steps}` : '—'}</td>
-        <td>${p.status === 'executed' ? detail : `<span class="muted">${detail || '—'}</span>`}</td><td>${p.status === 'executed' ? p.segments : '—'}</td>
+        <td>${ran ? detail : `<span class="muted">${detail || '—'}</span>`}</td><td>${ran ? p.segments : '—'}</td>
         <td>${sum ? `${time(sum.firstMs)}–${time(sum.lastMs)}` : '—'}</td>
         <td class="hash" title="${sum?.priorRoot ?? ''}">${sum ? short(sum.priorRoot, 8) : '—'}</td>
         <td class="hash" title="${sum?.newRoot ?? ''}">${sum ? short(sum.newRoot, 8) : '—'}</td>
-        <td>${na}</td><td>${na}</td><td>${na}</td></tr>`;
+        <td>${proving}</td><td>${na}</td><td>${na}</td></tr>`;
     })
     .join('');
   return `

@@ -76,7 +76,7 @@ export interface FundingRecord {
 
 export interface Batch {
   batch: number;
-  proof: { status: string; worker?: string; attempt?: number; cycles?: number; segments?: number; reason?: string };
+  proof: { status: string; worker?: string; attempt?: number; cycles?: number; segments?: number; proven?: number; proving_ms?: number; proof_bytes?: number; reason?: string };
   summary: {
     steps: number;
     traderActions: number;

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use gnomon_core::exchange::Exchange;
+use gnomon_executor::SegmentSize;
+use gnomon_machine::config::StarkParameters;
+use gnomon_machine::segment::MAX_SEGMENT_LOG2;
 use gnomon_sim::{USDC, exchange_config, unit_market, usdc};
 use serde::Deserialize;
 
@@ -172,6 +175,16 @@ pub struct Prover {
     /// In-process workers (0: batches wait in the queue for external workers).
     pub workers: usize,
     pub lease_ms: u64,
+    /// Prove batches (segment proofs, verified as one run); off, workers only execute the
+    /// guest over each batch and check its output.
+    pub prove: bool,
+    /// Segments hold at most 2^segment_log2 cycles.
+    pub segment_log2: u32,
+    /// Segments one proving job proves.
+    pub segments_per_job: u64,
+    /// Prove with the test parameters (a handful of queries, no security): for tests and
+    /// demonstrations of the pipeline only.
+    pub insecure_test_parameters: bool,
 }
 
 impl Default for Prover {
@@ -179,6 +192,10 @@ impl Default for Prover {
         Self {
             workers: 1,
             lease_ms: 600_000,
+            prove: false,
+            segment_log2: 20,
+            segments_per_job: 4,
+            insecure_test_parameters: false,
         }
     }
 }
@@ -186,6 +203,27 @@ impl Default for Prover {
 impl Prover {
     pub fn lease_time(&self) -> Duration {
         Duration::from_millis(self.lease_ms)
+    }
+
+    /// Segments per proving job, when the engine proves.
+    pub fn segments_per_job(&self) -> Option<u64> {
+        self.prove.then_some(self.segments_per_job)
+    }
+
+    pub fn parameters(&self) -> StarkParameters {
+        if self.insecure_test_parameters {
+            StarkParameters::testing()
+        } else {
+            StarkParameters::production()
+        }
+    }
+
+    pub fn segment_size(&self) -> anyhow::Result<SegmentSize> {
+        anyhow::ensure!(
+            self.segment_log2 <= MAX_SEGMENT_LOG2,
+            "prover.segment_log2 is at most {MAX_SEGMENT_LOG2}"
+        );
+        Ok(SegmentSize::new(self.segment_log2)?)
     }
 }
 

@@ -53,7 +53,7 @@ use crate::auth::RateLimiter;
 use crate::config::Config;
 use crate::history::StoredHistory;
 use crate::market_data::Update;
-use crate::prover::{JobQueue, LocalQueue};
+use crate::prover::{JobQueue, LocalQueue, ProofStore, SegmentProver};
 use crate::sequencer::{Command, Parts, Sequencer};
 use crate::snapshot::Snapshots;
 use crate::wal::Wal;
@@ -85,7 +85,10 @@ impl Engine {
         let snapshots = Snapshots::new(data.join("snapshots"), config.storage.keep_snapshots)?;
         let genesis: Exchange = config.genesis()?;
         let exchange_id = genesis.global().config.exchange_id;
-        let queue: Arc<dyn JobQueue> = Arc::new(LocalQueue::new(config.prover.lease_time()));
+        let queue: Arc<dyn JobQueue> = Arc::new(LocalQueue::new(
+            config.prover.lease_time(),
+            config.prover.segments_per_job(),
+        ));
         let (updates, _) = broadcast::channel(config.api.feed_buffer);
         let sequencer = Sequencer::recover(Parts {
             wal,
@@ -110,8 +113,20 @@ impl Engine {
         let mut workers = Vec::new();
         if config.prover.workers > 0 {
             let program = Arc::new(Program::from_elf(PERPS_ELF).context("the perps guest ELF")?);
+            let segment_prover = if config.prover.prove {
+                let store = ProofStore::open(&data.join("proofs"))?;
+                Some(Arc::new(SegmentProver::new(
+                    &program,
+                    config.prover.parameters(),
+                    config.prover.segment_size()?,
+                    store,
+                )))
+            } else {
+                None
+            };
             for index in 0..config.prover.workers {
                 let (queue, program, stop) = (queue.clone(), program.clone(), stop_workers.clone());
+                let segment_prover = segment_prover.clone();
                 workers.push(
                     std::thread::Builder::new()
                         .name(format!("prover-{index}"))
@@ -120,6 +135,7 @@ impl Engine {
                                 &format!("local-{index}"),
                                 queue.as_ref(),
                                 &program,
+                                segment_prover.as_deref(),
                                 &stop,
                             )
                         })?,

@@ -1,20 +1,28 @@
 //! Proving jobs: sealed batches handed to prover workers through a queue, and their status.
 //!
+//! A batch goes through three kinds of job ([`Task`]): executing the perps guest over it (which
+//! checks that the guest commits exactly the engine's output before any proving time is spent,
+//! and counts the segments), proving its segments in groups, each group an independent job that
+//! any worker can take, and verifying that the segment proofs are one run with the batch's
+//! output (joining them into the run proof). Proofs go to a [`ProofStore`], a directory that a
+//! multi-machine deployment shares. Aggregating the segment proofs into one and wrapping it in
+//! Groth16 will be two more kinds of job once the prover has them.
+//!
 //! A job is leased, not popped: a worker that dies mid-job never completes its lease, and the
 //! job becomes available again when the lease times out. [`LocalQueue`] is the in-process
 //! queue for a single machine; a multi-machine deployment implements [`JobQueue`] on a shared
 //! system (PostgreSQL `FOR UPDATE SKIP LOCKED`, Redis streams with consumer groups).
-//!
-//! The worker here runs the perps guest over the batch in the executor and checks that it
-//! commits exactly the output the engine expects: the first stage of proving, and what
-//! catches an engine/guest disagreement before any proving time is spent.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use gnomon_core::batch::{SealedBatch, StepKind};
-use gnomon_executor::{Input, Options, Program, execute};
+use gnomon_core::batch::{SealedBatch, StepKind, public_input};
+use gnomon_executor::{Input, Options, Program, SegmentSize, execute, execute_traced};
+use gnomon_machine::config::StarkParameters;
+use gnomon_machine::run::{RunProof, verify_run};
+use gnomon_machine::segment::{MachineKeys, SegmentProof};
 use serde::Serialize;
 
 /// Where a batch is on its way to settlement.
@@ -22,28 +30,66 @@ use serde::Serialize;
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BatchStatus {
     Queued,
+    /// A worker is executing the guest over the batch.
     Running {
         worker: String,
         attempt: u32,
     },
-    /// The guest reproduced the engine's output under the executor.
+    /// The guest reproduced the engine's output under the executor (the last stage when the
+    /// engine does not prove).
     Executed {
         cycles: u64,
         segments: u64,
+    },
+    /// Segment proofs are being made; `proving_ms` adds up the workers' time.
+    Proving {
+        cycles: u64,
+        segments: u64,
+        proven: u64,
+        proving_ms: u64,
+    },
+    /// Every segment is proven, and the proofs verify as one run that commits the batch's
+    /// output.
+    Proven {
+        cycles: u64,
+        segments: u64,
+        proving_ms: u64,
+        proof_bytes: u64,
     },
     Failed {
         reason: String,
     },
 }
 
-/// One batch to prove.
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Run the guest over the batch and compare its output with the engine's.
+    Execute,
+    /// Prove segments `first..first + count` of the run.
+    ProveSegments { first: u64, count: u64 },
+    /// Check that the run's `segments` segment proofs are one run with the batch's output.
+    VerifyRun { segments: u64 },
+}
+
+/// One job on one batch.
 #[derive(Clone, Debug)]
 pub struct Job {
     pub batch: Arc<SealedBatch>,
+    pub task: Task,
     pub attempt: u32,
 }
 
-/// A job taken by a worker until `expires`.
+/// What a worker reports at the end of a job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Executed { cycles: u64, segments: u64 },
+    SegmentsProven { count: u64, proving_ms: u64 },
+    Verified { proof_bytes: u64 },
+    Failed { reason: String },
+}
+
+/// A job taken by a worker until its lease expires.
 #[derive(Clone, Debug)]
 pub struct Lease {
     pub id: u64,
@@ -55,9 +101,9 @@ pub trait JobQueue: Send + Sync {
     fn push(&self, batch: Arc<SealedBatch>);
     /// The oldest available job, leased to `worker`; waits up to `wait` for one.
     fn lease(&self, worker: &str, wait: Duration) -> Option<Lease>;
-    /// Ends a lease with the job's outcome. A lease that already expired (and was handed to
-    /// another worker) is ignored.
-    fn complete(&self, lease: &Lease, status: BatchStatus);
+    /// Ends a lease with the job's outcome, which may create the batch's next jobs. A lease
+    /// that already expired (and was handed to another worker) is ignored.
+    fn complete(&self, lease: &Lease, outcome: Outcome);
     /// The status of every batch the queue has seen.
     fn statuses(&self) -> BTreeMap<u64, BatchStatus>;
     /// What the queue knows of the batches it has seen (none, for a queue that keeps only
@@ -66,7 +112,6 @@ pub trait JobQueue: Send + Sync {
         BTreeMap::new()
     }
 }
-
 /// A sealed batch as the engine sealed it: its steps and the state roots it moves between.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BatchSummary {
@@ -124,14 +169,17 @@ struct QueueState {
 #[derive(Debug)]
 pub struct LocalQueue {
     lease_time: Duration,
+    /// Segments per proving job; `None`: batches are executed, not proven.
+    segments_per_job: Option<u64>,
     state: Mutex<QueueState>,
     ready: Condvar,
 }
 
 impl LocalQueue {
-    pub fn new(lease_time: Duration) -> Self {
+    pub fn new(lease_time: Duration, segments_per_job: Option<u64>) -> Self {
         Self {
             lease_time,
+            segments_per_job: segments_per_job.map(|count| count.max(1)),
             state: Mutex::new(QueueState::default()),
             ready: Condvar::new(),
         }
@@ -141,6 +189,74 @@ impl LocalQueue {
         self.state
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The status after `job` ended with `outcome`, queueing the batch's next jobs.
+    fn advance(&self, state: &mut QueueState, job: &Job, outcome: Outcome) -> BatchStatus {
+        let current = state.statuses.get(&batch_number(job)).cloned();
+        let next = |task| Job {
+            batch: job.batch.clone(),
+            task,
+            attempt: 0,
+        };
+        match (outcome, current) {
+            (Outcome::Failed { reason }, _) => BatchStatus::Failed { reason },
+            (Outcome::Executed { cycles, segments }, _) => match self.segments_per_job {
+                None => BatchStatus::Executed { cycles, segments },
+                Some(per_job) => {
+                    for first in (0..segments).step_by(per_job as usize) {
+                        let count = per_job.min(segments - first);
+                        state
+                            .ready
+                            .push_back(next(Task::ProveSegments { first, count }));
+                    }
+                    BatchStatus::Proving {
+                        cycles,
+                        segments,
+                        proven: 0,
+                        proving_ms: 0,
+                    }
+                }
+            },
+            (
+                Outcome::SegmentsProven { count, proving_ms },
+                Some(BatchStatus::Proving {
+                    cycles,
+                    segments,
+                    proven,
+                    proving_ms: before,
+                }),
+            ) => {
+                let proven = proven + count;
+                if proven == segments {
+                    state.ready.push_back(next(Task::VerifyRun { segments }));
+                }
+                BatchStatus::Proving {
+                    cycles,
+                    segments,
+                    proven,
+                    proving_ms: before + proving_ms,
+                }
+            }
+            (
+                Outcome::Verified { proof_bytes },
+                Some(BatchStatus::Proving {
+                    cycles,
+                    segments,
+                    proving_ms,
+                    ..
+                }),
+            ) => BatchStatus::Proven {
+                cycles,
+                segments,
+                proving_ms,
+                proof_bytes,
+            },
+            (outcome, current) => {
+                tracing::warn!(?outcome, ?current, "a job ended out of turn; ignored");
+                current.unwrap_or(BatchStatus::Queued)
+            }
+        }
     }
 }
 
@@ -157,7 +273,11 @@ impl JobQueue for LocalQueue {
         state
             .summaries
             .insert(batch.input.batch_number, BatchSummary::of(&batch));
-        state.ready.push_back(Job { batch, attempt: 0 });
+        state.ready.push_back(Job {
+            batch,
+            task: Task::Execute,
+            attempt: 0,
+        });
         self.ready.notify_one();
     }
 
@@ -176,11 +296,22 @@ impl JobQueue for LocalQueue {
                 if let Some((job, _)) = state.leased.remove(&id) {
                     tracing::warn!(
                         batch = batch_number(&job),
+                        task = ?job.task,
                         "a proving lease expired; requeued"
                     );
                     state.ready.push_front(job);
                 }
             }
+            // The jobs left of a batch that failed are dropped, not run.
+            let QueueState {
+                ready, statuses, ..
+            } = &mut *state;
+            ready.retain(|job| {
+                !matches!(
+                    statuses.get(&batch_number(job)),
+                    Some(BatchStatus::Failed { .. })
+                )
+            });
             if let Some(mut job) = state.ready.pop_front() {
                 job.attempt += 1;
                 let id = state.next_lease;
@@ -188,13 +319,15 @@ impl JobQueue for LocalQueue {
                 state
                     .leased
                     .insert(id, (job.clone(), now + self.lease_time));
-                state.statuses.insert(
-                    batch_number(&job),
-                    BatchStatus::Running {
-                        worker: worker.to_string(),
-                        attempt: job.attempt,
-                    },
-                );
+                if job.task == Task::Execute {
+                    state.statuses.insert(
+                        batch_number(&job),
+                        BatchStatus::Running {
+                            worker: worker.to_string(),
+                            attempt: job.attempt,
+                        },
+                    );
+                }
                 return Some(Lease { id, job });
             }
             let left = deadline.checked_duration_since(now)?;
@@ -208,10 +341,12 @@ impl JobQueue for LocalQueue {
         }
     }
 
-    fn complete(&self, lease: &Lease, status: BatchStatus) {
+    fn complete(&self, lease: &Lease, outcome: Outcome) {
         let mut state = self.lock();
         if state.leased.remove(&lease.id).is_some() {
+            let status = self.advance(&mut state, &lease.job, outcome);
             state.statuses.insert(batch_number(&lease.job), status);
+            self.ready.notify_all();
         }
     }
 
@@ -224,12 +359,17 @@ impl JobQueue for LocalQueue {
     }
 }
 
-/// Runs `batch` in the guest and compares its journal with the engine's output.
-pub fn execute_batch(program: &Program, batch: &SealedBatch) -> BatchStatus {
+/// The perps guest's input for `batch`: the batch on stdin, its witness as hints.
+fn guest_input(batch: &SealedBatch) -> Input {
     let mut input = Input::new();
     input.write(&batch.input).hint(&batch.witness);
-    let execution = execute(program, &input, &Options::default());
-    let failed = |reason: String| BatchStatus::Failed { reason };
+    input
+}
+
+/// Runs `batch` in the guest and compares its journal with the engine's output.
+pub fn execute_batch(program: &Program, batch: &SealedBatch, options: &Options) -> Outcome {
+    let execution = execute(program, &guest_input(batch), options);
+    let failed = |reason: String| Outcome::Failed { reason };
     match execution.halt() {
         Ok(halt) if halt.exit_code == 0 => {}
         Ok(halt) => {
@@ -245,9 +385,177 @@ pub fn execute_batch(program: &Program, batch: &SealedBatch) -> BatchStatus {
     if execution.journal != expected {
         return failed("the guest committed a different output than the engine".into());
     }
-    BatchStatus::Executed {
+    Outcome::Executed {
         cycles: execution.report.cycles,
         segments: execution.report.segments,
+    }
+}
+
+/// Where proofs are kept: one file per segment proof while a batch is being proven, then one
+/// run proof per batch. Files are written whole (a temporary file renamed), so a reader never
+/// sees part of a proof.
+#[derive(Clone, Debug)]
+pub struct ProofStore {
+    dir: PathBuf,
+}
+
+impl ProofStore {
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn segment_path(&self, batch: u64, index: u64) -> PathBuf {
+        self.dir
+            .join(format!("batch-{batch:010}"))
+            .join(format!("segment-{index:06}.proof"))
+    }
+
+    /// Where the run proof of `batch` is, once it is proven.
+    pub fn run_path(&self, batch: u64) -> PathBuf {
+        self.dir.join(format!("batch-{batch:010}.proof"))
+    }
+
+    fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = path.with_extension("partial");
+        std::fs::write(&temporary, bytes)?;
+        std::fs::rename(&temporary, path)
+    }
+}
+
+/// What a worker needs to prove: the keys of the perps guest, the segment size, the store.
+#[derive(Debug)]
+pub struct SegmentProver {
+    keys: MachineKeys,
+    options: Options,
+    store: ProofStore,
+}
+
+impl SegmentProver {
+    pub fn new(
+        program: &Program,
+        parameters: StarkParameters,
+        segment_size: SegmentSize,
+        store: ProofStore,
+    ) -> Self {
+        Self {
+            keys: MachineKeys::new(program, parameters),
+            options: Options {
+                segment_size,
+                ..Options::default()
+            },
+            store,
+        }
+    }
+
+    /// Proves segments `first..first + count` of the guest's run over `batch`. The worker
+    /// replays the run up to them (the executor is orders of magnitude faster than the
+    /// prover) and proves each as the replay reaches it.
+    fn prove_segments(
+        &self,
+        program: &Program,
+        batch: &SealedBatch,
+        first: u64,
+        count: u64,
+    ) -> Outcome {
+        let number = batch.input.batch_number;
+        let start = Instant::now();
+        // One cycle past the last wanted segment: the executor hands out a segment when the
+        // run goes on past it.
+        let options = Options {
+            cycle_limit: (first + count) * u64::from(self.options.segment_size.cycles()) + 1,
+            ..self.options
+        };
+        let mut result: Result<u64, String> = Ok(0);
+        execute_traced(program, &guest_input(batch), &options, |segment| {
+            let index = u64::from(segment.index);
+            if result.is_err() || !(first..first + count).contains(&index) {
+                return;
+            }
+            result = self
+                .keys
+                .prove_segment(&segment)
+                .map_err(|error| format!("segment {index}: {error}"))
+                .and_then(|proof| {
+                    ProofStore::write(&self.store.segment_path(number, index), &proof.to_bytes())
+                        .map_err(|error| format!("storing segment {index}'s proof: {error}"))
+                })
+                .and_then(|()| result.clone().map(|proven| proven + 1));
+        });
+        match result {
+            Ok(proven) if proven == count => Outcome::SegmentsProven {
+                count,
+                proving_ms: start.elapsed().as_millis() as u64,
+            },
+            Ok(proven) => Outcome::Failed {
+                reason: format!(
+                    "the run has {proven} of segments {first}..{}",
+                    first + count
+                ),
+            },
+            Err(reason) => Outcome::Failed { reason },
+        }
+    }
+
+    /// Verifies the batch's segment proofs as one run that commits the batch's output, and
+    /// joins them into the run proof.
+    fn verify_run(&self, batch: &SealedBatch, segments: u64) -> Outcome {
+        match self.join(batch, segments) {
+            Ok(proof_bytes) => Outcome::Verified { proof_bytes },
+            Err(reason) => Outcome::Failed { reason },
+        }
+    }
+
+    fn join(&self, batch: &SealedBatch, segments: u64) -> Result<u64, String> {
+        let number = batch.input.batch_number;
+        let proofs = (0..segments)
+            .map(|index| {
+                let path = self.store.segment_path(number, index);
+                let bytes = std::fs::read(&path)
+                    .map_err(|error| format!("reading {}: {error}", path.display()))?;
+                SegmentProof::from_bytes(&bytes)
+                    .map_err(|error| format!("segment {index}: {error}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let claim = verify_run(&self.keys, &proofs).map_err(|error| error.to_string())?;
+        if claim.exit_code != 0 {
+            return Err(format!("the run exited with {}", claim.exit_code));
+        }
+        let digest: Vec<u8> = claim
+            .output_digest
+            .iter()
+            .flat_map(|word| word.to_be_bytes())
+            .collect();
+        let digest: [u8; 32] = digest.try_into().expect("eight words");
+        if public_input(&digest) != batch.output.digest() {
+            return Err("the run proves another output than the batch's".into());
+        }
+        let bytes = RunProof { segments: proofs }.to_bytes();
+        ProofStore::write(&self.store.run_path(number), &bytes)
+            .map_err(|error| format!("storing the run proof: {error}"))?;
+        let _ =
+            std::fs::remove_dir_all(self.store.segment_path(number, 0).parent().expect("a dir"));
+        Ok(bytes.len() as u64)
+    }
+}
+
+/// Does `job`: executes, proves or verifies.
+pub fn run_job(program: &Program, prover: Option<&SegmentProver>, job: &Job) -> Outcome {
+    let options = prover.map_or_else(Options::default, |prover| prover.options);
+    match (job.task, prover) {
+        (Task::Execute, _) => execute_batch(program, &job.batch, &options),
+        (Task::ProveSegments { first, count }, Some(prover)) => {
+            prover.prove_segments(program, &job.batch, first, count)
+        }
+        (Task::VerifyRun { segments }, Some(prover)) => prover.verify_run(&job.batch, segments),
+        (task, None) => Outcome::Failed {
+            reason: format!("{task:?} needs a worker that proves"),
+        },
     }
 }
 
@@ -256,19 +564,21 @@ pub fn run_worker(
     name: &str,
     queue: &dyn JobQueue,
     program: &Program,
+    prover: Option<&SegmentProver>,
     stop: &std::sync::atomic::AtomicBool,
 ) {
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let Some(lease) = queue.lease(name, Duration::from_millis(200)) else {
             continue;
         };
-        let status = execute_batch(program, &lease.job.batch);
+        let outcome = run_job(program, prover, &lease.job);
         tracing::info!(
             batch = batch_number(&lease.job),
-            ?status,
+            task = ?lease.job.task,
+            ?outcome,
             "proving job done"
         );
-        queue.complete(&lease, status);
+        queue.complete(&lease, outcome);
     }
 }
 
@@ -282,9 +592,133 @@ mod tests {
         (0..count).map(|_| Arc::new(generator.batch(3))).collect()
     }
 
+    /// A batch of deposits and a tick: no signatures, so about 100,000 cycles (3 traders: 110,860).
+    fn small_batch(traders: u32, usdc: i64) -> Arc<SealedBatch> {
+        let mut sim = gnomon_sim::Sim::new(vec![gnomon_sim::unit_market()]);
+        for seed in 1..=traders {
+            sim.trader(seed, usdc);
+        }
+        sim.advance(1_000);
+        sim.tick();
+        Arc::new(sim.seal())
+    }
+
+    fn prover(dir: &Path) -> SegmentProver {
+        let program = Program::from_elf(crate::PERPS_ELF).unwrap();
+        SegmentProver::new(
+            &program,
+            StarkParameters::testing(),
+            SegmentSize::new(15).unwrap(),
+            ProofStore::open(dir).unwrap(),
+        )
+    }
+
+    /// Runs every job of `queue` in this thread, as a worker would, until none is left.
+    fn drain(queue: &LocalQueue, prover: &SegmentProver, mut before_each: impl FnMut(&Job)) {
+        let program = Program::from_elf(crate::PERPS_ELF).unwrap();
+        while let Some(lease) = queue.lease("test", Duration::ZERO) {
+            before_each(&lease.job);
+            queue.complete(&lease, run_job(&program, Some(prover), &lease.job));
+        }
+    }
+
+    #[test]
+    fn a_batch_is_proven_in_independent_jobs_and_verified_as_one_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let prover = prover(dir.path());
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(2));
+        let batch = small_batch(3, 100);
+        queue.push(batch.clone());
+        let mut tasks = Vec::new();
+        drain(&queue, &prover, |job| tasks.push(job.task));
+
+        let number = batch.input.batch_number;
+        let BatchStatus::Proven {
+            segments,
+            proof_bytes,
+            ..
+        } = queue.statuses()[&number].clone()
+        else {
+            panic!("{:?}", queue.statuses()[&number]);
+        };
+        assert!(segments > 2, "{segments} segments: too few to split");
+        let mut expected = vec![Task::Execute];
+        expected.extend((0..segments).step_by(2).map(|first| Task::ProveSegments {
+            first,
+            count: 2.min(segments - first),
+        }));
+        expected.push(Task::VerifyRun { segments });
+        assert_eq!(tasks, expected);
+
+        let bytes = std::fs::read(prover.store.run_path(number)).unwrap();
+        assert_eq!(bytes.len() as u64, proof_bytes);
+        let run = RunProof::from_bytes(&bytes).unwrap();
+        let claim = verify_run(&prover.keys, &run.segments).unwrap();
+        assert_eq!(claim.segments as u64, segments);
+    }
+
+    #[test]
+    fn a_batch_whose_segment_proofs_do_not_make_its_run_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let prover = prover(dir.path());
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(64));
+        let (batch, other) = (small_batch(2, 100), small_batch(2, 200));
+        queue.push(batch.clone());
+        drain(&queue, &prover, |job| {
+            if let Task::VerifyRun { .. } = job.task {
+                // A corrupted proof of segment 1.
+                let path = prover.store.segment_path(batch.input.batch_number, 1);
+                let mut bytes = std::fs::read(&path).unwrap();
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 1;
+                std::fs::write(&path, bytes).unwrap();
+            }
+        });
+        assert!(matches!(
+            &queue.statuses()[&batch.input.batch_number],
+            BatchStatus::Failed { .. }
+        ));
+
+        // A valid run, but of another batch (same number, other deposits).
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(64));
+        queue.push(other.clone());
+        let store = &prover.store;
+        drain(&queue, &prover, |job| {
+            if let Task::VerifyRun { segments } = job.task {
+                let own = store.segment_path(other.input.batch_number, 0);
+                let dir = own.parent().unwrap();
+                std::fs::remove_dir_all(dir).unwrap();
+                let swapped = segment_proofs(&prover, &batch);
+                assert_eq!(swapped.len() as u64, segments, "the runs differ in length");
+                for (index, bytes) in swapped.iter().enumerate() {
+                    ProofStore::write(
+                        &store.segment_path(other.input.batch_number, index as u64),
+                        bytes,
+                    )
+                    .unwrap();
+                }
+            }
+        });
+        let status = &queue.statuses()[&other.input.batch_number];
+        assert!(
+            matches!(status, BatchStatus::Failed { reason } if reason.contains("another output")),
+            "{status:?}"
+        );
+    }
+
+    /// The segment proofs of `batch`, proven directly.
+    fn segment_proofs(prover: &SegmentProver, batch: &SealedBatch) -> Vec<Vec<u8>> {
+        let program = Program::from_elf(crate::PERPS_ELF).unwrap();
+        let (_, segments) = gnomon_executor::trace(&program, &guest_input(batch), &prover.options);
+        segments
+            .iter()
+            .map(|segment| prover.keys.prove_segment(segment).unwrap().to_bytes())
+            .collect()
+    }
+
     #[test]
     fn a_job_whose_worker_dies_is_leased_again_after_the_lease_time() {
-        let queue = LocalQueue::new(Duration::from_millis(50));
+        let queue = LocalQueue::new(Duration::from_millis(50), None);
         let [first, second] = batches(2).try_into().unwrap();
         queue.push(first.clone());
         queue.push(second);
@@ -296,7 +730,7 @@ mod tests {
         assert!(queue.lease("lives", Duration::ZERO).is_none());
         queue.complete(
             &other,
-            BatchStatus::Executed {
+            Outcome::Executed {
                 cycles: 1,
                 segments: 1,
             },
@@ -309,7 +743,7 @@ mod tests {
         assert_eq!(again.job.attempt, 2);
         queue.complete(
             &dead,
-            BatchStatus::Failed {
+            Outcome::Failed {
                 reason: "late".into(),
             },
         );
@@ -322,7 +756,7 @@ mod tests {
         );
         queue.complete(
             &again,
-            BatchStatus::Executed {
+            Outcome::Executed {
                 cycles: 2,
                 segments: 1,
             },

@@ -37,6 +37,7 @@ fn sizes(variable: &str, default: &[u32]) -> Vec<u32> {
         |_| default.to_vec(),
         |list| {
             list.split(',')
+                .filter(|size| !size.trim().is_empty())
                 .map(|size| size.trim().parse().unwrap())
                 .collect()
         },
