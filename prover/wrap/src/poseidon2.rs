@@ -4,25 +4,21 @@
 //! Cost: 3 constraints per S-box (`x^2`, `x^4`, `x^5`), 8 x 3 + 56 = 80 S-boxes, so 240
 //! constraints; the linear layers and round constants are free.
 //!
-//! The round constants are regenerated here by the same Grain LFSR procedure the machine's
-//! `poseidon2_bn254` module documents (its own copy is private); the tests check this
-//! gadget against the machine's permutation, so the two cannot drift apart silently.
+//! The round constants are the machine's (`gnomon_machine::config::poseidon2_bn254`, generated
+//! by the Grain LFSR procedure it documents), and the tests check this gadget against the
+//! machine's permutation.
 
 use std::sync::OnceLock;
 
 use ark_bn254::Fr;
-use ark_ff::PrimeField;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::SynthesisError;
-use num_bigint::BigUint;
+use gnomon_machine::config::poseidon2_bn254::round_constants;
 
-use crate::babybear::biguint_to_fr;
+use crate::native::to_fr;
 
 /// The state width.
 pub const WIDTH: usize = 3;
-const FIELD_BITS: usize = 254;
-const HALF_FULL_ROUNDS: usize = 4;
-const PARTIAL_ROUNDS: usize = 56;
 
 struct Constants {
     initial: Vec<[Fr; WIDTH]>,
@@ -30,82 +26,18 @@ struct Constants {
     terminal: Vec<[Fr; WIDTH]>,
 }
 
-/// The Grain LFSR of the Poseidon parameter scripts (see the machine's `poseidon2_bn254`).
-struct Grain {
-    state: u128,
-}
-
-impl Grain {
-    fn new(fields: &[(u64, u32)]) -> Self {
-        let mut bits = Vec::with_capacity(80);
-        for &(value, width) in fields {
-            bits.extend((0..width).rev().map(|bit| (value >> bit) & 1 == 1));
-        }
-        bits.resize(80, true);
-        let state = bits.iter().enumerate().fold(0u128, |state, (index, &bit)| {
-            state | (u128::from(bit) << index)
-        });
-        let mut grain = Self { state };
-        for _ in 0..160 {
-            grain.clock();
-        }
-        grain
-    }
-
-    fn clock(&mut self) -> bool {
-        let s = self.state;
-        let bit = ((s >> 62) ^ (s >> 51) ^ (s >> 38) ^ (s >> 23) ^ (s >> 13) ^ s) & 1;
-        self.state = (s >> 1) | (bit << 79);
-        bit == 1
-    }
-
-    fn next_bit(&mut self) -> bool {
-        loop {
-            let keep = self.clock();
-            let bit = self.clock();
-            if keep {
-                return bit;
-            }
-        }
-    }
-
-    fn next_element(&mut self) -> Fr {
-        let modulus: BigUint = Fr::MODULUS.into();
-        loop {
-            let mut value = BigUint::ZERO;
-            for _ in 0..FIELD_BITS {
-                value = (value << 1u8) | BigUint::from(u8::from(self.next_bit()));
-            }
-            if value < modulus {
-                return biguint_to_fr(&value);
-            }
-        }
-    }
-}
-
+/// The machine's round constants as arkworks scalars.
 fn constants() -> &'static Constants {
     static CONSTANTS: OnceLock<Constants> = OnceLock::new();
     CONSTANTS.get_or_init(|| {
-        let mut grain = Grain::new(&[
-            (1, 2),
-            (0, 4),
-            (FIELD_BITS as u64, 12),
-            (WIDTH as u64, 12),
-            (2 * HALF_FULL_ROUNDS as u64, 10),
-            (PARTIAL_ROUNDS as u64, 10),
-        ]);
-        let full = |grain: &mut Grain| -> Vec<[Fr; WIDTH]> {
-            (0..HALF_FULL_ROUNDS)
-                .map(|_| std::array::from_fn(|_| grain.next_element()))
-                .collect()
+        let machine = round_constants();
+        let rounds = |rounds: &[[p3_bn254::Bn254; WIDTH]]| -> Vec<[Fr; WIDTH]> {
+            rounds.iter().map(|round| round.map(to_fr)).collect()
         };
-        let initial = full(&mut grain);
-        let internal = (0..PARTIAL_ROUNDS).map(|_| grain.next_element()).collect();
-        let terminal = full(&mut grain);
         Constants {
-            initial,
-            internal,
-            terminal,
+            initial: rounds(&machine.initial),
+            internal: machine.internal.iter().copied().map(to_fr).collect(),
+            terminal: rounds(&machine.terminal),
         }
     })
 }

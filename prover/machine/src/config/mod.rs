@@ -24,7 +24,7 @@
 //! tests only: it proves the same statements with a handful of queries and no security.
 
 pub mod outer;
-mod poseidon2_bn254;
+pub mod poseidon2_bn254;
 
 use p3_baby_bear::{BabyBear, Poseidon2BabyBear};
 use p3_challenger::{CanObserve, CanSample, DuplexChallenger, FieldChallenger, GrindingChallenger};

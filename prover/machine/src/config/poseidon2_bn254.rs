@@ -83,28 +83,57 @@ impl Grain {
     }
 }
 
-/// The permutation, with constants from [`Grain`].
+/// The round constants, in the order the rounds use them.
+#[derive(Clone, Debug)]
+pub struct RoundConstants {
+    /// The first half of the full rounds: one constant per state element.
+    pub initial: Vec<[Bn254; WIDTH]>,
+    /// The partial rounds: one constant, added to the first element.
+    pub internal: Vec<Bn254>,
+    /// The second half of the full rounds.
+    pub terminal: Vec<[Bn254; WIDTH]>,
+}
+
+/// The round constants of [`Grain`], generated once.
+pub fn round_constants() -> &'static RoundConstants {
+    static CONSTANTS: std::sync::OnceLock<RoundConstants> = std::sync::OnceLock::new();
+    CONSTANTS.get_or_init(|| {
+        let digits = Bn254::order().to_u64_digits();
+        let mut modulus = [0u64; 4];
+        modulus[..digits.len()].copy_from_slice(&digits);
+        let mut grain = Grain::new(&[
+            (1, 2),
+            (0, 4),
+            (FIELD_BITS as u64, 12),
+            (WIDTH as u64, 12),
+            (FULL_ROUNDS as u64, 10),
+            (PARTIAL_ROUNDS as u64, 10),
+        ]);
+        let full_rounds = |grain: &mut Grain| -> Vec<[Bn254; WIDTH]> {
+            (0..FULL_ROUNDS / 2)
+                .map(|_| std::array::from_fn(|_| grain.next_element(&modulus)))
+                .collect()
+        };
+        let initial = full_rounds(&mut grain);
+        let internal = (0..PARTIAL_ROUNDS)
+            .map(|_| grain.next_element(&modulus))
+            .collect();
+        let terminal = full_rounds(&mut grain);
+        RoundConstants {
+            initial,
+            internal,
+            terminal,
+        }
+    })
+}
+
+/// The permutation, with the [`round_constants`].
 pub fn permutation() -> Poseidon2Bn254<WIDTH> {
-    let digits = Bn254::order().to_u64_digits();
-    let mut modulus = [0u64; 4];
-    modulus[..digits.len()].copy_from_slice(&digits);
-    let mut grain = Grain::new(&[
-        (1, 2),
-        (0, 4),
-        (FIELD_BITS as u64, 12),
-        (WIDTH as u64, 12),
-        (FULL_ROUNDS as u64, 10),
-        (PARTIAL_ROUNDS as u64, 10),
-    ]);
-    let mut full_round = || std::array::from_fn(|_| grain.next_element(&modulus));
-    let initial: Vec<[Bn254; WIDTH]> = (0..FULL_ROUNDS / 2).map(|_| full_round()).collect();
-    let internal: Vec<Bn254> = (0..PARTIAL_ROUNDS)
-        .map(|_| grain.next_element(&modulus))
-        .collect();
-    let terminal: Vec<[Bn254; WIDTH]> = (0..FULL_ROUNDS / 2)
-        .map(|_| std::array::from_fn(|_| grain.next_element(&modulus)))
-        .collect();
-    Poseidon2Bn254::new(ExternalLayerConstants::new(initial, terminal), internal)
+    let constants = round_constants().clone();
+    Poseidon2Bn254::new(
+        ExternalLayerConstants::new(constants.initial, constants.terminal),
+        constants.internal,
+    )
 }
 
 #[cfg(test)]
