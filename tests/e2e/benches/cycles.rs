@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench -p gnomon-e2e --bench cycles                 # 20 actions per kind, 1,000 mixed
 //! cargo bench -p gnomon-e2e --bench cycles -- --count 50 --steps 2000 --seed 7
+//! cargo bench -p gnomon-e2e --bench cycles -- --flat fill   # one kind's cost, by function
 //! ```
 //!
 //! Per kind, a batch of `count` actions is run against a baseline batch from the same state
@@ -14,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use gnomon_core::batch::{SealedBatch, StepKind};
-use gnomon_e2e::profile::{Spent, Target, profile};
+use gnomon_e2e::profile::{Spent, Target, flat, profile};
 use gnomon_e2e::{guest_input, perps, perps_elf};
 use gnomon_executor::Execution;
 use gnomon_sim::scenarios::{Scenario, mixed, per_action};
@@ -56,6 +57,8 @@ struct Args {
     count: usize,
     steps: usize,
     seed: u64,
+    /// Only this kind's cost per action, by function.
+    flat: Option<String>,
 }
 
 fn args() -> Args {
@@ -63,6 +66,7 @@ fn args() -> Args {
         count: 20,
         steps: 1_000,
         seed: 1,
+        flat: None,
     };
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
@@ -76,6 +80,7 @@ fn args() -> Args {
             "--count" => args.count = value() as usize,
             "--steps" => args.steps = value() as usize,
             "--seed" => args.seed = value(),
+            "--flat" => args.flat = words.next(),
             // What `cargo bench` passes.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
@@ -129,8 +134,43 @@ fn per_kind(scenario: &Scenario) -> [u64; 4] {
     ]
 }
 
+/// The cycles one action of `scenario` adds, by function (its own instructions), most first.
+fn print_flat(scenario: &Scenario) {
+    let own = |batch: &SealedBatch| -> BTreeMap<String, u64> {
+        let input = guest_input(&batch.input, &batch.witness);
+        flat(perps_elf(), perps(), &input).1.into_iter().collect()
+    };
+    let (batch, baseline) = (own(&scenario.batch), own(&scenario.baseline));
+    let count = scenario.actions as i64;
+    let mut added: Vec<(i64, &str)> = batch
+        .iter()
+        .map(|(name, &cycles)| {
+            let before = baseline.get(name).copied().unwrap_or(0);
+            ((cycles as i64 - before as i64) / count, name.as_str())
+        })
+        .filter(|(cycles, _)| *cycles != 0)
+        .collect();
+    added.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let total: i64 = added.iter().map(|(cycles, _)| cycles).sum();
+    println!(
+        "{}: {total} cycles per action, by function\n",
+        scenario.name
+    );
+    for (cycles, name) in added.iter().take(40) {
+        println!("{cycles:>9}  {name}");
+    }
+}
+
 fn main() {
     let args = args();
+    if let Some(kind) = &args.flat {
+        let scenario = per_action(args.count)
+            .into_iter()
+            .find(|scenario| scenario.name == kind)
+            .unwrap_or_else(|| panic!("no action kind {kind}"));
+        print_flat(&scenario);
+        return;
+    }
     println!(
         "perps guest cycles per action ({} actions of each kind, each by another trader)\n",
         args.count
