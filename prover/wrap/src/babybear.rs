@@ -23,6 +23,7 @@ use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::select::CondSelectGadget;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use num_bigint::BigUint;
 use p3_baby_bear::BabyBear;
@@ -159,6 +160,29 @@ impl BabyBearVar {
             bound: (BigUint::from(1u8) << 31u8) - 1u8,
             opened: true,
         })
+    }
+
+    /// `if bit { b } else { a }` and `if bit { a } else { b }` for two values below `2^31`
+    /// (canonical or opened), marked opened: one constraint. Only for a pair a Merkle opening
+    /// binds (the leaf hash forces each 31-bit digit to the committed canonical value).
+    pub(crate) fn select_pair_opened(
+        bit: &Boolean<Fr>,
+        a: &Self,
+        b: &Self,
+    ) -> Result<(Self, Self), SynthesisError> {
+        let weak = (BigUint::from(1u8) << 31u8) - 1u8;
+        assert!(
+            a.bound <= weak && b.bound <= weak,
+            "selected values are below 2^31"
+        );
+        let first = FpVar::conditionally_select(bit, &b.value, &a.value)?;
+        let second = &a.value + &b.value - &first;
+        let opened = |value| Self {
+            value,
+            bound: weak.clone(),
+            opened: true,
+        };
+        Ok((opened(first), opened(second)))
     }
 
     /// Whether this is an opened witness ([`Self::new_opened_witness`]).

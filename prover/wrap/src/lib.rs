@@ -66,6 +66,7 @@ pub mod extension;
 pub mod fri;
 pub mod merkle;
 pub mod native;
+pub mod pcs;
 pub mod poseidon2;
 
 #[cfg(test)]
