@@ -165,6 +165,20 @@ struct QueueState {
     summaries: BTreeMap<u64, BatchSummary>,
 }
 
+impl QueueState {
+    /// Queues `job` after every job of its batch and of earlier batches: batches settle in
+    /// order, so an earlier batch's proving comes before a later batch's.
+    fn enqueue(&mut self, job: Job) {
+        let number = batch_number(&job);
+        let at = self
+            .ready
+            .iter()
+            .position(|queued| batch_number(queued) > number)
+            .unwrap_or(self.ready.len());
+        self.ready.insert(at, job);
+    }
+}
+
 /// The in-process queue.
 #[derive(Debug)]
 pub struct LocalQueue {
@@ -206,9 +220,7 @@ impl LocalQueue {
                 Some(per_job) => {
                     for first in (0..segments).step_by(per_job as usize) {
                         let count = per_job.min(segments - first);
-                        state
-                            .ready
-                            .push_back(next(Task::ProveSegments { first, count }));
+                        state.enqueue(next(Task::ProveSegments { first, count }));
                     }
                     BatchStatus::Proving {
                         cycles,
@@ -229,7 +241,7 @@ impl LocalQueue {
             ) => {
                 let proven = proven + count;
                 if proven == segments {
-                    state.ready.push_back(next(Task::VerifyRun { segments }));
+                    state.enqueue(next(Task::VerifyRun { segments }));
                 }
                 BatchStatus::Proving {
                     cycles,
@@ -273,7 +285,7 @@ impl JobQueue for LocalQueue {
         state
             .summaries
             .insert(batch.input.batch_number, BatchSummary::of(&batch));
-        state.ready.push_back(Job {
+        state.enqueue(Job {
             batch,
             task: Task::Execute,
             attempt: 0,
@@ -714,6 +726,34 @@ mod tests {
             .iter()
             .map(|segment| prover.keys.prove_segment(segment).unwrap().to_bytes())
             .collect()
+    }
+
+    #[test]
+    fn an_earlier_batch_is_proven_before_a_later_one_is_executed() {
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(2));
+        let [first, second] = batches(2).try_into().unwrap();
+        queue.push(first.clone());
+        queue.push(second.clone());
+        let execute = queue.lease("w", Duration::ZERO).unwrap();
+        queue.complete(
+            &execute,
+            Outcome::Executed {
+                cycles: 3,
+                segments: 3,
+            },
+        );
+        let order: Vec<(u64, Task)> = std::iter::from_fn(|| queue.lease("w", Duration::ZERO))
+            .map(|lease| (batch_number(&lease.job), lease.job.task))
+            .collect();
+        let (one, two) = (first.input.batch_number, second.input.batch_number);
+        assert_eq!(
+            order,
+            [
+                (one, Task::ProveSegments { first: 0, count: 2 }),
+                (one, Task::ProveSegments { first: 2, count: 1 }),
+                (two, Task::Execute),
+            ]
+        );
     }
 
     #[test]
