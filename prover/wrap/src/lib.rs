@@ -12,6 +12,8 @@
 //! - [`merkle`]: the leaf hash (`MultiField32PaddingFreeSponge`) and authentication paths of
 //!   `MerkleTreeMmcs` with caps.
 //! - [`fri`]: the arity-2 fold of p3-fri's `TwoAdicFriFolding`.
+//! - [`pcs`]: the PCS verifier, `TwoAdicFriPcs::verify` of the outer configuration, built
+//!   from the above: the core of the STARK verifier circuit.
 //!
 //! It must never accept what the native verifier rejects, nor reject what it accepts: every
 //! gadget constrains each value it witnesses (range checks, canonical decompositions, no
@@ -23,15 +25,37 @@
 //! compare the gadget with the machine's permutation.
 //! It holds no keys and performs no setup; it must never fix values the circuit should bind
 //! (every proof value is a witness, every parameter a compile-time constant of the
-//! configuration). The verifier circuit itself, the setup and the CLI are later steps.
+//! configuration). The STARK verifier circuit around [`pcs`] (AIR and LogUp evaluation at the
+//! out-of-domain point), the setup and the CLI are later steps.
+//!
+//! # The PCS verifier
+//!
+//! [`pcs::verify`] checks an opening proof of `TwoAdicFriPcs` exactly as p3-fri's
+//! `Pcs::verify` does for the outer configuration (arity-2 folds, caps, the parameters of a
+//! [`gnomon_machine::config::StarkParameters`]): zero-difficulty grinding witnesses are zero;
+//! the transcript observes the PCS domain separator's seed, the claimed values, checks the
+//! batch grinding, samples `alpha`, observes the FRI seed, then per commit round the cap
+//! (grinding, `beta`), the final polynomial, checks the query grinding and samples the query
+//! indices; per query the input rows open against each round's cap, the reduced openings
+//! accumulate per height, the commit-phase pairs open and fold with the roll-ins, and the final
+//! polynomial (Horner, at the folded index's point) must equal the folded value. Inputs:
+//! [`pcs::OpeningShape`] (heights, widths, point counts: circuit constants), the claims
+//! ([`pcs::CommitmentClaims`]: caps, points, values), the proof ([`pcs::FriProofVar`], from a
+//! native proof by [`pcs::FriProofWitness::new`]) and the caller's [`challenger::ChallengerVar`].
+//! **The caller must bind** the transcript before the opening (the caps observed when
+//! committed, the opening points sampled from it: the gadget observes neither, as natively).
+//! One difference from the native code, with the same accepted set: the proof's pruned Merkle
+//! multi-paths are checked as one restored path per query (restored by p3's
+//! `restore_and_recompute_paths`), since a circuit's layout cannot depend on which queries
+//! share nodes.
 //!
 //! The API is small on purpose: [`babybear::BabyBearVar`] (with
 //! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds),
 //! [`extension::ExtVar`], [`poseidon2::permute`] / [`poseidon2::compress`],
 //! [`challenger::ChallengerVar`],
 //! [`merkle::hash_leaf`] / [`merkle::verify_batch`], [`fri::fold_step`] /
-//! [`fri::fold_pair`] / [`fri::fold_scale`] / [`fri::next_fold_scale`], and [`native`]
-//! conversions.
+//! [`fri::fold_pair`] / [`fri::fold_scale`] / [`fri::next_fold_scale`], [`pcs::verify`] with
+//! [`pcs::FriProofVar::new_witness`] / [`pcs::claims_witness`], and [`native`] conversions.
 //!
 //! # Measured constraint counts
 //!
@@ -56,6 +80,8 @@
 //! | Merkle path: 2^20 leaves, cap of 16, a one-value leaf | 4,112 |
 //! | FRI fold with its scale computed from 20 index bits | 693 |
 //! | FRI fold round, scale carried from the previous round, result reduced | 503 |
+//! | PCS verification, outer parameters, 3 rounds of 2^16 rows (40 + 16 + 8 columns at 2, 2, 1 points): all 21 queries | 1,395,910 |
+//! | the same, per query (input paths and rows ~15k, 14 commit-phase openings and folds ~41k, reduced openings ~3k) | 60,216 |
 //!
 //! Reductions are what cost: keep values unreduced through sums of products and reduce once,
 //! before a comparison, an observe or a hash.
@@ -176,6 +202,7 @@ mod constraint_counts {
         let path = crate::merkle::tests::path_constraints();
         let fold = crate::fri::tests::fold_constraints(20);
         let fold_round = crate::fri::tests::fold_round_constraints();
+        let (pcs_total, pcs_query) = crate::pcs::tests::realistic_counts();
         println!("constraints per gadget (gnomon-wrap):");
         println!("  BabyBear witness, canonical:              {base_witness}");
         println!("  BabyBear witness, opened (31-bit):        {opened_witness}");
@@ -193,6 +220,11 @@ mod constraint_counts {
         println!("  Merkle path, 2^20 leaves, cap 16, 1 value: {path}");
         println!("  FRI fold, scale from 20 index bits:        {fold}");
         println!("  FRI fold round, scale carried, reduced:    {fold_round}");
+        println!(
+            "  PCS verification, 3 rounds of 2^16 rows (40 + 16 + 8 columns), outer parameters:"
+        );
+        println!("    all 21 queries and the transcript:       {pcs_total}");
+        println!("    per query:                               {pcs_query}");
         assert!(base_mul <= 67);
         assert_eq!(opened_witness, 31);
         assert!(base_mul_weak <= 64);
@@ -202,6 +234,8 @@ mod constraint_counts {
         assert!(path <= 17 * 241 + 16);
         assert!(fold <= 750);
         assert!(fold_round <= 520);
+        assert!(pcs_query <= 61_000, "{pcs_query}");
+        assert!(pcs_total <= 1_400_000, "{pcs_total}");
     }
 }
 

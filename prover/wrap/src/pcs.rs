@@ -135,7 +135,10 @@ impl Layout {
         heights.sort_unstable_by(|a, b| b.cmp(a));
         heights.dedup();
         let log_max_height = heights[0];
-        assert!(log_max_height <= BabyBear::TWO_ADICITY && log_max_height < 31);
+        assert!(
+            log_max_height <= BabyBear::TWO_ADICITY,
+            "the two-adicity bounds heights"
+        );
         let log_final_height = fri.log_blowup + fri.log_final_poly_len;
         // Natively, a height below the final one is never consumed and every proof fails.
         assert!(
@@ -1087,5 +1090,55 @@ pub(crate) mod tests {
         assert!(!check(|_, witness| {
             witness.queries[1].fold_siblings[2] += Ext::ONE;
         }));
+    }
+
+    #[test]
+    fn a_proof_at_the_outer_parameters_satisfies_the_circuit() {
+        let start = std::time::Instant::now();
+        let fixture = fixture(
+            StarkParameters::outer(),
+            &vec![vec![(6, 5), (4, 3)], vec![(6, 9)], vec![(3, 2)]],
+            2,
+        );
+        let (satisfied, size) = circuit(&fixture, &fixture.claims, &fixture.witness, false);
+        assert!(satisfied);
+        let mut witness = fixture.witness.clone();
+        witness.queries[20].fold_siblings[3] += Ext::ONE;
+        assert!(!circuit(&fixture, &fixture.claims, &witness, false).0);
+        println!(
+            "outer parameters, heights 2^10/2^8/2^7: {size} constraints, {:?}",
+            start.elapsed()
+        );
+    }
+
+    /// The PCS verification of a realistic shape at the outer parameters: three rounds of
+    /// 2^16 rows (blown up to 2^20): 40 columns at 2 points, 16 columns at 2 points, 8 columns
+    /// (quotient chunks) at 1 point. Returns (all queries, one query), from setup-mode
+    /// syntheses with 1 and 2 queries.
+    pub(crate) fn realistic_counts() -> (usize, usize) {
+        let matrix = |width, num_points| MatrixShape {
+            log_degree: 16,
+            width,
+            num_points,
+        };
+        let shape = OpeningShape {
+            rounds: vec![vec![matrix(40, 2)], vec![matrix(16, 2)], vec![matrix(8, 1)]],
+        };
+        let count = |queries: usize| {
+            let mut parameters = StarkParameters::outer();
+            parameters.num_queries = queries;
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            cs.set_mode(SynthesisMode::Setup);
+            let claims = claims_witness(cs.clone(), &parameters, &shape, None).unwrap();
+            let mut challenger = ChallengerVar::new();
+            let proof = FriProofVar::new_witness(cs.clone(), &parameters, &shape, None).unwrap();
+            verify(&parameters, &shape, &mut challenger, &claims, &proof).unwrap();
+            // The witnesses' range checks (opened values, proof values) included.
+            cs.num_constraints()
+        };
+        let (one, two) = (count(1), count(2));
+        let per_query = two - one;
+        let queries = StarkParameters::outer().num_queries;
+        (one + (queries - 1) * per_query, per_query)
     }
 }
