@@ -382,6 +382,47 @@ pub fn verify(
     claims: &[CommitmentClaims],
     proof: &FriProofVar,
 ) -> Result<(), SynthesisError> {
+    verify_counted(
+        parameters,
+        shape,
+        challenger,
+        claims,
+        proof,
+        &mut Parts::default(),
+    )
+}
+
+/// Constraints per part of [`verify`], for the benchmark.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Parts {
+    /// Grinding checks, the transcript, alpha's powers, the claimed sums, `beta^2`.
+    pub(crate) transcript: usize,
+    /// Per query: the query points and the input rows' Merkle openings.
+    pub(crate) inputs: usize,
+    /// Per query: the reduced openings.
+    pub(crate) reduced: usize,
+    /// Per query: the commit-phase openings and the folds.
+    pub(crate) folds: usize,
+    /// Per query: the final polynomial.
+    pub(crate) final_poly: usize,
+}
+
+fn verify_counted(
+    parameters: &StarkParameters,
+    shape: &OpeningShape,
+    challenger: &mut ChallengerVar,
+    claims: &[CommitmentClaims],
+    proof: &FriProofVar,
+    parts: &mut Parts,
+) -> Result<(), SynthesisError> {
+    use ark_r1cs_std::GR1CSVar;
+    let cs = proof.batch_pow.variable().cs();
+    let mut mark = cs.num_constraints();
+    let mut lap = |part: &mut usize| {
+        let now = cs.num_constraints();
+        *part += now - mark;
+        mark = now;
+    };
     let layout = Layout::new(parameters, shape);
     assert_eq!(claims.len(), shape.rounds.len());
     for (claim, round) in claims.iter().zip(&shape.rounds) {
@@ -478,6 +519,7 @@ pub fn verify(
         .collect::<Result<Vec<_>, _>>()?;
     let heights: Vec<usize> = ladder.keys().copied().collect();
 
+    lap(&mut parts.transcript);
     // 4. The queries.
     let l = layout.log_max_height;
     for (bits, query) in indices.iter().zip(&proof.queries) {
@@ -507,6 +549,7 @@ pub fn verify(
                 &query.input_paths[b],
             )?;
         }
+        lap(&mut parts.inputs);
         // Reduced openings per height.
         let mut reduced = std::collections::BTreeMap::<usize, ExtVar>::new();
         let mut opening = openings.iter();
@@ -532,6 +575,7 @@ pub fn verify(
         if let Some(ro) = reduced.get(&layout.log_blowup) {
             ro.enforce_equal(&ExtVar::constant(Ext::ZERO))?;
         }
+        lap(&mut parts.reduced);
         // The fold chain.
         let mut folded = reduced[&l].reduce()?;
         let mut scale = if layout.num_rounds > 0 {
@@ -571,6 +615,7 @@ pub fn verify(
                 scale = Some(fri::next_fold_scale(current_scale, &bits[round + 1])?);
             }
         }
+        lap(&mut parts.folds);
         // The final polynomial at the folded index's point.
         let x = two_adic_point(&bits[layout.num_rounds..l], BabyBear::ONE)?;
         let mut eval = ExtVar::constant(Ext::ZERO);
@@ -578,6 +623,7 @@ pub fn verify(
             eval = eval.mul_base(&x)?.add(coefficient)?;
         }
         eval.enforce_equal(&folded)?;
+        lap(&mut parts.final_poly);
     }
     Ok(())
 }
@@ -1052,6 +1098,9 @@ pub(crate) mod tests {
         assert!(!check(|_, witness| {
             witness.queries[1].input_paths[0][2] += Bn254::new([1, 0, 0, 0]);
         }));
+        assert!(!check(|_, witness| {
+            witness.queries[0].fold_paths[1][0] += Bn254::new([1, 0, 0, 0]);
+        }));
     }
 
     #[test]
@@ -1115,7 +1164,7 @@ pub(crate) mod tests {
     /// 2^16 rows (blown up to 2^20): 40 columns at 2 points, 16 columns at 2 points, 8 columns
     /// (quotient chunks) at 1 point. Returns (all queries, one query), from setup-mode
     /// syntheses with 1 and 2 queries.
-    pub(crate) fn realistic_counts() -> (usize, usize) {
+    pub(crate) fn realistic_counts() -> (usize, usize, Parts) {
         let matrix = |width, num_points| MatrixShape {
             log_degree: 16,
             width,
@@ -1132,13 +1181,33 @@ pub(crate) mod tests {
             let claims = claims_witness(cs.clone(), &parameters, &shape, None).unwrap();
             let mut challenger = ChallengerVar::new();
             let proof = FriProofVar::new_witness(cs.clone(), &parameters, &shape, None).unwrap();
-            verify(&parameters, &shape, &mut challenger, &claims, &proof).unwrap();
+            let witnesses = cs.num_constraints();
+            let mut parts = Parts::default();
+            verify_counted(
+                &parameters,
+                &shape,
+                &mut challenger,
+                &claims,
+                &proof,
+                &mut parts,
+            )
+            .unwrap();
             // The witnesses' range checks (opened values, proof values) included.
-            cs.num_constraints()
+            (cs.num_constraints(), witnesses, parts)
         };
-        let (one, two) = (count(1), count(2));
+        let ((one, witnesses_one, parts), (two, _, _)) = (count(1), count(2));
         let per_query = two - one;
         let queries = StarkParameters::outer().num_queries;
-        (one + (queries - 1) * per_query, per_query)
+        println!(
+            "    one query: witnesses {}, transcript {}, query points + input openings {}, \
+             reduced openings {}, commit-phase openings + folds {}, final polynomial {}",
+            witnesses_one,
+            parts.transcript,
+            parts.inputs,
+            parts.reduced,
+            parts.folds,
+            parts.final_poly
+        );
+        (one + (queries - 1) * per_query, per_query, parts)
     }
 }
