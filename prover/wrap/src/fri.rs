@@ -31,10 +31,21 @@ use crate::extension::ExtVar;
 pub fn fold_scale(parent_bits: &[Boolean<Fr>]) -> Result<BabyBearVar, SynthesisError> {
     let n = parent_bits.len();
     let generator = BabyBear::two_adic_generator(n + 1);
-    let mut product = BabyBearVar::constant(BabyBear::TWO.inverse());
-    for (j, bit) in parent_bits.iter().enumerate() {
-        // Bit j of the parent weighs 2^(n - 1 - j) once reversed.
-        let factor = generator.exp_power_of_2(n - 1 - j).inverse();
+    // Bit j of the parent weighs 2^(n - 1 - j) once reversed.
+    selected_product(BabyBear::TWO.inverse(), parent_bits, |j| {
+        generator.exp_power_of_2(n - 1 - j).inverse()
+    })
+}
+
+/// `start * prod_j factor(j)^(bit_j)`, reduced: one selection and one lazy product a bit.
+pub(crate) fn selected_product(
+    start: BabyBear,
+    bits: &[Boolean<Fr>],
+    factor: impl Fn(usize) -> BabyBear,
+) -> Result<BabyBearVar, SynthesisError> {
+    let mut product = BabyBearVar::constant(start);
+    for (j, bit) in bits.iter().enumerate() {
+        let factor = factor(j);
         let delta = factor - BabyBear::ONE;
         let selected =
             FpVar::<Fr>::one() + FpVar::from(bit.clone()) * Fr::from(delta.as_canonical_u32());

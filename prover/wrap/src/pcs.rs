@@ -39,17 +39,15 @@
 use ark_bn254::Fr;
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
-use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use gnomon_machine::config::{Hashing, Outer, StarkParameters};
-use num_bigint::BigUint;
 use p3_baby_bear::BabyBear;
 use p3_bn254::Bn254;
 use p3_challenger::CanObserve;
 use p3_commit::{CommitmentOpening, ExtensionMmcs};
 use p3_field::coset::TwoAdicMultiplicativeCoset;
-use p3_field::{Field, PrimeCharacteristicRing, PrimeField32, TwoAdicField};
+use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
 use p3_fri::TwoAdicFriFolding;
 use p3_fri::{FriShape, PcsShape, fold_schedule};
 use p3_matrix::Dimensions;
@@ -361,16 +359,7 @@ impl FriProofVar {
 /// `shift * prod_j g_(j+1)^(bit_j)`, `g_k` the two-adic generator of order `2^k`: the point
 /// `shift * g_h^rev(i, h)` of the index `i` whose `h` little-endian bits are `bits`. Reduced.
 fn two_adic_point(bits: &[Boolean<Fr>], shift: BabyBear) -> Result<BabyBearVar, SynthesisError> {
-    let mut product = BabyBearVar::constant(shift);
-    for (j, bit) in bits.iter().enumerate() {
-        let factor = BabyBear::two_adic_generator(j + 1);
-        let delta = factor - BabyBear::ONE;
-        let selected =
-            FpVar::<Fr>::one() + FpVar::from(bit.clone()) * Fr::from(delta.as_canonical_u32());
-        let bound = BigUint::from(factor.as_canonical_u32().max(1));
-        product = product.mul(&BabyBearVar::from_parts(selected, bound))?;
-    }
-    product.reduce()
+    fri::selected_product(shift, bits, |j| BabyBear::two_adic_generator(j + 1))
 }
 
 /// Verifies the opening proof `proof` of `claims` (see the module documentation), continuing
