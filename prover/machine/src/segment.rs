@@ -134,8 +134,7 @@ impl<H: Hashing> MachineKeys<H> {
                 height.trailing_zeros() as usize
             })
             .collect();
-        let prover_data = ProverData::from_airs_and_degrees(&config, &airs, &degree_bits)
-            .expect("committing to the preprocessed tables cannot fail");
+        let prover_data = H::commit_preprocessed(&config, &airs, &degree_bits);
         Self {
             program: program.commitment(),
             entry: program.entry(),
@@ -242,8 +241,8 @@ impl<H: Hashing> MachineKeys<H> {
                 public_values: public_values.clone(),
             })
             .collect();
-        let proof = prove_batch(&self.config, &instances, &self.prover_data)
-            .map_err(|error| ProveError::Stark(format!("{error:?}")))?;
+        let proof =
+            H::prove(&self.config, &instances, &self.prover_data).map_err(ProveError::Stark)?;
         Ok(SegmentProof {
             public_values: public_values.to_vec(),
             proof,
@@ -298,16 +297,46 @@ impl<H: Hashing> MachineKeys<H> {
             return Err(VerifyError::TablesTooTall { total });
         }
         let per_instance = self.instance_public_values(&proof.public_values);
-        verify_batch(
+        H::verify(
             &self.config,
             &self.airs,
             &proof.proof,
             &per_instance,
             self.common(),
         )
-        .map_err(|error| VerifyError::Stark(format!("{error:?}")))?;
+        .map_err(VerifyError::Stark)?;
         Ok(values)
     }
+}
+
+/// Commits to the preprocessed tables: what [`Hashing::commit_preprocessed`] runs.
+pub(crate) fn commit_preprocessed<H: Hashing>(
+    config: &Config<H>,
+    airs: &[MachineAir],
+    degree_bits: &[usize],
+) -> ProverData<Config<H>> {
+    ProverData::from_airs_and_degrees(config, airs, degree_bits)
+        .expect("committing to the preprocessed tables cannot fail")
+}
+
+/// Proves the tables: what [`Hashing::prove`] runs.
+pub(crate) fn prove<H: Hashing>(
+    config: &Config<H>,
+    instances: &[StarkInstance<'_, Config<H>, MachineAir>],
+    prover_data: &ProverData<Config<H>>,
+) -> Result<BatchProof<Config<H>>, String> {
+    prove_batch(config, instances, prover_data).map_err(|error| format!("{error:?}"))
+}
+
+/// Verifies the tables' proof: what [`Hashing::verify`] runs.
+pub(crate) fn verify<H: Hashing>(
+    config: &Config<H>,
+    airs: &[MachineAir],
+    proof: &BatchProof<Config<H>>,
+    public_values: &[Vec<F>],
+    common: &CommonData<Config<H>>,
+) -> Result<(), String> {
+    verify_batch(config, airs, proof, public_values, common).map_err(|error| format!("{error:?}"))
 }
 
 /// Soundness of segment proofs made with one set of parameters, as `p3-security` estimates it

@@ -27,6 +27,7 @@ pub mod outer;
 pub mod poseidon2_bn254;
 
 use p3_baby_bear::{BabyBear, Poseidon2BabyBear};
+use p3_batch_stark::{BatchProof, CommonData, ProverData, StarkInstance};
 use p3_challenger::{CanObserve, CanSample, DuplexChallenger, FieldChallenger, GrindingChallenger};
 use p3_commit::{ExtensionMmcs, Mmcs};
 use p3_dft::Radix2DitParallel;
@@ -39,6 +40,8 @@ use p3_symmetric::{PaddingFreeSponge, TruncatedPermutation};
 use p3_uni_stark::StarkConfig;
 
 pub use outer::{Outer, OuterConfig};
+
+use crate::chips::MachineAir;
 
 /// The base field.
 pub type F = BabyBear;
@@ -73,7 +76,74 @@ pub trait Hashing: Clone + Send + Sync + 'static {
 
     /// The transcript at its start.
     fn challenger() -> Self::Challenger;
+
+    // The machine's STARK, instantiated for this hashing here, in this crate. Generic code is
+    // compiled where it is instantiated; without these, every crate and test that proves
+    // would compile the whole prover again (minutes each at opt-level 3).
+
+    #[doc(hidden)]
+    fn commit_preprocessed(
+        config: &Config<Self>,
+        airs: &[MachineAir],
+        degree_bits: &[usize],
+    ) -> ProverData<Config<Self>>;
+
+    #[doc(hidden)]
+    fn prove(
+        config: &Config<Self>,
+        instances: &[StarkInstance<'_, Config<Self>, MachineAir>],
+        prover_data: &ProverData<Config<Self>>,
+    ) -> Result<BatchProof<Config<Self>>, String>;
+
+    #[doc(hidden)]
+    fn verify(
+        config: &Config<Self>,
+        airs: &[MachineAir],
+        proof: &BatchProof<Config<Self>>,
+        public_values: &[Vec<F>],
+        common: &CommonData<Config<Self>>,
+    ) -> Result<(), String>;
 }
+
+/// The [`Hashing`] methods that instantiate the machine's STARK for a concrete hashing, each
+/// kept out of line so that no other crate instantiates it again.
+macro_rules! instantiate_machine {
+    () => {
+        #[inline(never)]
+        fn commit_preprocessed(
+            config: &$crate::config::Config<Self>,
+            airs: &[$crate::chips::MachineAir],
+            degree_bits: &[usize],
+        ) -> p3_batch_stark::ProverData<$crate::config::Config<Self>> {
+            $crate::segment::commit_preprocessed::<Self>(config, airs, degree_bits)
+        }
+
+        #[inline(never)]
+        fn prove(
+            config: &$crate::config::Config<Self>,
+            instances: &[p3_batch_stark::StarkInstance<
+                '_,
+                $crate::config::Config<Self>,
+                $crate::chips::MachineAir,
+            >],
+            prover_data: &p3_batch_stark::ProverData<$crate::config::Config<Self>>,
+        ) -> Result<p3_batch_stark::BatchProof<$crate::config::Config<Self>>, String> {
+            $crate::segment::prove::<Self>(config, instances, prover_data)
+        }
+
+        #[inline(never)]
+        fn verify(
+            config: &$crate::config::Config<Self>,
+            airs: &[$crate::chips::MachineAir],
+            proof: &p3_batch_stark::BatchProof<$crate::config::Config<Self>>,
+            public_values: &[Vec<$crate::config::F>],
+            common: &p3_batch_stark::CommonData<$crate::config::Config<Self>>,
+        ) -> Result<(), String> {
+            $crate::segment::verify::<Self>(config, airs, proof, public_values, common)
+        }
+    };
+}
+pub(crate) use instantiate_machine;
 
 /// The Plonky3 polynomial commitment scheme of a [`Hashing`].
 pub type Pcs<H> = TwoAdicFriPcs<
@@ -114,6 +184,8 @@ impl Hashing for Inner {
     fn challenger() -> Self::Challenger {
         DuplexChallenger::new(permutation())
     }
+
+    instantiate_machine!();
 }
 
 /// The configuration of segment proofs.

@@ -52,6 +52,8 @@ impl Hashing for Outer {
     fn challenger() -> Self::Challenger {
         MultiField32Challenger::new(permutation()).expect("BN254 is larger than BabyBear")
     }
+
+    super::instantiate_machine!();
 }
 
 /// The configuration of the proof the Groth16 circuit verifies.
