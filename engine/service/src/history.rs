@@ -1,18 +1,19 @@
-//! Queryable history: trades and funding settlements, kept for good in an embedded store.
+//! Queryable history, kept for good in an embedded store: each market's trades and funding
+//! settlements, and each account's fills (maker, taker, liquidations) and funding payments.
 //!
 //! [`StoredHistory`] keeps them in a redb database next to the log. Records are keyed by
-//! `(market, log position, index within the step)`, so replaying log records after a crash
-//! writes the same keys again: recording is idempotent. The sequencer commits each group's
+//! `(market or account, log position, index within the step)`, so replaying log records after
+//! a crash writes the same keys again: recording is idempotent. The sequencer commits each group's
 //! records after the log's fsync, durably (fsync) only before a snapshot, so the store always
 //! holds everything up to the newest snapshot and recovery's replay fills in the rest. A deployment that wants
 //! PostgreSQL implements [`History`].
 
 use std::path::Path;
 
-use gnomon_core::MarketId;
-use gnomon_core::event::Event;
-use gnomon_core::fixed::{Lots, Price, Timestamp};
+use gnomon_core::event::{Event, LiquidationVia};
+use gnomon_core::fixed::{Lots, Price, Quote, Timestamp};
 use gnomon_core::order::Side;
+use gnomon_core::{AccountId, MarketId, OrderId};
 use redb::{Database, Durability, TableDefinition};
 use serde::Serialize;
 
@@ -39,6 +40,56 @@ pub struct FundingRecord {
     pub index: i128,
 }
 
+/// How an account's position changed hands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Liquidity {
+    /// Its resting order was taken.
+    Maker,
+    /// Its order took a resting one.
+    Taker,
+    /// Liquidated into the insurance fund at the bankruptcy price.
+    Backstop,
+    /// Liquidated against an opposite position (auto-deleveraging); the opposite side's fill
+    /// has this liquidity too.
+    Deleverage,
+}
+
+impl Liquidity {
+    const ALL: [Self; 4] = [Self::Maker, Self::Taker, Self::Backstop, Self::Deleverage];
+}
+
+/// One of an account's fills: a trade seen from its side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Fill {
+    pub position: u64,
+    pub timestamp_ms: Timestamp,
+    pub market: MarketId,
+    /// The account's side.
+    #[schema(value_type = String)]
+    pub side: Side,
+    pub price: Price,
+    pub lots: Lots,
+    pub liquidity: Liquidity,
+    /// The account's order; none for backstop and deleverage fills.
+    pub order_id: Option<OrderId>,
+    /// The trading fee; negative is a rebate.
+    pub fee: Quote,
+    /// Whether this fill closed a liquidated position.
+    pub liquidation: bool,
+    /// The liquidation fee paid to the insurance fund on top of `fee`.
+    pub liquidation_fee: Quote,
+}
+
+/// A funding payment of one account: positive paid, negative received.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FundingPayment {
+    pub position: u64,
+    pub timestamp_ms: Timestamp,
+    pub market: MarketId,
+    pub amount: Quote,
+}
+
 /// The store failed.
 #[derive(Debug, thiserror::Error)]
 #[error("history store: {0}")]
@@ -63,17 +114,49 @@ pub trait History: Send {
     fn trades(&self, market: MarketId, limit: usize) -> Result<Vec<Trade>, HistoryError>;
     /// The newest `limit` funding settlements of `market`, newest first.
     fn funding(&self, market: MarketId, limit: usize) -> Result<Vec<FundingRecord>, HistoryError>;
+    /// The newest `limit` fills of `account`, newest first.
+    fn fills(&self, account: AccountId, limit: usize) -> Result<Vec<Fill>, HistoryError>;
+    /// The newest `limit` funding payments of `account`, newest first.
+    fn funding_payments(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<FundingPayment>, HistoryError>;
 }
 
-type Key = (MarketId, u64, u32);
-const TRADES: TableDefinition<Key, (Timestamp, Price, Lots, bool)> = TableDefinition::new("trades");
-const FUNDING: TableDefinition<Key, (Timestamp, i64, u64, i128)> = TableDefinition::new("funding");
+/// `(market or account, log position, index of the record within its step)`.
+type Key<P> = (P, u64, u32);
+type MarketKey = Key<MarketId>;
+type AccountKey = Key<AccountId>;
+/// A fill's stored value: timestamp, market, buy, price, lots, liquidity (index into
+/// `Liquidity::ALL`), order, fee, liquidation, liquidation fee.
+type FillValue = (
+    Timestamp,
+    MarketId,
+    bool,
+    Price,
+    Lots,
+    u8,
+    Option<OrderId>,
+    Quote,
+    bool,
+    Quote,
+);
+const TRADES: TableDefinition<MarketKey, (Timestamp, Price, Lots, bool)> =
+    TableDefinition::new("trades");
+const FUNDING: TableDefinition<MarketKey, (Timestamp, i64, u64, i128)> =
+    TableDefinition::new("funding");
+const FILLS: TableDefinition<AccountKey, FillValue> = TableDefinition::new("fills");
+const PAYMENTS: TableDefinition<AccountKey, (Timestamp, MarketId, Quote)> =
+    TableDefinition::new("funding_payments");
 
 /// History in a redb database.
 pub struct StoredHistory {
     database: Database,
-    trades: Vec<(Key, Trade)>,
-    funding: Vec<(Key, FundingRecord)>,
+    trades: Vec<(MarketKey, Trade)>,
+    funding: Vec<(MarketKey, FundingRecord)>,
+    fills: Vec<(AccountKey, Fill)>,
+    payments: Vec<(AccountKey, FundingPayment)>,
     /// The step the last recorded event came from, and how many of its events were recorded.
     step: (u64, u32),
 }
@@ -91,46 +174,66 @@ impl StoredHistory {
             database: Database::create(path)?,
             trades: Vec::new(),
             funding: Vec::new(),
+            fills: Vec::new(),
+            payments: Vec::new(),
             step: (u64::MAX, 0),
         })
     }
 
-    fn key(&mut self, market: MarketId, position: u64) -> Key {
+    /// The next key of the step at `position`: records of one step are numbered in event
+    /// order across all tables, so a replayed step gets the same keys.
+    fn key<P>(&mut self, prefix: P, position: u64) -> Key<P> {
         let ordinal = if self.step.0 == position {
             self.step.1
         } else {
             0
         };
         self.step = (position, ordinal + 1);
-        (market, position, ordinal)
+        (prefix, position, ordinal)
+    }
+
+    fn fill(&mut self, account: AccountId, stamped: &Stamped, fill: FillParts) {
+        let key = self.key(account, stamped.position);
+        self.fills.push((
+            key,
+            Fill {
+                position: stamped.position,
+                timestamp_ms: stamped.timestamp_ms,
+                market: fill.market,
+                side: fill.side,
+                price: fill.price,
+                lots: fill.lots,
+                liquidity: fill.liquidity,
+                order_id: fill.order_id,
+                fee: fill.fee,
+                liquidation: fill.liquidation_fee.is_some(),
+                liquidation_fee: fill.liquidation_fee.unwrap_or(0),
+            },
+        ));
     }
 }
 
-fn market_range(market: MarketId) -> std::ops::RangeInclusive<Key> {
-    (market, 0, 0)..=(market, u64::MAX, u32::MAX)
+/// Every key of `prefix` (a market or an account).
+fn prefix_range<P: Copy>(prefix: P) -> std::ops::RangeInclusive<Key<P>> {
+    (prefix, 0, 0)..=(prefix, u64::MAX, u32::MAX)
+}
+
+/// What an event says about one account's fill.
+struct FillParts {
+    market: MarketId,
+    side: Side,
+    price: Price,
+    lots: Lots,
+    liquidity: Liquidity,
+    order_id: Option<OrderId>,
+    fee: Quote,
+    liquidation_fee: Option<Quote>,
 }
 
 impl History for StoredHistory {
     fn record(&mut self, stamped: &Stamped) {
         let (position, timestamp_ms) = (stamped.position, stamped.timestamp_ms);
         match stamped.event {
-            Event::Filled {
-                market,
-                price,
-                lots,
-                taker_side,
-                ..
-            } => {
-                let key = self.key(market, position);
-                let trade = Trade {
-                    position,
-                    timestamp_ms,
-                    price,
-                    lots,
-                    taker_side,
-                };
-                self.trades.push((key, trade));
-            }
             Event::FundingRate {
                 market,
                 rate,
@@ -147,12 +250,113 @@ impl History for StoredHistory {
                 };
                 self.funding.push((key, record));
             }
+            Event::Filled {
+                market,
+                price,
+                lots,
+                taker_side,
+                taker_account,
+                taker_order,
+                taker_fee,
+                maker_account,
+                maker_order,
+                maker_fee,
+            } => {
+                let trade = Trade {
+                    position,
+                    timestamp_ms,
+                    price,
+                    lots,
+                    taker_side,
+                };
+                let key = self.key(market, position);
+                self.trades.push((key, trade));
+                let fill = |side, liquidity, order, fee| FillParts {
+                    market,
+                    side,
+                    price,
+                    lots,
+                    liquidity,
+                    order_id: Some(order),
+                    fee,
+                    liquidation_fee: None,
+                };
+                let maker = fill(
+                    taker_side.opposite(),
+                    Liquidity::Maker,
+                    maker_order,
+                    maker_fee,
+                );
+                self.fill(maker_account, stamped, maker);
+                let taker = fill(taker_side, Liquidity::Taker, taker_order, taker_fee);
+                self.fill(taker_account, stamped, taker);
+            }
+            // A liquidation into the book follows its fill (the taker's, in the same step):
+            // it marks that fill rather than adding a second one for the same lots.
+            Event::Liquidated {
+                account,
+                via: LiquidationVia::Book { .. },
+                fee,
+                ..
+            } => {
+                let taker_fill = self.fills.iter_mut().rev().find(|(key, fill)| {
+                    key.0 == account && key.1 == position && fill.liquidity == Liquidity::Taker
+                });
+                if let Some((_, fill)) = taker_fill {
+                    fill.liquidation = true;
+                    fill.liquidation_fee = fee;
+                }
+            }
+            Event::Liquidated {
+                account,
+                market,
+                side,
+                lots,
+                price,
+                fee,
+                via,
+            } => {
+                let (liquidity, counterparty) = match via {
+                    LiquidationVia::Deleverage { counterparty } => {
+                        (Liquidity::Deleverage, Some(counterparty))
+                    }
+                    _ => (Liquidity::Backstop, None),
+                };
+                let parts = |side, liquidation_fee| FillParts {
+                    market,
+                    side,
+                    price,
+                    lots,
+                    liquidity,
+                    order_id: None,
+                    fee: 0,
+                    liquidation_fee,
+                };
+                self.fill(account, stamped, parts(side, Some(fee)));
+                if let Some(counterparty) = counterparty {
+                    self.fill(counterparty, stamped, parts(side.opposite(), None));
+                }
+            }
+            Event::FundingPaid {
+                account,
+                market,
+                amount,
+            } => {
+                let key = self.key(account, position);
+                let payment = FundingPayment {
+                    position,
+                    timestamp_ms,
+                    market,
+                    amount,
+                };
+                self.payments.push((key, payment));
+            }
             _ => {}
         }
     }
 
     fn buffered(&self) -> usize {
-        self.trades.len() + self.funding.len()
+        self.trades.len() + self.funding.len() + self.fills.len() + self.payments.len()
     }
 
     fn commit(&mut self, durable: bool) -> Result<(), HistoryError> {
@@ -180,6 +384,14 @@ impl History for StoredHistory {
                     (record.timestamp_ms, record.rate, record.hours, record.index),
                 )?;
             }
+            let mut fills = transaction.open_table(FILLS)?;
+            for (key, fill) in self.fills.drain(..) {
+                fills.insert(key, fill.stored())?;
+            }
+            let mut payments = transaction.open_table(PAYMENTS)?;
+            for (key, payment) in self.payments.drain(..) {
+                payments.insert(key, (payment.timestamp_ms, payment.market, payment.amount))?;
+            }
         }
         transaction.commit()?;
         Ok(())
@@ -190,12 +402,14 @@ impl History for StoredHistory {
             TRADES,
             market,
             limit,
-            |position, (timestamp_ms, price, lots, buy)| Trade {
-                position,
-                timestamp_ms,
-                price,
-                lots,
-                taker_side: if buy { Side::Buy } else { Side::Sell },
+            |position, (timestamp_ms, price, lots, buy)| {
+                Ok(Trade {
+                    position,
+                    timestamp_ms,
+                    price,
+                    lots,
+                    taker_side: side(buy),
+                })
             },
         )
     }
@@ -205,27 +419,106 @@ impl History for StoredHistory {
             FUNDING,
             market,
             limit,
-            |position, (timestamp_ms, rate, hours, index)| FundingRecord {
-                position,
-                timestamp_ms,
-                rate,
-                hours,
-                index,
+            |position, (timestamp_ms, rate, hours, index)| {
+                Ok(FundingRecord {
+                    position,
+                    timestamp_ms,
+                    rate,
+                    hours,
+                    index,
+                })
+            },
+        )
+    }
+
+    fn fills(&self, account: AccountId, limit: usize) -> Result<Vec<Fill>, HistoryError> {
+        self.newest(FILLS, account, limit, Fill::from_stored)
+    }
+
+    fn funding_payments(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<FundingPayment>, HistoryError> {
+        self.newest(
+            PAYMENTS,
+            account,
+            limit,
+            |position, (timestamp_ms, market, amount)| {
+                Ok(FundingPayment {
+                    position,
+                    timestamp_ms,
+                    market,
+                    amount,
+                })
             },
         )
     }
 }
 
+fn side(buy: bool) -> Side {
+    if buy { Side::Buy } else { Side::Sell }
+}
+
+impl Fill {
+    fn stored(&self) -> FillValue {
+        let liquidity = Liquidity::ALL
+            .iter()
+            .position(|liquidity| *liquidity == self.liquidity)
+            .expect("ALL lists every liquidity") as u8;
+        (
+            self.timestamp_ms,
+            self.market,
+            self.side == Side::Buy,
+            self.price,
+            self.lots,
+            liquidity,
+            self.order_id,
+            self.fee,
+            self.liquidation,
+            self.liquidation_fee,
+        )
+    }
+
+    fn from_stored(position: u64, stored: FillValue) -> Result<Self, HistoryError> {
+        let (timestamp_ms, market, buy, price, lots, liquidity, order_id, fee, liquidation) = (
+            stored.0, stored.1, stored.2, stored.3, stored.4, stored.5, stored.6, stored.7,
+            stored.8,
+        );
+        let liquidity = *Liquidity::ALL
+            .get(usize::from(liquidity))
+            .ok_or_else(|| HistoryError(format!("fill at {position}: liquidity {liquidity}")))?;
+        Ok(Self {
+            position,
+            timestamp_ms,
+            market,
+            side: side(buy),
+            price,
+            lots,
+            liquidity,
+            order_id,
+            fee,
+            liquidation,
+            liquidation_fee: stored.9,
+        })
+    }
+}
+
 impl StoredHistory {
-    /// The newest `limit` records of `market` in `table`, newest first, each decoded from its
-    /// log position and stored value.
-    fn newest<V: redb::Value + 'static, R>(
+    /// The newest `limit` records of `prefix` (a market or an account) in `table`, newest
+    /// first, each decoded from its log position and stored value.
+    fn newest<P, V, R>(
         &self,
-        table: TableDefinition<'static, Key, V>,
-        market: MarketId,
+        table: TableDefinition<'static, Key<P>, V>,
+        prefix: P,
         limit: usize,
-        decode: impl for<'a> Fn(u64, V::SelfType<'a>) -> R,
-    ) -> Result<Vec<R>, HistoryError> {
+        decode: impl for<'a> Fn(u64, V::SelfType<'a>) -> Result<R, HistoryError>,
+    ) -> Result<Vec<R>, HistoryError>
+    where
+        P: Copy + 'static,
+        Key<P>: for<'a> redb::Key<SelfType<'a> = Key<P>>,
+        V: redb::Value + 'static,
+    {
         let transaction = self.database.begin_read()?;
         let table = match transaction.open_table(table) {
             Ok(table) => table,
@@ -233,10 +526,10 @@ impl StoredHistory {
             Err(error) => return Err(error.into()),
         };
         let mut records = Vec::new();
-        for entry in table.range(market_range(market))?.rev().take(limit) {
+        for entry in table.range(prefix_range(prefix))?.rev().take(limit) {
             let (key, value) = entry?;
             let (_, position, _) = key.value();
-            records.push(decode(position, value.value()));
+            records.push(decode(position, value.value())?);
         }
         Ok(records)
     }
@@ -298,5 +591,127 @@ mod tests {
         assert_eq!(history.trades(0, 1).unwrap().len(), 1);
         assert!(history.trades(1, 10).unwrap().is_empty());
         assert!(history.funding(0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn fills_and_funding_payments_are_kept_per_account() {
+        let filled = |taker_account, maker_account, lots| Event::Filled {
+            market: 0,
+            price: 94,
+            lots,
+            taker_side: Side::Sell,
+            taker_account,
+            taker_order: 9,
+            taker_fee: 5,
+            maker_account,
+            maker_order: 4,
+            maker_fee: -1,
+        };
+        let liquidated = |account, via, fee| Event::Liquidated {
+            account,
+            market: 0,
+            side: Side::Sell,
+            lots: 3,
+            price: 90,
+            fee,
+            via,
+        };
+        let (alice, bob, mm) = (1, 2, 3);
+        let steps = [
+            // Alice sells into the market maker's bid.
+            stamp(10, vec![filled(alice, mm, 2)]),
+            // Alice is liquidated into the book, into the fund, then against Bob.
+            stamp(
+                11,
+                vec![
+                    filled(alice, mm, 3),
+                    liquidated(
+                        alice,
+                        LiquidationVia::Book {
+                            maker_account: mm,
+                            maker_order: 4,
+                        },
+                        7,
+                    ),
+                    liquidated(alice, LiquidationVia::Backstop, 0),
+                    liquidated(alice, LiquidationVia::Deleverage { counterparty: bob }, 0),
+                ],
+            ),
+            stamp(
+                12,
+                vec![
+                    Event::FundingPaid {
+                        account: bob,
+                        market: 0,
+                        amount: 12,
+                    },
+                    Event::FundingPaid {
+                        account: mm,
+                        market: 1,
+                        amount: -12,
+                    },
+                ],
+            ),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = StoredHistory::open(&dir.path().join("history.redb")).unwrap();
+        // Recorded twice, as after a crash: the same keys, nothing doubled.
+        for _ in 0..2 {
+            for stamped in steps.iter().flatten() {
+                history.record(stamped);
+            }
+            history.commit(false).unwrap();
+        }
+
+        let summary = |fills: Vec<Fill>| -> Vec<_> {
+            fills
+                .into_iter()
+                .map(|fill| {
+                    let liquidation = fill.liquidation.then_some(fill.liquidation_fee);
+                    let (position, side, lots, liquidity) =
+                        (fill.position, fill.side, fill.lots, fill.liquidity);
+                    (position, side, lots, liquidity, fill.fee, liquidation)
+                })
+                .collect()
+        };
+        assert_eq!(
+            summary(history.fills(alice, 10).unwrap()),
+            vec![
+                (11, Side::Sell, 3, Liquidity::Deleverage, 0, Some(0)),
+                (11, Side::Sell, 3, Liquidity::Backstop, 0, Some(0)),
+                (11, Side::Sell, 3, Liquidity::Taker, 5, Some(7)),
+                (10, Side::Sell, 2, Liquidity::Taker, 5, None),
+            ]
+        );
+        assert_eq!(
+            summary(history.fills(bob, 10).unwrap()),
+            vec![(11, Side::Buy, 3, Liquidity::Deleverage, 0, None)]
+        );
+        assert_eq!(
+            summary(history.fills(mm, 10).unwrap()),
+            vec![
+                (11, Side::Buy, 3, Liquidity::Maker, -1, None),
+                (10, Side::Buy, 2, Liquidity::Maker, -1, None),
+            ]
+        );
+        let mm_fills = history.fills(mm, 1).unwrap();
+        assert_eq!(
+            (mm_fills.len(), mm_fills[0].order_id, mm_fills[0].price),
+            (1, Some(4), 94)
+        );
+        assert_eq!(history.fills(alice, 10).unwrap()[0].order_id, None);
+        assert_eq!(history.trades(0, 10).unwrap().len(), 2);
+
+        let payments = |account| -> Vec<_> {
+            let payments = history.funding_payments(account, 10).unwrap();
+            payments
+                .into_iter()
+                .map(|payment| (payment.position, payment.market, payment.amount))
+                .collect()
+        };
+        assert_eq!(payments(bob), vec![(12, 0, 12)]);
+        assert_eq!(payments(mm), vec![(12, 1, -12)]);
+        assert!(payments(alice).is_empty());
+        assert!(history.fills(4, 10).unwrap().is_empty());
     }
 }

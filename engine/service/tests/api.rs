@@ -235,6 +235,35 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
     assert_eq!(account["open_orders"][0]["lots"], 3);
     let (_, trades) = running.get("/v1/markets/0/trades").await;
     assert_eq!(trades["trades"][0]["lots"], 2);
+    // Each side's fill, in its account's history.
+    let (_, fills) = running
+        .get(&format!("/v1/accounts/{}/fills", taker.account))
+        .await;
+    let fill = &fills["fills"][0];
+    assert_eq!(
+        (
+            &fill["side"],
+            &fill["liquidity"],
+            &fill["lots"],
+            &fill["price"]
+        ),
+        (&json!("Buy"), &json!("taker"), &json!(2), &json!(price))
+    );
+    let (_, fills) = running
+        .get(&format!("/v1/accounts/{}/fills?limit=1", maker.account))
+        .await;
+    assert_eq!(fills["fills"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&fills["fills"][0]["side"], &fills["fills"][0]["liquidity"]),
+        (&json!("Sell"), &json!("maker"))
+    );
+    let (status, payments) = running
+        .get(&format!("/v1/accounts/{}/funding", taker.account))
+        .await;
+    assert_eq!(
+        (status, payments["payments"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
 
     // Errors: each with its stable code, none affecting the others.
     let replayed = {
@@ -286,11 +315,18 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
         (status, body["code"].as_str()),
         (404, Some("unknown_market"))
     );
-    let (status, body) = running.get("/v1/accounts/999").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (404, Some("unknown_account"))
-    );
+    for path in [
+        "/v1/accounts/999",
+        "/v1/accounts/999/fills",
+        "/v1/accounts/999/funding",
+    ] {
+        let (status, body) = running.get(path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("unknown_account")),
+            "{path}"
+        );
+    }
     socket
         .send(Message::text("{\"op\": \"dance\"}"))
         .await
@@ -399,6 +435,8 @@ async fn the_faucet_is_off_unless_configured_and_rate_limits_bite() {
         "/v1/markets/{id}/trades",
         "/v1/markets/{id}/funding",
         "/v1/accounts/{id}",
+        "/v1/accounts/{id}/fills",
+        "/v1/accounts/{id}/funding",
         "/v1/batches",
         "/v1/status",
         "/v1/dev/deposit",

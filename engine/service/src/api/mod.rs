@@ -15,6 +15,8 @@
 //! | `GET /v1/markets/{id}/trades?limit=N` | recent trades, newest first |
 //! | `GET /v1/markets/{id}/funding?limit=N` | funding settlements, newest first |
 //! | `GET /v1/accounts/{id}` | collateral, positions, open orders, margin, liquidation prices |
+//! | `GET /v1/accounts/{id}/fills?limit=N` | the account's fills (maker, taker, liquidations), newest first |
+//! | `GET /v1/accounts/{id}/funding?limit=N` | the account's funding payments, newest first |
 //! | `GET /v1/batches` | sealed batches and their proving status |
 //! | `GET /v1/status` | log position, state root, batch number |
 //! | `POST /v1/dev/deposit` | `{"owner": hex, "amount": atoms, "account": id?}` (faucet, demo only) |
@@ -56,7 +58,8 @@ pub mod views;
 
 use views::{
     AccountView, ActionResult, BatchView, BatchesResponse, BookView, DepositResponse,
-    FundingResponse, MarketView, MarketsResponse, StatusView, SubmitResponse, TradesResponse,
+    FillsResponse, FundingPaymentsResponse, FundingResponse, MarketView, MarketsResponse,
+    StatusView, SubmitResponse, TradesResponse,
 };
 
 /// The stable error codes of the API.
@@ -179,6 +182,8 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
         trades,
         funding,
         account,
+        account_fills,
+        account_funding,
         batches,
         status,
         deposit
@@ -196,6 +201,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/markets/{id}/trades", get(trades))
         .route("/v1/markets/{id}/funding", get(funding))
         .route("/v1/accounts/{id}", get(account))
+        .route("/v1/accounts/{id}/fills", get(account_fills))
+        .route("/v1/accounts/{id}/funding", get(account_funding))
         .route("/v1/batches", get(batches))
         .route("/v1/status", get(status))
         .route("/v1/dev/deposit", post(deposit))
@@ -364,6 +371,14 @@ struct Limit {
     limit: Option<usize>,
 }
 
+fn unknown_account(id: AccountId) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::UnknownAccount,
+        format!("no account {id}"),
+    )
+}
+
 fn unknown_market(id: MarketId) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -451,13 +466,56 @@ async fn account(
     read(&engine, move |view| AccountView::of(view, id))
         .await?
         .map(Json)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::UnknownAccount,
-                format!("no account {id}"),
-            )
-        })
+        .ok_or_else(|| unknown_account(id))
+}
+
+/// An account's fills, newest first: its side of each trade, and the liquidations that closed
+/// its positions.
+#[utoipa::path(get, path = "/v1/accounts/{id}/fills", params(("id" = u32, Path), Limit), responses(
+    (status = 200, body = FillsResponse),
+    (status = 404, description = "no such account", body = ErrorBody),
+))]
+async fn account_fills(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<AccountId>,
+    Query(query): Query<Limit>,
+) -> Result<Json<FillsResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(100).min(1000);
+    read(&engine, move |view| {
+        view.exchange
+            .account(id)
+            .ok_or_else(|| unknown_account(id))?;
+        let fills = view.history.fills(id, limit).map_err(history_failed)?;
+        Ok(Json(FillsResponse { account: id, fills }))
+    })
+    .await?
+}
+
+/// An account's funding payments, newest first.
+#[utoipa::path(get, path = "/v1/accounts/{id}/funding", params(("id" = u32, Path), Limit), responses(
+    (status = 200, body = FundingPaymentsResponse),
+    (status = 404, description = "no such account", body = ErrorBody),
+))]
+async fn account_funding(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<AccountId>,
+    Query(query): Query<Limit>,
+) -> Result<Json<FundingPaymentsResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(100).min(1000);
+    read(&engine, move |view| {
+        view.exchange
+            .account(id)
+            .ok_or_else(|| unknown_account(id))?;
+        let payments = view
+            .history
+            .funding_payments(id, limit)
+            .map_err(history_failed)?;
+        Ok(Json(FundingPaymentsResponse {
+            account: id,
+            payments,
+        }))
+    })
+    .await?
 }
 
 /// Sealed batches and their proving status.

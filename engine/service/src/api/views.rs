@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ErrorBody;
-use crate::history::{FundingRecord, Trade};
+use crate::history::{Fill, FundingPayment, FundingRecord, Trade};
 use crate::prover::{BatchStatus, BatchSummary};
 use crate::sequencer::{ActionOutcome, View};
 
@@ -190,6 +190,20 @@ pub struct FundingResponse {
     pub market: MarketId,
     /// Newest first.
     pub funding: Vec<FundingRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FillsResponse {
+    pub account: AccountId,
+    /// Newest first.
+    pub fills: Vec<Fill>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FundingPaymentsResponse {
+    pub account: AccountId,
+    /// Newest first.
+    pub payments: Vec<FundingPayment>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
