@@ -1,5 +1,5 @@
 import './style.css';
-import { Api, ApiError, type Account, type ActionResult, type Batch, type FundingRecord, type Market, type Status, type Trade, toTrade } from './lib/api';
+import { Api, ApiError, type Account, type AccountFill, type ActionResult, type Batch, type FundingPayment, type FundingRecord, type Market, type Status, type Trade, toFill, toTrade } from './lib/api';
 import type { Action, Execution, OrderRequest, Side, TimeInForce } from './lib/borsh';
 import { PriceChart } from './chart';
 import { CANCEL_MESSAGES, describeError } from './lib/errors';
@@ -15,17 +15,6 @@ import { localKeySigner, standardWallets } from './lib/wallet';
 
 type OrderType = 'limit' | 'market' | 'stop' | 'tp';
 type BottomTab = 'positions' | 'orders' | 'fills' | 'funding' | 'transfers';
-
-interface Fill {
-  key: string;
-  ms: number;
-  market: number;
-  side: Side;
-  price: bigint;
-  lots: bigint;
-  fee: bigint;
-  role: 'taker' | 'maker';
-}
 
 const params = new URLSearchParams(location.search);
 const api = new Api('');
@@ -44,7 +33,11 @@ const state = {
   nonce: 0n,
   trades: new Map<number, Trade[]>(),
   funding: [] as FundingRecord[],
-  fills: [] as Fill[],
+  /** The account's fills, newest first: its history, then what the live feed added since. */
+  fills: [] as AccountFill[],
+  /** The log position of the newest step the loaded fill history covers. */
+  fillsThrough: -1,
+  payments: [] as FundingPayment[],
   batches: null as { lastSealed: number; openBatchSteps: number; batches: Batch[] } | null,
   feedState: 'connecting' as FeedState,
   feedDetail: '',
@@ -388,13 +381,16 @@ function bottomHtml(): string {
           )
           .join('')}</table>`;
     case 'fills':
-      return `<div class="note">Fills of this account received on the live feed since the page opened (the engine has no per-account fill history endpoint yet).</div>` +
-        (state.fills.length
-          ? `<table class="grid"><tr><th>Time</th><th>Market</th><th>Side</th><th>Price</th><th>Size</th><th>Role</th><th>Fee</th></tr>
-          ${state.fills.map((f) => `<tr data-testid="fill"><td>${time(f.ms)}</td><td class="text">${symbol(f.market)}</td><td class="${f.side === 'Buy' ? 'up' : 'down'}">${f.side}</td><td>${px(f.price, marketOf(f.market))}</td><td>${f.lots}</td><td class="text">${f.role}</td><td>${usd(f.fee, 4)}</td></tr>`).join('')}</table>`
-          : '<div class="empty">No fills yet</div>');
+      return state.fills.length
+        ? `<table class="grid"><tr><th>Time</th><th>Market</th><th>Side</th><th>Price</th><th>Size</th><th>Liquidity</th><th>Fee</th><th>Liquidation fee</th></tr>
+          ${state.fills.map((f) => `<tr data-testid="fill"><td>${time(f.timestampMs)}</td><td class="text">${symbol(f.market)}</td><td class="${f.side === 'Buy' ? 'up' : 'down'}">${f.side}</td><td>${px(f.price, marketOf(f.market))}</td><td>${f.lots}</td><td class="text">${f.liquidity}${f.liquidation ? ' (liquidation)' : ''}</td><td>${usd(f.fee, 4)}</td><td>${f.liquidation ? usd(f.liquidationFee, 4) : ''}</td></tr>`).join('')}</table>`
+        : '<div class="empty">No fills yet</div>';
     case 'funding':
-      return `<div class="note">Hourly funding settlements of ${symbol(state.marketId)} (rate per lot-hour; positive: longs pay shorts). Per-account funding payments are not reported by the engine yet.</div>` +
+      return `<div class="note">Funding this account paid (positive) or received (negative), newest first.</div>` +
+        (state.payments.length
+          ? `<table class="grid"><tr><th>Time</th><th>Market</th><th>Amount (USDC)</th></tr>${state.payments.map((p) => `<tr data-testid="funding-payment"><td>${time(p.timestampMs)}</td><td class="text">${symbol(p.market)}</td><td>${usd(p.amount, 6)}</td></tr>`).join('')}</table>`
+          : '<div class="empty">No funding payments yet</div>') +
+        `<div class="note">Hourly funding settlements of ${symbol(state.marketId)} (rate per lot-hour; positive: longs pay shorts).</div>` +
         (state.funding.length
           ? `<table class="grid"><tr><th>Time</th><th>Rate</th><th>Hours</th><th>Cumulative index</th></tr>${state.funding.map((f) => `<tr><td>${new Date(f.timestampMs).toISOString().slice(0, 19).replace('T', ' ')}</td><td>${formatUnits(f.rate, 7, 4)}%</td><td>${f.hours}</td><td>${f.index}</td></tr>`).join('')}</table>`
           : '<div class="empty">No funding settlements yet (funding settles on the hour)</div>');
@@ -725,6 +721,7 @@ function setAccountId(id: number): void {
   storage.setItem(`gnomon.account.${toHex(state.signer!.publicKey)}`, String(id));
   feed.subscribeAccount(id);
   invalidate('wallet');
+  void refreshAccountHistory().catch(() => undefined);
 }
 
 function useSigner(signer: Signer, name: string): void {
@@ -733,6 +730,9 @@ function useSigner(signer: Signer, name: string): void {
   state.account = null;
   state.accountId = null;
   state.nonce = 0n;
+  state.fills = [];
+  state.fillsThrough = -1;
+  state.payments = [];
   const stored = storage.getItem(`gnomon.account.${toHex(signer.publicKey)}`);
   if (stored !== null) setAccountId(Number(stored));
   void refreshAccount();
@@ -787,6 +787,19 @@ async function refreshAccount(): Promise<void> {
   if (!document.getElementById('submit')?.textContent?.includes(state.account ? 'Long' : 'Deposit')) invalidate('entry');
 }
 
+/** Loads the account's fill and funding history; fills the live feed brought since stay. */
+async function refreshAccountHistory(): Promise<void> {
+  const id = state.accountId;
+  if (id === null) return;
+  const [fills, payments] = await Promise.all([api.fills(id, 200), api.fundingPayments(id, 200)]);
+  if (id !== state.accountId) return;
+  const through = fills[0]?.position ?? -1;
+  state.fills = [...state.fills.filter((f) => f.position > through), ...fills];
+  state.fillsThrough = Math.max(state.fillsThrough, through);
+  state.payments = payments;
+  invalidate('tabs', 'bottom');
+}
+
 async function refreshBatches(): Promise<void> {
   const [batches, status] = await Promise.all([api.batches(), api.status()]);
   state.batches = batches;
@@ -812,14 +825,26 @@ const feed = new Feed(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${loca
   },
   onAccountEvent(account, stamped) {
     const e = stamped.event.Filled;
-    if (e && account === state.accountId) {
+    // Fills at or before the newest loaded from history are in it already.
+    if (e && account === state.accountId && Number(stamped.position) > state.fillsThrough) {
       const taker = e.taker_account === account;
-      const side: Side = taker ? e.taker_side : e.taker_side === 'Buy' ? 'Sell' : 'Buy';
-      const key = `${stamped.position}:${e.taker_order}:${e.maker_order}:${taker}`;
-      if (!state.fills.some((f) => f.key === key)) {
-        state.fills.unshift({ key, ms: Number(stamped.timestamp_ms), market: e.market, side, price: big(e.price), lots: big(e.lots), fee: big(taker ? e.taker_fee : e.maker_fee), role: taker ? 'taker' : 'maker' });
-      }
+      state.fills.unshift(
+        toFill({
+          position: stamped.position,
+          timestamp_ms: stamped.timestamp_ms,
+          market: e.market,
+          side: taker ? e.taker_side : e.taker_side === 'Buy' ? 'Sell' : 'Buy',
+          price: e.price,
+          lots: e.lots,
+          liquidity: taker ? 'taker' : 'maker',
+          order_id: taker ? e.taker_order : e.maker_order,
+          fee: taker ? e.taker_fee : e.maker_fee,
+          liquidation: false,
+          liquidation_fee: 0,
+        }),
+      );
     }
+    if (stamped.event.FundingPaid || stamped.event.Liquidated) void refreshAccountHistory().catch(() => undefined);
     void refreshAccount();
   },
   onState(feedState, detail) {
@@ -844,6 +869,7 @@ async function start(): Promise<void> {
   setInterval(() => void refreshMarkets().catch(() => undefined), 1000);
   setInterval(() => void refreshAccount(), 2000);
   setInterval(() => void refreshMarketData().catch(() => undefined), 10_000);
+  setInterval(() => void refreshAccountHistory().catch(() => undefined), 10_000);
   setInterval(() => {
     if (state.view === 'explorer') void refreshBatches().catch(() => undefined);
   }, 1500);

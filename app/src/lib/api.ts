@@ -74,6 +74,33 @@ export interface FundingRecord {
   index: bigint;
 }
 
+/** How an account's position changed hands in a fill. */
+export type Liquidity = 'maker' | 'taker' | 'backstop' | 'deleverage';
+
+/** One of an account's fills, from its side (`GET /v1/accounts/{id}/fills`). */
+export interface AccountFill {
+  position: number;
+  timestampMs: number;
+  market: number;
+  side: 'Buy' | 'Sell';
+  price: bigint;
+  lots: bigint;
+  liquidity: Liquidity;
+  orderId: bigint | null;
+  /** Trading fee; negative is a rebate. */
+  fee: bigint;
+  liquidation: boolean;
+  liquidationFee: bigint;
+}
+
+/** A funding payment of an account: positive paid, negative received. */
+export interface FundingPayment {
+  position: number;
+  timestampMs: number;
+  market: number;
+  amount: bigint;
+}
+
 export interface Batch {
   batch: number;
   proof: { status: string; worker?: string; attempt?: number; cycles?: number; segments?: number; proven?: number; proving_ms?: number; proof_bytes?: number; reason?: string };
@@ -182,6 +209,22 @@ export function toTrade(t: any): Trade {
   return { position: Number(t.position), timestampMs: Number(t.timestamp_ms), price: big(t.price), lots: big(t.lots), takerSide: t.taker_side };
 }
 
+export function toFill(f: any): AccountFill {
+  return {
+    position: Number(f.position),
+    timestampMs: Number(f.timestamp_ms),
+    market: f.market,
+    side: f.side,
+    price: big(f.price),
+    lots: big(f.lots),
+    liquidity: f.liquidity,
+    orderId: opt(f.order_id),
+    fee: big(f.fee),
+    liquidation: f.liquidation,
+    liquidationFee: big(f.liquidation_fee),
+  };
+}
+
 export class Api {
   constructor(readonly base = '') {}
 
@@ -223,6 +266,19 @@ export class Api {
 
   async account(id: number): Promise<Account> {
     return toAccount(await this.request(`/v1/accounts/${id}`));
+  }
+
+  async fills(account: number, limit = 100): Promise<AccountFill[]> {
+    return (await this.request(`/v1/accounts/${account}/fills?limit=${limit}`)).fills.map(toFill);
+  }
+
+  async fundingPayments(account: number, limit = 100): Promise<FundingPayment[]> {
+    return (await this.request(`/v1/accounts/${account}/funding?limit=${limit}`)).payments.map((p: any) => ({
+      position: Number(p.position),
+      timestampMs: Number(p.timestamp_ms),
+      market: p.market,
+      amount: big(p.amount),
+    }));
   }
 
   async batches(): Promise<{ lastSealed: number; openBatchSteps: number; batches: Batch[] }> {

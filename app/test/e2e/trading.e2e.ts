@@ -198,6 +198,12 @@ describe('trading end to end', () => {
     expect(pnlA + pnlB).toBe(0n);
     await a.locator('.tabs button[data-tab=fills]').click();
     await a.getByTestId('fill').first().waitFor();
+    // The fills tab is the account's history: a reload shows the same fills.
+    const history = (await getJson(`/v1/accounts/${accountA}/fills`)).fills.length;
+    expect(history).toBeGreaterThan(0);
+    await a.reload();
+    await a.locator('.tabs button[data-tab=fills]').click();
+    await expect.poll(() => a.getByTestId('fill').count(), { timeout: 15_000 }).toBe(history);
     await a.locator('.tabs button[data-tab=positions]').click();
     await shoot(a, 'a-position-dark');
     await shoot(b, 'b-position-light');
