@@ -91,6 +91,7 @@
 //! Reductions are what cost: keep values unreduced through sums of products and reduce once,
 //! before a comparison, an observe or a hash.
 
+pub mod air;
 pub mod babybear;
 pub mod challenger;
 pub mod extension;
@@ -208,6 +209,7 @@ mod constraint_counts {
         let fold = crate::fri::tests::fold_constraints(20);
         let fold_round = crate::fri::tests::fold_round_constraints();
         let (pcs_total, pcs_query, _) = crate::pcs::tests::realistic_counts();
+        let (air_total, air_tables) = crate::air::tests::machine_counts();
         println!("constraints per gadget (gnomon-wrap):");
         println!("  BabyBear witness, canonical:              {base_witness}");
         println!("  BabyBear witness, opened (31-bit):        {opened_witness}");
@@ -230,6 +232,13 @@ mod constraint_counts {
         );
         println!("    all 21 queries and the transcript:       {pcs_total}");
         println!("    per query:                               {pcs_query}");
+        println!(
+            "  AIR and LogUp constraints at zeta, every table of a 2^11-cycle segment: {air_total}"
+        );
+        println!("    table: constraints folded, quotient chunks, R1CS constraints");
+        for (name, folded, chunks, count) in &air_tables {
+            println!("    {name:<18} {folded:>5} {chunks:>2} {count:>9}");
+        }
         assert!(base_mul <= 67);
         assert_eq!(opened_witness, 31);
         assert!(base_mul_weak <= 64);
@@ -241,6 +250,7 @@ mod constraint_counts {
         assert!(fold_round <= 520);
         assert!(pcs_query <= 61_000, "{pcs_query}");
         assert!(pcs_total <= 1_400_000, "{pcs_total}");
+        assert!(air_total <= 2_000_000, "{air_total}");
     }
 }
 

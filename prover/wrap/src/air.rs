@@ -1,0 +1,1303 @@
+//! The AIR constraints at the out-of-domain point in R1CS: the per-table check of p3-batch-stark
+//! 0.9.0-rc.2's `verify_batch` (`VerifierData::verify_constraints_with_lookups`), LogUp
+//! included, and the cross-table LogUp terminal sum.
+//!
+//! For every table the native verifier
+//!
+//! 1. evaluates the trace domain's selectors at `zeta` (`selectors_at_point` of the coset `H`
+//!    of `N = 2^n` rows, shift 1): `Z = zeta^N - 1`, `is_first_row = Z / (zeta - 1)`,
+//!    `is_last_row = Z / (zeta - g^-1)`, `is_transition = zeta - g^-1`, `inv_vanishing = 1 / Z`
+//!    (a `zeta` on `H`, `Z = 0`, is rejected);
+//! 2. folds the AIR's constraints and then LogUp's (per lookup the fraction pin
+//!    `U * f - V = 0`, then the accumulator's first-row, transition and last-row constraints
+//!    against the table's committed terminal) in emission order, `acc = acc * alpha + c`: the
+//!    constraint emitted `i`-th of `K` carries `alpha^(K - 1 - i)`;
+//! 3. recomposes `quotient(zeta) = sum_i zps_i * q_i(zeta)` from the opened chunks, `zps_i` the
+//!    product over the other chunk domains `D_j` of `Z_Dj(zeta) / Z_Dj(first point of D_i)`;
+//! 4. checks `folded * inv_vanishing = quotient(zeta)`;
+//!
+//! and, after every table, that the terminals sum to zero. [`verify`] does all of it.
+//!
+//! The constraints are p3's own symbolic ones: [`TableConstraints::new`] runs the AIR and the
+//! LogUp gadget through `InteractionSymbolicBuilder` (as `get_symbolic_constraints` does) when
+//! the circuit is built, so they are circuit constants, as are the table's heights (the
+//! proof's degree bits are the circuit's shape) and the bus layout of the LogUp challenges.
+//! The expression DAG is evaluated once per shared node (p3 shares subtrees by `Arc`, LogUp's
+//! prefix and suffix products heavily).
+//!
+//! Costs. Opened values are extension elements, so a product of two of them is the 7-constraint
+//! unreduced [`ExtVar::mul`]; products by constants, sums and differences are free; values stay
+//! unreduced until a bound would overflow. The fold does not run Horner over every constraint
+//! (a multiplication and a reduction each): with `m` = [`ALPHA_BLOCK`] it sums each block of `m`
+//! constraints against `1, alpha, .., alpha^(m-1)` (7 constraints a term, no reduction) and
+//! runs Horner with `alpha^m` over the blocks; the powers are computed once for all tables, as
+//! are `zeta^(2^k)` and the selectors of each height.
+//!
+//! The caller must bind what this takes as given, exactly as natively: the transcript that
+//! draws the LogUp challenges `(alpha, beta)`, the folding `alpha` and `zeta` (after observing
+//! the degree bits, commitments, public values and terminals), and the opened values, which
+//! the PCS verifier ([`crate::pcs`]) checks against the commitments. The proof-shape checks of
+//! `verify_batch` are the shape's: a proof whose widths, chunk counts or terminals disagree has
+//! no witness (the witness constructors panic), and [`MachineShape::new`] checks the LogUp
+//! multiplicity bound on the shape's heights. Not supported (asserted when built): periodic
+//! columns and zero-knowledge configurations (the machine's outer configuration has neither).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ark_bn254::Fr;
+use ark_r1cs_std::GR1CSVar;
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use p3_air::symbolic::{
+    AirLayout, BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression,
+    SymbolicExpressionExt,
+};
+use p3_air::{Air, BaseAir};
+use p3_baby_bear::BabyBear;
+use p3_batch_stark::proof::OpenedValuesWithLookups;
+use p3_commit::PolynomialSpace;
+use p3_field::coset::TwoAdicMultiplicativeCoset;
+use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
+use p3_lookup::{
+    InteractionSymbolicBuilder, Kind, LogUpGadget, Lookup, LookupProtocol, LookupTerminal, Lookups,
+    assert_uniform_tuple_width, check_multiplicity_height_bound,
+};
+
+use crate::babybear::BabyBearVar;
+use crate::extension::{Ext, ExtVar};
+
+/// Constraints folded per block against `1, alpha, .., alpha^(m - 1)` before one Horner step
+/// by `alpha^m` (see the module documentation): a Horner step costs a reduction of the
+/// accumulator (about 600 constraints), the powers about 280 each, once for all tables.
+pub const ALPHA_BLOCK: usize = 32;
+
+/// Base coefficients of an extension element.
+const DEGREE: usize = <Ext as BasedVectorSpace<BabyBear>>::DIMENSION;
+
+/// One constraint in emission order: an index into the base or the extension constraints.
+#[derive(Clone, Copy, Debug)]
+enum Emitted {
+    Base(usize),
+    Ext(usize),
+}
+
+/// What one table's check fixes when the circuit is built: its symbolic constraints (AIR and
+/// LogUp, in emission order), its widths and heights, the quotient's chunk constants and the
+/// bus of each lookup.
+#[derive(Clone, Debug)]
+pub struct TableConstraints {
+    name: String,
+    /// `n`: the trace has `2^n` rows.
+    log_degree: usize,
+    main_width: usize,
+    main_next: bool,
+    preprocessed_width: usize,
+    preprocessed_next: bool,
+    num_public_values: usize,
+    num_lookups: usize,
+    base: Vec<SymbolicExpression<BabyBear>>,
+    ext: Vec<SymbolicExpressionExt<BabyBear, Ext>>,
+    order: Vec<Emitted>,
+    /// Per quotient chunk domain `D_j` (shift `s_j`): `s_j^-N`, so that
+    /// `Z_Dj(zeta) = zeta^N * s_j^-N - 1`.
+    chunk_shift_powers: Vec<BabyBear>,
+    /// Per chunk `i`: the product over `j != i` of `1 / Z_Dj(s_i)`.
+    chunk_denominators: Vec<BabyBear>,
+}
+
+impl TableConstraints {
+    /// The constraints of `air` with `lookups` (the table's entry of the batch's `CommonData`),
+    /// for a trace of `2^log_degree` rows and a preprocessed trace `preprocessed_width` wide
+    /// (the common data's, zero for none).
+    pub fn new<A>(
+        name: impl Into<String>,
+        air: &A,
+        lookups: &[Lookup<BabyBear>],
+        preprocessed_width: usize,
+        log_degree: usize,
+    ) -> Self
+    where
+        A: Air<InteractionSymbolicBuilder<BabyBear, Ext>>,
+    {
+        let gadget = LogUpGadget::new();
+        assert_eq!(
+            BaseAir::<BabyBear>::num_periodic_columns(air),
+            0,
+            "periodic columns are not supported"
+        );
+        let base_layout = AirLayout {
+            preprocessed_width,
+            main_width: BaseAir::<BabyBear>::width(air),
+            num_public_values: BaseAir::<BabyBear>::num_public_values(air),
+            ..Default::default()
+        };
+        // As `get_symbolic_constraints`: the accumulator column and one fraction column per
+        // lookup, two challenges per lookup, one terminal.
+        let layout = AirLayout {
+            permutation_width: if lookups.is_empty() {
+                0
+            } else {
+                lookups.len() + 1
+            },
+            num_permutation_challenges: lookups.len() * gadget.num_challenges(),
+            num_permutation_values: usize::from(!lookups.is_empty()),
+            ..base_layout
+        };
+        layout.validate_against_air::<BabyBear>(air);
+        let mut builder = InteractionSymbolicBuilder::<BabyBear, Ext>::new(layout);
+        gadget.eval_air_and_lookups(air, &mut builder, lookups);
+        let base = builder.base_constraints();
+        let ext = builder.extension_constraints();
+        let emitted = builder.constraint_layout();
+        let mut order = vec![None; emitted.total_constraints()];
+        for (k, &index) in emitted.base_indices.iter().enumerate() {
+            order[index] = Some(Emitted::Base(k));
+        }
+        for (k, &index) in emitted.ext_indices.iter().enumerate() {
+            order[index] = Some(Emitted::Ext(k));
+        }
+        let order = order
+            .into_iter()
+            .map(|emitted| emitted.expect("every index is base or extension"))
+            .collect();
+
+        // The chunk count exactly as `verify_batch` infers it (no zero knowledge).
+        let trace_domain = TwoAdicMultiplicativeCoset::<BabyBear>::new(BabyBear::ONE, log_degree)
+            .expect("the two-adicity bounds the height");
+        let log_num_chunks = p3_batch_stark::symbolic::get_log_num_quotient_chunks_for_domain::<
+            _,
+            Ext,
+            A,
+            _,
+        >(air, base_layout, trace_domain, lookups, 0, &gadget);
+        let quotient_domain = trace_domain
+            .try_create_disjoint_domain(1 << (log_degree + log_num_chunks))
+            .expect("the quotient domain fits the two-adicity");
+        let chunks = quotient_domain.split_domains(1 << log_num_chunks);
+        let chunk_shift_powers = chunks
+            .iter()
+            .map(|domain| domain.shift_inverse().exp_power_of_2(log_degree))
+            .collect();
+        let chunk_denominators = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, domain)| {
+                chunks
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, other)| {
+                        other
+                            .vanishing_poly_at_point(domain.first_point())
+                            .inverse()
+                    })
+                    .product()
+            })
+            .collect();
+        Self {
+            name: name.into(),
+            log_degree,
+            main_width: base_layout.main_width,
+            main_next: !BaseAir::<BabyBear>::main_next_row_columns(air).is_empty(),
+            preprocessed_width,
+            preprocessed_next: preprocessed_width > 0
+                && !BaseAir::<BabyBear>::preprocessed_next_row_columns(air).is_empty(),
+            num_public_values: base_layout.num_public_values,
+            num_lookups: lookups.len(),
+            base,
+            ext,
+            order,
+            chunk_shift_powers,
+            chunk_denominators,
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The number of constraints folded (AIR and LogUp).
+    pub fn num_constraints(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The number of quotient chunks.
+    pub fn num_quotient_chunks(&self) -> usize {
+        self.chunk_shift_powers.len()
+    }
+
+    /// The number of LogUp lookups (fraction columns).
+    pub fn num_lookups(&self) -> usize {
+        self.num_lookups
+    }
+
+    /// The number of public values the table reads.
+    pub fn num_public_values(&self) -> usize {
+        self.num_public_values
+    }
+
+    /// Width of the opened permutation rows: `(lookups + 1) * 4` base columns, or none.
+    fn permutation_width(&self) -> usize {
+        if self.num_lookups == 0 {
+            0
+        } else {
+            (self.num_lookups + 1) * DEGREE
+        }
+    }
+}
+
+/// The tables of a batch, with the bus of each lookup: what the LogUp challenges are laid out
+/// by (`lay_out_lookup_challenges`: one bus per global bus name in order of first appearance,
+/// a fresh one per local lookup; `prefix[bus] = alpha + (bus + 1) * beta^W`, `W` the widest
+/// tuple).
+#[derive(Clone, Debug)]
+pub struct MachineShape {
+    pub tables: Vec<TableConstraints>,
+    bus_ids: Vec<Vec<usize>>,
+    max_message_width: usize,
+}
+
+impl MachineShape {
+    /// The shape of a batch proof of `airs` with `lookups` and preprocessed widths from the
+    /// batch's `CommonData`, at the proof's extended degree bits `degree_bits` (no zero
+    /// knowledge: the trace degree bits).
+    ///
+    /// # Panics
+    ///
+    /// If the heights break LogUp's multiplicity bound (`check_multiplicity_height_bound`:
+    /// the native verifier rejects every proof of this shape), or lengths disagree.
+    pub fn new<A>(
+        names: &[String],
+        airs: &[A],
+        lookups: &[Lookups<BabyBear>],
+        preprocessed_widths: &[usize],
+        degree_bits: &[usize],
+    ) -> Self
+    where
+        A: Air<InteractionSymbolicBuilder<BabyBear, Ext>>,
+    {
+        assert!(
+            names.len() == airs.len()
+                && lookups.len() == airs.len()
+                && preprocessed_widths.len() == airs.len()
+                && degree_bits.len() == airs.len(),
+            "one entry per table"
+        );
+        let heights: Vec<usize> = degree_bits.iter().map(|&bits| 1 << bits).collect();
+        check_multiplicity_height_bound(lookups, &heights)
+            .expect("LogUp multiplicities cannot wrap at these heights");
+        let tables = (0..airs.len())
+            .map(|i| {
+                TableConstraints::new(
+                    names[i].clone(),
+                    &airs[i],
+                    &lookups[i],
+                    preprocessed_widths[i],
+                    degree_bits[i],
+                )
+            })
+            .collect();
+        let mut global: HashMap<&str, usize> = HashMap::new();
+        let mut next_bus = 0;
+        let mut max_message_width = 1;
+        let bus_ids = lookups
+            .iter()
+            .map(|table| {
+                table
+                    .iter()
+                    .map(|lookup| {
+                        let width = assert_uniform_tuple_width(&lookup.elements, "lookup");
+                        max_message_width = max_message_width.max(width);
+                        match &lookup.kind {
+                            Kind::Global(name) => *global.entry(name).or_insert_with(|| {
+                                next_bus += 1;
+                                next_bus - 1
+                            }),
+                            Kind::Local => {
+                                next_bus += 1;
+                                next_bus - 1
+                            }
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Self {
+            tables,
+            bus_ids,
+            max_message_width,
+        }
+    }
+
+    /// Whether any table has a lookup (the batch then draws LogUp challenges and commits
+    /// permutation columns).
+    pub fn has_lookups(&self) -> bool {
+        self.tables.iter().any(|table| table.num_lookups > 0)
+    }
+
+    /// The LogUp challenges of each table as the gadget reads them, `[prefix[bus], beta]`
+    /// per lookup, from the pair the transcript draws: `beta^W` costs a few
+    /// multiplications, the prefixes are linear.
+    pub fn lookup_challenges(
+        &self,
+        alpha: &ExtVar,
+        beta: &ExtVar,
+    ) -> Result<Vec<Vec<ExtVar>>, SynthesisError> {
+        let mut gamma = ExtVar::constant(Ext::ONE);
+        for _ in 0..self.max_message_width {
+            gamma = gamma.mul(beta)?.reduce_weak()?;
+        }
+        self.bus_ids
+            .iter()
+            .map(|buses| {
+                let mut challenges = Vec::with_capacity(2 * buses.len());
+                for &bus in buses {
+                    let offset =
+                        gamma.mul(&ExtVar::constant(Ext::from(BabyBear::from_usize(bus + 1))))?;
+                    challenges.push(alpha.add(&offset)?);
+                    challenges.push(beta.clone());
+                }
+                Ok(challenges)
+            })
+            .collect()
+    }
+}
+
+/// One table's opened values (at `zeta` and at `g * zeta`, as the proof opens them) and its
+/// LogUp terminal, in the circuit.
+#[derive(Clone, Debug)]
+pub struct TableOpenings {
+    pub main_local: Vec<ExtVar>,
+    /// `None` when the AIR reads no next row (natively: zeros).
+    pub main_next: Option<Vec<ExtVar>>,
+    pub preprocessed_local: Vec<ExtVar>,
+    pub preprocessed_next: Option<Vec<ExtVar>>,
+    /// The permutation columns flattened to base columns: `4` per extension column.
+    pub permutation_local: Vec<ExtVar>,
+    pub permutation_next: Vec<ExtVar>,
+    /// Per chunk, its `4` base columns.
+    pub quotient_chunks: Vec<Vec<ExtVar>>,
+    /// The table's committed LogUp terminal, if it has lookups.
+    pub terminal: Option<ExtVar>,
+}
+
+fn missing() -> SynthesisError {
+    SynthesisError::AssignmentMissing
+}
+
+impl TableOpenings {
+    /// Witnesses a table's opened values and terminal (canonical limbs); `None` for the
+    /// setup. Panics if the native values do not have the table's shape (natively an
+    /// `InvalidProofShape`).
+    pub fn new_witness(
+        cs: ConstraintSystemRef<Fr>,
+        table: &TableConstraints,
+        native: Option<(&OpenedValuesWithLookups<Ext>, Option<&LookupTerminal<Ext>>)>,
+    ) -> Result<Self, SynthesisError> {
+        let ext =
+            |value: Option<Ext>| ExtVar::new_witness(cs.clone(), || value.ok_or_else(missing));
+        let row = |values: Option<&[Ext]>, len: usize| {
+            if let Some(values) = values {
+                assert_eq!(values.len(), len, "{}: an opened row's width", table.name);
+            }
+            (0..len)
+                .map(|i| ext(values.map(|values| values[i])))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let opened = native.map(|(opened, _)| opened);
+        let base = opened.map(|opened| &opened.base_opened_values);
+        if let Some(base) = base {
+            assert_eq!(base.trace_next.is_some(), table.main_next, "{}", table.name);
+            assert_eq!(
+                base.preprocessed.is_some(),
+                table.preprocessed_width > 0,
+                "{}",
+                table.name
+            );
+            assert_eq!(
+                base.preprocessed_next().is_some(),
+                table.preprocessed_next,
+                "{}",
+                table.name
+            );
+            assert_eq!(
+                base.quotient_chunks.len(),
+                table.num_quotient_chunks(),
+                "{}",
+                table.name
+            );
+            assert!(base.random.is_none(), "no zero knowledge");
+        }
+        if let Some((_, terminal)) = native {
+            assert_eq!(terminal.is_some(), table.num_lookups > 0, "{}", table.name);
+        }
+        let main_local = row(base.map(|b| b.trace_local.as_slice()), table.main_width)?;
+        let main_next = if table.main_next {
+            Some(row(
+                base.and_then(|b| b.trace_next.as_deref()),
+                table.main_width,
+            )?)
+        } else {
+            None
+        };
+        let preprocessed_local = row(
+            base.map(|b| b.preprocessed_local().unwrap_or(&[])),
+            table.preprocessed_width,
+        )?;
+        let preprocessed_next = if table.preprocessed_next {
+            Some(row(
+                base.and_then(|b| b.preprocessed_next()),
+                table.preprocessed_width,
+            )?)
+        } else {
+            None
+        };
+        let permutation_local = row(
+            opened.map(|o| o.permutation_local.as_slice()),
+            table.permutation_width(),
+        )?;
+        let permutation_next = row(
+            opened.map(|o| o.permutation_next.as_slice()),
+            table.permutation_width(),
+        )?;
+        let quotient_chunks = (0..table.num_quotient_chunks())
+            .map(|c| row(base.map(|b| b.quotient_chunks[c].as_slice()), DEGREE))
+            .collect::<Result<Vec<_>, _>>()?;
+        let terminal = if table.num_lookups > 0 {
+            Some(ext(native.and_then(|(_, terminal)| terminal.map(|t| t.0)))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            main_local,
+            main_next,
+            preprocessed_local,
+            preprocessed_next,
+            permutation_local,
+            permutation_next,
+            quotient_chunks,
+            terminal,
+        })
+    }
+}
+
+/// The selectors of a trace domain of `2^n` rows at `zeta`, and `zeta^N`.
+#[derive(Clone, Debug)]
+struct Selectors {
+    zeta_n: ExtVar,
+    is_first_row: ExtVar,
+    is_last_row: ExtVar,
+    is_transition: ExtVar,
+    inv_vanishing: ExtVar,
+}
+
+/// `zeta` with what every table shares: its powers `zeta^(2^k)` and, per height, the
+/// selectors.
+#[derive(Clone, Debug)]
+pub struct OodPoint {
+    zeta: ExtVar,
+    /// `zeta^(2^k)` for `k = 0..`, each below `2^31` a limb.
+    squares: Vec<ExtVar>,
+    selectors: HashMap<usize, Selectors>,
+}
+
+fn system(values: &[&ExtVar]) -> ConstraintSystemRef<Fr> {
+    values
+        .iter()
+        .flat_map(|value| value.limbs())
+        .fold(ConstraintSystemRef::None, |cs, limb| {
+            cs.or(limb.variable().cs())
+        })
+}
+
+/// `numerator / denominator`: witnessed (canonical limbs) and checked by
+/// `quotient * denominator = numerator`. Sound where the denominator is nonzero, which the
+/// caller proves.
+fn divide(numerator: &ExtVar, denominator: &ExtVar) -> Result<ExtVar, SynthesisError> {
+    let cs = system(&[numerator, denominator]);
+    let quotient = ExtVar::new_witness(cs, || {
+        Ok(numerator.value()? * denominator.value()?.try_inverse().unwrap_or(Ext::ZERO))
+    })?;
+    quotient.mul(denominator)?.enforce_equal(numerator)?;
+    Ok(quotient)
+}
+
+impl OodPoint {
+    /// The out-of-domain point, as the caller's transcript sampled it.
+    pub fn new(zeta: ExtVar) -> Self {
+        Self {
+            squares: vec![zeta.clone()],
+            zeta,
+            selectors: HashMap::new(),
+        }
+    }
+
+    fn power_of_two(&mut self, log: usize) -> Result<ExtVar, SynthesisError> {
+        while self.squares.len() <= log {
+            let last = self.squares.last().expect("zeta itself");
+            let next = last.square()?.reduce_weak()?;
+            self.squares.push(next);
+        }
+        Ok(self.squares[log].clone())
+    }
+
+    /// The selectors of `2^log_degree` rows (computed once per height). Proves
+    /// `zeta^N != 1` (`inv_vanishing` is an inverse), so `zeta` is off the trace domain, as
+    /// natively, and both selector denominators are nonzero.
+    fn selectors(&mut self, log_degree: usize) -> Result<Selectors, SynthesisError> {
+        if let Some(selectors) = self.selectors.get(&log_degree) {
+            return Ok(selectors.clone());
+        }
+        let zeta_n = self.power_of_two(log_degree)?;
+        let vanishing = zeta_n.sub(&ExtVar::constant(Ext::ONE))?;
+        let inv_vanishing = vanishing.inverse()?;
+        let last = BabyBear::two_adic_generator(log_degree).inverse();
+        let is_transition = self.zeta.sub(&ExtVar::constant(Ext::from(last)))?;
+        let is_first_row = divide(&vanishing, &self.zeta.sub(&ExtVar::constant(Ext::ONE))?)?;
+        let is_last_row = divide(&vanishing, &is_transition)?;
+        let selectors = Selectors {
+            zeta_n,
+            is_first_row,
+            is_last_row,
+            is_transition,
+            inv_vanishing,
+        };
+        self.selectors.insert(log_degree, selectors.clone());
+        Ok(selectors)
+    }
+}
+
+/// `1, alpha, .., alpha^(m-1)` (each below `2^31` a limb) and `alpha^m`, `m` =
+/// [`ALPHA_BLOCK`].
+#[derive(Clone, Debug)]
+pub struct AlphaPowers {
+    powers: Vec<ExtVar>,
+    block: ExtVar,
+}
+
+impl AlphaPowers {
+    /// The powers of the constraint-folding challenge (canonical, as sampled).
+    pub fn new(alpha: &ExtVar) -> Result<Self, SynthesisError> {
+        let mut powers = vec![ExtVar::constant(Ext::ONE), alpha.clone()];
+        while powers.len() <= ALPHA_BLOCK {
+            let last = powers.last().expect("alpha itself");
+            let next = last.mul(alpha)?.reduce_weak()?;
+            powers.push(next);
+        }
+        let block = powers.pop().expect("alpha^m");
+        Ok(Self { powers, block })
+    }
+
+    /// `sum_i alpha^(K - 1 - i) c_i` for the constraint values `c_0..c_(K-1)` in emission
+    /// order.
+    fn fold(&self, values: &[ExtVar]) -> Result<ExtVar, SynthesisError> {
+        let mut folded: Option<ExtVar> = None;
+        // `values[K - 1 - j]` carries `alpha^j`; block `a` holds `j` in `a*m .. a*m + m`.
+        let exponents: Vec<&ExtVar> = values.iter().rev().collect();
+        for block in exponents.chunks(ALPHA_BLOCK).rev() {
+            let mut sum = block[0].clone();
+            for (value, power) in block.iter().zip(&self.powers).skip(1) {
+                sum = sum.add(&value.mul(power)?)?;
+            }
+            folded = Some(match folded {
+                None => sum,
+                Some(folded) => folded.mul(&self.block)?.add(&sum)?,
+            });
+        }
+        Ok(folded.unwrap_or_else(|| ExtVar::constant(Ext::ZERO)))
+    }
+}
+
+/// `sum_k coefficients[k] X^k`: an extension element from its `4` opened base columns
+/// (`from_ext_basis_coefficients`). Free: products by constants.
+fn from_basis(coefficients: &[ExtVar]) -> Result<ExtVar, SynthesisError> {
+    assert_eq!(coefficients.len(), DEGREE);
+    let mut sum = coefficients[0].clone();
+    for (k, coefficient) in coefficients.iter().enumerate().skip(1) {
+        let basis = <Ext as BasedVectorSpace<BabyBear>>::ith_basis_element(k).expect("k < 4");
+        sum = sum.add(&coefficient.mul(&ExtVar::constant(basis))?)?;
+    }
+    Ok(sum)
+}
+
+/// Evaluates a table's symbolic constraints at the opened values, once per shared node.
+struct Evaluator<'a> {
+    openings: &'a TableOpenings,
+    public_values: &'a [BabyBearVar],
+    selectors: &'a Selectors,
+    challenges: &'a [ExtVar],
+    permutation_local: Vec<ExtVar>,
+    permutation_next: Vec<ExtVar>,
+    base_nodes: HashMap<*const SymbolicExpression<BabyBear>, ExtVar>,
+    ext_nodes: HashMap<*const SymbolicExpressionExt<BabyBear, Ext>, ExtVar>,
+}
+
+fn row_value(local: &[ExtVar], next: Option<&[ExtVar]>, offset: usize, index: usize) -> ExtVar {
+    match offset {
+        0 => local[index].clone(),
+        // An AIR that reads no next row has it opened nowhere; natively it reads zeros.
+        1 => next.map_or_else(|| ExtVar::constant(Ext::ZERO), |next| next[index].clone()),
+        _ => unreachable!("symbolic windows span two rows"),
+    }
+}
+
+impl Evaluator<'_> {
+    fn base_leaf(&self, leaf: &BaseLeaf<BabyBear>) -> ExtVar {
+        match leaf {
+            BaseLeaf::Variable(variable) => match variable.entry {
+                BaseEntry::Main { offset } => row_value(
+                    &self.openings.main_local,
+                    self.openings.main_next.as_deref(),
+                    offset,
+                    variable.index,
+                ),
+                BaseEntry::Preprocessed { offset } => row_value(
+                    &self.openings.preprocessed_local,
+                    self.openings.preprocessed_next.as_deref(),
+                    offset,
+                    variable.index,
+                ),
+                BaseEntry::Public => ExtVar::from_base(&self.public_values[variable.index]),
+                BaseEntry::Periodic => unreachable!("no periodic columns (checked when built)"),
+            },
+            BaseLeaf::IsFirstRow => self.selectors.is_first_row.clone(),
+            BaseLeaf::IsLastRow => self.selectors.is_last_row.clone(),
+            BaseLeaf::IsTransition => self.selectors.is_transition.clone(),
+            BaseLeaf::Constant(constant) => ExtVar::constant(Ext::from(*constant)),
+        }
+    }
+
+    fn base_node(
+        &mut self,
+        node: &Arc<SymbolicExpression<BabyBear>>,
+    ) -> Result<ExtVar, SynthesisError> {
+        let key = Arc::as_ptr(node);
+        if let Some(value) = self.base_nodes.get(&key) {
+            return Ok(value.clone());
+        }
+        let value = self.base(node)?;
+        self.base_nodes.insert(key, value.clone());
+        Ok(value)
+    }
+
+    fn base(
+        &mut self,
+        expression: &SymbolicExpression<BabyBear>,
+    ) -> Result<ExtVar, SynthesisError> {
+        match expression {
+            SymbolicExpr::Leaf(leaf) => Ok(self.base_leaf(leaf)),
+            SymbolicExpr::Add { x, y, .. } => self.base_node(x)?.add(&self.base_node(y)?),
+            SymbolicExpr::Sub { x, y, .. } => self.base_node(x)?.sub(&self.base_node(y)?),
+            SymbolicExpr::Neg { x, .. } => ExtVar::constant(Ext::ZERO).sub(&self.base_node(x)?),
+            SymbolicExpr::Mul { x, y, .. } => self.base_node(x)?.mul(&self.base_node(y)?),
+        }
+    }
+
+    fn ext_leaf(&mut self, leaf: &ExtLeaf<BabyBear, Ext>) -> Result<ExtVar, SynthesisError> {
+        Ok(match leaf {
+            ExtLeaf::Base(expression) => self.base(expression)?,
+            ExtLeaf::ExtVariable(variable) => match variable.entry {
+                ExtEntry::Permutation { offset } => row_value(
+                    &self.permutation_local,
+                    Some(self.permutation_next.as_slice()),
+                    offset,
+                    variable.index,
+                ),
+                ExtEntry::Challenge => self.challenges[variable.index].clone(),
+                ExtEntry::PermutationValue => {
+                    assert_eq!(variable.index, 0, "one terminal per table");
+                    self.openings
+                        .terminal
+                        .clone()
+                        .expect("a table with lookups has a terminal")
+                }
+            },
+            ExtLeaf::ExtConstant(constant) => ExtVar::constant(*constant),
+        })
+    }
+
+    fn ext_node(
+        &mut self,
+        node: &Arc<SymbolicExpressionExt<BabyBear, Ext>>,
+    ) -> Result<ExtVar, SynthesisError> {
+        let key = Arc::as_ptr(node);
+        if let Some(value) = self.ext_nodes.get(&key) {
+            return Ok(value.clone());
+        }
+        let value = self.ext(node)?;
+        self.ext_nodes.insert(key, value.clone());
+        Ok(value)
+    }
+
+    fn ext(
+        &mut self,
+        expression: &SymbolicExpressionExt<BabyBear, Ext>,
+    ) -> Result<ExtVar, SynthesisError> {
+        match expression {
+            SymbolicExpr::Leaf(leaf) => self.ext_leaf(leaf),
+            SymbolicExpr::Add { x, y, .. } => self.ext_node(x)?.add(&self.ext_node(y)?),
+            SymbolicExpr::Sub { x, y, .. } => self.ext_node(x)?.sub(&self.ext_node(y)?),
+            SymbolicExpr::Neg { x, .. } => ExtVar::constant(Ext::ZERO).sub(&self.ext_node(x)?),
+            SymbolicExpr::Mul { x, y, .. } => self.ext_node(x)?.mul(&self.ext_node(y)?),
+        }
+    }
+}
+
+/// Checks one table's constraints at `zeta` against its quotient (steps 1 to 4 of the module
+/// documentation). `challenges` are the table's entry of [`MachineShape::lookup_challenges`].
+pub fn verify_table(
+    table: &TableConstraints,
+    openings: &TableOpenings,
+    public_values: &[BabyBearVar],
+    challenges: &[ExtVar],
+    alpha: &AlphaPowers,
+    zeta: &mut OodPoint,
+) -> Result<(), SynthesisError> {
+    assert_eq!(
+        public_values.len(),
+        table.num_public_values,
+        "{}",
+        table.name
+    );
+    assert_eq!(challenges.len(), 2 * table.num_lookups, "{}", table.name);
+    assert_eq!(
+        openings.terminal.is_some(),
+        table.num_lookups > 0,
+        "{}",
+        table.name
+    );
+    let selectors = zeta.selectors(table.log_degree)?;
+    let recompose = |flat: &[ExtVar]| {
+        flat.chunks(DEGREE)
+            .map(from_basis)
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let mut evaluator = Evaluator {
+        openings,
+        public_values,
+        selectors: &selectors,
+        challenges,
+        permutation_local: recompose(&openings.permutation_local)?,
+        permutation_next: recompose(&openings.permutation_next)?,
+        base_nodes: HashMap::new(),
+        ext_nodes: HashMap::new(),
+    };
+    let mut values = Vec::with_capacity(table.order.len());
+    for emitted in &table.order {
+        values.push(match *emitted {
+            Emitted::Base(k) => evaluator.base(&table.base[k])?,
+            Emitted::Ext(k) => evaluator.ext(&table.ext[k])?,
+        });
+    }
+    let folded = alpha.fold(&values)?;
+
+    // quotient(zeta) = sum_i zps_i * q_i(zeta), zps_i = prod_(j != i) Z_Dj(zeta) / Z_Dj(s_i).
+    let vanishing: Vec<ExtVar> = table
+        .chunk_shift_powers
+        .iter()
+        .map(|&power| {
+            selectors
+                .zeta_n
+                .mul(&ExtVar::constant(Ext::from(power)))?
+                .sub(&ExtVar::constant(Ext::ONE))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut quotient = ExtVar::constant(Ext::ZERO);
+    for (i, chunk) in openings.quotient_chunks.iter().enumerate() {
+        let mut zps = ExtVar::constant(Ext::from(table.chunk_denominators[i]));
+        for (j, factor) in vanishing.iter().enumerate() {
+            if j != i {
+                zps = zps.mul(factor)?;
+            }
+        }
+        quotient = quotient.add(&zps.mul(&from_basis(chunk)?)?)?;
+    }
+    folded
+        .mul(&selectors.inv_vanishing)?
+        .enforce_equal(&quotient)
+}
+
+/// The LogUp challenges and the folding challenge and point of a batch, as the caller's
+/// transcript draws them.
+#[derive(Clone, Debug)]
+pub struct Challenges {
+    /// The LogUp pair `(alpha, beta)`; `None` when no table has lookups (none is drawn).
+    pub lookup: Option<(ExtVar, ExtVar)>,
+    pub alpha: ExtVar,
+    pub zeta: ExtVar,
+}
+
+/// Checks every table's constraints at `zeta` (see [`verify_table`]) and that the LogUp
+/// terminals sum to zero. `public_values[i]` are table `i`'s.
+pub fn verify(
+    shape: &MachineShape,
+    openings: &[TableOpenings],
+    public_values: &[Vec<BabyBearVar>],
+    challenges: &Challenges,
+) -> Result<(), SynthesisError> {
+    verify_counted(shape, openings, public_values, challenges, None)
+}
+
+/// [`verify`], recording the constraints each table's check adds (after what is shared).
+pub(crate) fn verify_counted(
+    shape: &MachineShape,
+    openings: &[TableOpenings],
+    public_values: &[Vec<BabyBearVar>],
+    challenges: &Challenges,
+    mut counts: Option<(&ConstraintSystemRef<Fr>, &mut Vec<usize>)>,
+) -> Result<(), SynthesisError> {
+    assert_eq!(openings.len(), shape.tables.len());
+    assert_eq!(public_values.len(), shape.tables.len());
+    assert_eq!(challenges.lookup.is_some(), shape.has_lookups());
+    let lookup_challenges = match &challenges.lookup {
+        Some((alpha, beta)) => shape.lookup_challenges(alpha, beta)?,
+        None => vec![Vec::new(); shape.tables.len()],
+    };
+    let alpha = AlphaPowers::new(&challenges.alpha)?;
+    let mut zeta = OodPoint::new(challenges.zeta.clone());
+    for (i, table) in shape.tables.iter().enumerate() {
+        let before = counts.as_ref().map(|(cs, _)| cs.num_constraints());
+        verify_table(
+            table,
+            &openings[i],
+            &public_values[i],
+            &lookup_challenges[i],
+            &alpha,
+            &mut zeta,
+        )?;
+        if let (Some((cs, counts)), Some(before)) = (counts.as_mut(), before) {
+            counts.push(cs.num_constraints() - before);
+        }
+    }
+    // The single-terminal LogUp check: the batch's terminals cancel.
+    let mut total = ExtVar::constant(Ext::ZERO);
+    for terminal in openings.iter().filter_map(|o| o.terminal.as_ref()) {
+        total = total.add(terminal)?;
+    }
+    total.enforce_equal(&ExtVar::constant(Ext::ZERO))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::OnceLock;
+
+    use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
+    use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
+    use gnomon_machine::chips::MIN_HEIGHT;
+    use gnomon_machine::config::{F, Outer, OuterConfig, StarkParameters, stark_config};
+    use gnomon_machine::public_values::offset::END_PC;
+    use gnomon_machine::segment::{MachineKeys, SegmentProof};
+    use p3_batch_stark::{BatchShape, BatchVerifierTranscript, CommonData, ProverData};
+    use p3_matrix::Matrix;
+    use p3_uni_stark::StarkGenericConfig;
+
+    use super::*;
+
+    /// The challenges a proof's transcript draws, replayed natively.
+    #[derive(Clone, Debug)]
+    pub(crate) struct Native {
+        lookup: Option<(Ext, Ext)>,
+        laid_out: Vec<Vec<Ext>>,
+        alpha: Ext,
+        zeta: Ext,
+    }
+
+    pub(crate) struct Fixture {
+        keys: MachineKeys<Outer>,
+        proof: SegmentProof<Outer>,
+        shape: MachineShape,
+        native: Native,
+    }
+
+    /// The testing parameters of the machine tests (`tests/outer.rs`): the same tables and
+    /// constraints as the outer parameters, proven in a fraction of the time.
+    fn parameters() -> StarkParameters {
+        StarkParameters::testing()
+    }
+
+    /// The common data `MachineKeys::new` commits (its own is private to the machine).
+    fn common(keys: &MachineKeys<Outer>) -> CommonData<OuterConfig> {
+        let degree_bits: Vec<usize> = keys
+            .airs()
+            .iter()
+            .map(|air| {
+                let height = BaseAir::<F>::preprocessed_trace(air)
+                    .map_or(MIN_HEIGHT, |trace| trace.height());
+                height.trailing_zeros() as usize
+            })
+            .collect();
+        ProverData::<OuterConfig>::from_airs_and_degrees(
+            &stark_config::<Outer>(parameters()),
+            keys.airs(),
+            &degree_bits,
+        )
+        .expect("the preprocessed tables commit")
+        .common
+    }
+
+    /// Replays `verify_batch`'s transcript up to `zeta`.
+    fn replay(
+        keys: &MachineKeys<Outer>,
+        common: &CommonData<OuterConfig>,
+        shape: &MachineShape,
+        proof: &SegmentProof<Outer>,
+    ) -> Native {
+        let config = stark_config::<Outer>(parameters());
+        let batch = &proof.proof;
+        let airs = keys.airs();
+        let preprocessed_widths: Vec<usize> = (0..airs.len())
+            .map(|i| {
+                common
+                    .preprocessed
+                    .as_ref()
+                    .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let transcript_shape = BatchShape {
+            trace_widths: airs.iter().map(BaseAir::<F>::width).collect(),
+            public_value_counts: airs.iter().map(BaseAir::<F>::num_public_values).collect(),
+            preprocessed_widths,
+            has_preprocessed_commitment: common.preprocessed.is_some(),
+            num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
+            lookup_pow_bits: config.lookup_proof_of_work_bits(),
+            has_randomization_commitment: false,
+            ood_pow_bits: config.ood_proof_of_work_bits(),
+        };
+        let public_values: Vec<Vec<F>> = (0..airs.len())
+            .map(|i| keys.instance_public_values_of(i, &proof.public_values))
+            .collect();
+        let mut challenger = config.initialise_challenger();
+        let mut transcript =
+            BatchVerifierTranscript::<_, F, Ext, _>::new(&mut challenger, transcript_shape);
+        transcript.instance_bindings(&batch.degree_bits);
+        transcript.main_phase(batch.commitments.main.clone(), &public_values);
+        transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
+        let laid_out = transcript
+            .lookup_phase(
+                &common.lookups,
+                &LogUpGadget::new(),
+                batch.lookup_pow_witness,
+            )
+            .expect("the lookup grinding checks");
+        let terminals: Vec<Ext> = batch
+            .lookup_terminals
+            .iter()
+            .flatten()
+            .map(|t| t.0)
+            .collect();
+        let alpha = transcript.permutation_phase(batch.commitments.permutation.clone(), &terminals);
+        transcript.quotient_phase(
+            batch.commitments.quotient_chunks.clone(),
+            batch.commitments.random.clone(),
+        );
+        let zeta = transcript
+            .ood_phase(batch.ood_pow_witness)
+            .expect("the out-of-domain grinding checks");
+        transcript.abort();
+        // The pair itself: beta is laid out as drawn, alpha behind its first bus offset.
+        let lookup = shape
+            .bus_ids
+            .iter()
+            .zip(&laid_out)
+            .find_map(|(buses, laid)| {
+                let &bus = buses.first()?;
+                let beta = laid[1];
+                let gamma = beta.exp_u64(shape.max_message_width as u64);
+                Some((laid[0] - gamma * Ext::from(F::from_usize(bus + 1)), beta))
+            });
+        Native {
+            lookup,
+            laid_out,
+            alpha,
+            zeta,
+        }
+    }
+
+    fn fibonacci() -> Program {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest/elf/fibonacci.elf");
+        Program::from_elf(&std::fs::read(path).expect("the guest is built")).unwrap()
+    }
+
+    /// A real outer-configuration proof of one segment of `fibonacci(20)` (segments of 2^11
+    /// cycles, the smallest the machine tests use), its shape and its challenges.
+    pub(crate) fn fixture() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            let program = fibonacci();
+            let mut input = Input::new();
+            input.write(&20u32);
+            let options = Options {
+                segment_size: SegmentSize::new(11).unwrap(),
+                ..Options::default()
+            };
+            let (_, segments) = trace(&program, &input, &options);
+            let keys = MachineKeys::<Outer>::new(&program, parameters());
+            let proof = keys
+                .prove_segment(&segments[0])
+                .expect("the segment proves");
+            keys.verify_segment(&proof)
+                .expect("the native verifier accepts");
+            let common = common(&keys);
+            let airs = keys.airs();
+            for (i, lookups) in common.lookups.iter().enumerate() {
+                assert_eq!(
+                    keys.lookup_columns(i),
+                    lookups.len() + usize::from(!lookups.is_empty())
+                );
+            }
+            let names: Vec<String> = airs.iter().map(|air| air.name().to_string()).collect();
+            let preprocessed_widths: Vec<usize> = (0..airs.len())
+                .map(|i| {
+                    common
+                        .preprocessed
+                        .as_ref()
+                        .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                        .unwrap_or(0)
+                })
+                .collect();
+            let shape = MachineShape::new(
+                &names,
+                airs,
+                &common.lookups,
+                &preprocessed_widths,
+                &proof.proof.degree_bits,
+            );
+            let native = replay(&keys, &common, &shape, &proof);
+            Fixture {
+                keys,
+                proof,
+                shape,
+                native,
+            }
+        })
+    }
+
+    fn copy(proof: &SegmentProof<Outer>) -> SegmentProof<Outer> {
+        SegmentProof::from_bytes(&proof.to_bytes()).unwrap()
+    }
+
+    /// Builds the circuit of every table's check for `proof` at `native`'s challenges; returns
+    /// whether it is satisfied, its size (after the witnesses) and the constraints per table.
+    fn circuit(
+        fixture: &Fixture,
+        proof: &SegmentProof<Outer>,
+        native: &Native,
+        setup: bool,
+    ) -> (bool, usize, Vec<usize>) {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        if setup {
+            cs.set_mode(SynthesisMode::Setup);
+        }
+        let ext = |v: Ext| {
+            ExtVar::new_witness(cs.clone(), || (!setup).then_some(v).ok_or_else(missing)).unwrap()
+        };
+        let segment_values: Vec<BabyBearVar> = proof
+            .public_values
+            .iter()
+            .map(|&v| {
+                BabyBearVar::new_witness(cs.clone(), || (!setup).then_some(v).ok_or_else(missing))
+                    .unwrap()
+            })
+            .collect();
+        let mut openings = Vec::new();
+        let mut public_values = Vec::new();
+        for (i, table) in fixture.shape.tables.iter().enumerate() {
+            let native_values = (
+                &proof.proof.opened_values.instances[i],
+                proof.proof.lookup_terminals[i].as_ref(),
+            );
+            openings.push(
+                TableOpenings::new_witness(cs.clone(), table, (!setup).then_some(native_values))
+                    .unwrap(),
+            );
+            // The boundary and page tables read the segment's public values, the rest none.
+            let count = fixture
+                .keys
+                .instance_public_values_of(i, &proof.public_values)
+                .len();
+            assert_eq!(count, table.num_public_values());
+            public_values.push(if count == 0 {
+                Vec::new()
+            } else {
+                segment_values.clone()
+            });
+        }
+        let challenges = Challenges {
+            lookup: native.lookup.map(|(alpha, beta)| (ext(alpha), ext(beta))),
+            alpha: ext(native.alpha),
+            zeta: ext(native.zeta),
+        };
+        let before = cs.num_constraints();
+        let mut per_table = Vec::new();
+        verify_counted(
+            &fixture.shape,
+            &openings,
+            &public_values,
+            &challenges,
+            Some((&cs, &mut per_table)),
+        )
+        .unwrap();
+        let size = cs.num_constraints() - before;
+        let satisfied = !setup && cs.is_satisfied().unwrap();
+        (satisfied, size, per_table)
+    }
+
+    fn check(tamper: impl FnOnce(&mut SegmentProof<Outer>, &mut Native)) -> bool {
+        let fixture = fixture();
+        let mut proof = copy(&fixture.proof);
+        let mut native = fixture.native.clone();
+        tamper(&mut proof, &mut native);
+        circuit(fixture, &proof, &native, false).0
+    }
+
+    /// The index of the named table.
+    fn table(name: &str) -> usize {
+        fixture()
+            .shape
+            .tables
+            .iter()
+            .position(|table| table.name() == name)
+            .unwrap_or_else(|| panic!("no table {name}"))
+    }
+
+    #[test]
+    fn a_real_segment_proof_satisfies_every_table() {
+        let fixture = fixture();
+        assert!(fixture.shape.tables.len() > 20);
+        assert!(fixture.shape.has_lookups());
+        assert!(check(|_, _| {}));
+    }
+
+    /// The in-circuit layout of the LogUp challenges (bus prefixes from the drawn pair) is
+    /// the transcript's.
+    #[test]
+    fn lookup_challenges_are_laid_out_as_natively() {
+        let fixture = fixture();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (alpha, beta) = fixture.native.lookup.unwrap();
+        let ext = |v: Ext| ExtVar::new_witness(cs.clone(), || Ok(v)).unwrap();
+        let laid_out = fixture
+            .shape
+            .lookup_challenges(&ext(alpha), &ext(beta))
+            .unwrap();
+        assert_eq!(laid_out.len(), fixture.native.laid_out.len());
+        for (circuit, native) in laid_out.iter().zip(&fixture.native.laid_out) {
+            let values: Vec<Ext> = circuit.iter().map(|c| c.value().unwrap()).collect();
+            assert_eq!(&values, native);
+        }
+        assert!(cs.is_satisfied().unwrap());
+    }
+
+    #[test]
+    fn setup_lays_out_the_same_system() {
+        let fixture = fixture();
+        let proving = circuit(fixture, &fixture.proof, &fixture.native, false);
+        let setup = circuit(fixture, &fixture.proof, &fixture.native, true);
+        assert_eq!(proving.1, setup.1);
+        assert_eq!(proving.2, setup.2);
+    }
+
+    #[test]
+    fn a_tampered_main_value_fails() {
+        let fixture = fixture();
+        let tamper = |proof: &mut SegmentProof<Outer>, _: &mut Native| {
+            let index = table("Boundary");
+            proof.proof.opened_values.instances[index]
+                .base_opened_values
+                .trace_local[0] += Ext::ONE;
+        };
+        assert!(!check(tamper));
+        let mut proof = copy(&fixture.proof);
+        tamper(&mut proof, &mut fixture.native.clone());
+        assert!(fixture.keys.verify_segment(&proof).is_err());
+    }
+
+    #[test]
+    fn a_tampered_quotient_chunk_fails() {
+        let fixture = fixture();
+        let last = fixture.shape.tables.len() - 1;
+        let tamper = |proof: &mut SegmentProof<Outer>, _: &mut Native| {
+            proof.proof.opened_values.instances[last]
+                .base_opened_values
+                .quotient_chunks
+                .last_mut()
+                .unwrap()[2] += Ext::ONE;
+        };
+        assert!(!check(tamper));
+        let mut proof = copy(&fixture.proof);
+        tamper(&mut proof, &mut fixture.native.clone());
+        assert!(fixture.keys.verify_segment(&proof).is_err());
+    }
+
+    #[test]
+    fn a_tampered_permutation_value_or_terminal_fails() {
+        let index = (0..fixture().shape.tables.len())
+            .find(|&i| fixture().shape.tables[i].num_lookups() > 0)
+            .unwrap();
+        assert!(!check(|proof, _| {
+            proof.proof.opened_values.instances[index].permutation_next[1] += Ext::ONE;
+        }));
+        assert!(!check(|proof, _| {
+            proof.proof.lookup_terminals[index] = Some(LookupTerminal(
+                proof.proof.lookup_terminals[index].as_ref().unwrap().0 + Ext::ONE,
+            ));
+        }));
+    }
+
+    /// The circuit takes the honest transcript's challenges here: a lie about the public
+    /// values must fail the boundary constraints themselves.
+    #[test]
+    fn a_wrong_public_value_fails() {
+        let fixture = fixture();
+        let tamper = |proof: &mut SegmentProof<Outer>, _: &mut Native| {
+            proof.public_values[END_PC] += F::ONE;
+        };
+        assert!(!check(tamper));
+        let mut proof = copy(&fixture.proof);
+        tamper(&mut proof, &mut fixture.native.clone());
+        assert!(fixture.keys.verify_segment(&proof).is_err());
+    }
+
+    #[test]
+    fn a_wrong_challenge_fails() {
+        assert!(!check(|_, native| native.alpha += Ext::ONE));
+        assert!(!check(|_, native| native.zeta += Ext::ONE));
+        assert!(!check(|_, native| {
+            let (alpha, beta) = native.lookup.unwrap();
+            native.lookup = Some((alpha + Ext::ONE, beta));
+        }));
+    }
+
+    /// A point on the trace domain of a table: natively `OodPointInDomain`; here the
+    /// vanishing polynomial has no inverse.
+    #[test]
+    fn zeta_on_a_trace_domain_fails() {
+        assert!(!check(|_, native| {
+            native.zeta = Ext::from(BabyBear::two_adic_generator(3));
+        }));
+    }
+
+    /// Per table, the constraints of its check (setup mode, at the fixture's heights), with
+    /// the table's name, constraint and chunk counts; and the total.
+    pub(crate) fn machine_counts() -> (usize, Vec<(String, usize, usize, usize)>) {
+        let fixture = fixture();
+        let (_, total, per_table) = circuit(fixture, &fixture.proof, &fixture.native, true);
+        let tables = fixture
+            .shape
+            .tables
+            .iter()
+            .zip(per_table)
+            .map(|(table, count)| {
+                (
+                    table.name().to_string(),
+                    table.num_constraints(),
+                    table.num_quotient_chunks(),
+                    count,
+                )
+            })
+            .collect();
+        (total, tables)
+    }
+}
