@@ -1,6 +1,6 @@
-// The price chart: mark, index and last trade price (lightweight-charts). Mark and index are
-// sampled from GET /v1/markets while the page is open (the engine keeps no price history);
-// last prices come from the trade history and the live trade stream.
+// The price chart: mark, index and last trade price (lightweight-charts). History comes from
+// the engine's minute candles (mark and index at each close, last trade price), then mark and
+// index are sampled from GET /v1/markets and last prices come from the trade stream.
 
 import { ColorType, LineSeries, type IChartApi, type ISeriesApi, type UTCTimestamp, createChart } from 'lightweight-charts';
 

@@ -139,7 +139,7 @@ function tradeShell(): string {
     <div class="marketbar" id="marketbar"></div>
     <main class="trade">
       <section class="panel chartpanel">
-        <h3>Price <span class="legend"><span><i style="background:var(--accent)"></i>Mark</span><span><i style="background:var(--muted)"></i>Index</span><span><i style="background:var(--warn)"></i>Last</span></span><span class="right muted">mark/index sampled since page load</span></h3>
+        <h3>Price <span class="legend"><span><i style="background:var(--accent)"></i>Mark</span><span><i style="background:var(--muted)"></i>Index</span><span><i style="background:var(--warn)"></i>Last</span></span><span class="right muted">minute closes, then live</span></h3>
         <div class="chart" id="chart"></div>
       </section>
       <div class="bookcol">
@@ -224,8 +224,9 @@ const renderers: Record<string, () => void> = {
       chart?.dispose();
       chart = new PriceChart(element, 10 ** QUOTE_DECIMALS);
       chartMarket = m.id;
-      const trades = state.trades.get(m.id) ?? [];
-      chart.seed('last', [...trades].reverse().map((t) => [t.timestampMs, t.price]));
+      const trades = [...(state.trades.get(m.id) ?? [])].reverse();
+      const closes = (closeHistory.get(m.id) ?? []).filter(([ms]) => ms < (trades[0]?.timestampMs ?? Infinity));
+      chart.seed('last', [...closes, ...trades.map((t): [number, bigint] => [t.timestampMs, t.price])]);
       const samples = priceSamples.get(m.id) ?? [];
       chart.seed('mark', samples.map(([ms, mark]) => [ms, mark]));
       chart.seed('index', samples.map(([ms, , index]) => [ms, index]));
@@ -715,6 +716,26 @@ async function withdraw(): Promise<void> {
 // Data
 
 const priceSamples = new Map<number, [number, bigint, bigint][]>();
+/** Per market, the minute candles' last trade prices, oldest first. */
+const closeHistory = new Map<number, [number, bigint][]>();
+
+/** Seeds the chart with the engine's minute candles, once per market: marks and indices
+ * before the first sampled here, and last prices before the trades loaded. */
+async function loadPriceHistory(id: number): Promise<void> {
+  if (closeHistory.has(id)) return;
+  const candles = (await api.candles(id, '1m', 1000)).reverse();
+  // A candle's values are those at its close: plot them at its last second.
+  const at = (c: { startMs: number }) => c.startMs + 59_000;
+  const samples = priceSamples.get(id) ?? [];
+  const firstSample = samples[0]?.[0] ?? Infinity;
+  const older = candles
+    .filter((c) => c.mark !== null && c.index !== null && at(c) < firstSample)
+    .map((c): [number, bigint, bigint] => [at(c), c.mark!, c.index!]);
+  priceSamples.set(id, [...older, ...samples]);
+  closeHistory.set(id, candles.filter((c) => c.close !== null).map((c) => [at(c), c.close!]));
+  if (chartMarket === id) chartMarket = -1;
+  invalidate('chart');
+}
 
 function setAccountId(id: number): void {
   state.accountId = id;
@@ -760,6 +781,7 @@ async function refreshMarkets(): Promise<void> {
 
 async function refreshMarketData(): Promise<void> {
   const id = state.marketId;
+  void loadPriceHistory(id).catch(() => undefined);
   const [trades, funding] = await Promise.all([api.trades(id, 100), api.funding(id, 50)]);
   state.trades.set(id, trades);
   state.funding = funding;

@@ -74,6 +74,20 @@ export interface FundingRecord {
   index: bigint;
 }
 
+/** A market's interval (`GET /v1/markets/{id}/candles`): trades' OHLCV (null when nothing
+ * traded) and the mark and index prices at its close. */
+export interface Candle {
+  startMs: number;
+  open: bigint | null;
+  high: bigint | null;
+  low: bigint | null;
+  close: bigint | null;
+  volume: bigint;
+  trades: number;
+  mark: bigint | null;
+  index: bigint | null;
+}
+
 /** How an account's position changed hands in a fill. */
 export type Liquidity = 'maker' | 'taker' | 'backstop' | 'deleverage';
 
@@ -266,6 +280,21 @@ export class Api {
 
   async account(id: number): Promise<Account> {
     return toAccount(await this.request(`/v1/accounts/${id}`));
+  }
+
+  /** Newest first. */
+  async candles(market: number, interval: '1m' | '1h' | '1d', limit = 500): Promise<Candle[]> {
+    return (await this.request(`/v1/markets/${market}/candles?interval=${interval}&limit=${limit}`)).candles.map((c: any) => ({
+      startMs: Number(c.start_ms),
+      open: opt(c.open),
+      high: opt(c.high),
+      low: opt(c.low),
+      close: opt(c.close),
+      volume: big(c.volume),
+      trades: c.trades,
+      mark: opt(c.mark),
+      index: opt(c.index),
+    }));
   }
 
   async fills(account: number, limit = 100): Promise<AccountFill[]> {

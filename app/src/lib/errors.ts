@@ -51,6 +51,7 @@ export const ERROR_MESSAGES: Record<string, string> = {
   deposit_rejected: 'The deposit was refused.',
   lagged: 'The live feed fell behind; reconnecting.',
   history_unavailable: 'History is unavailable.',
+  unknown_interval: 'Unknown candle interval.',
 };
 
 /** A message for an error code of either kind. */

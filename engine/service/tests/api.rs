@@ -235,6 +235,13 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
     assert_eq!(account["open_orders"][0]["lots"], 3);
     let (_, trades) = running.get("/v1/markets/0/trades").await;
     assert_eq!(trades["trades"][0]["lots"], 2);
+    let (_, candles) = running.get("/v1/markets/0/candles?interval=1h").await;
+    let candle = &candles["candles"][0];
+    assert_eq!(
+        (&candle["close"], &candle["volume"]),
+        (&json!(price), &json!(2))
+    );
+    assert!(candle["mark"].is_u64());
     // Each side's fill, in its account's history.
     let (_, fills) = running
         .get(&format!("/v1/accounts/{}/fills", taker.account))
@@ -314,6 +321,11 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("unknown_market"))
+    );
+    let (status, body) = running.get("/v1/markets/0/candles?interval=7m").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("unknown_interval"))
     );
     for path in [
         "/v1/accounts/999",
@@ -434,6 +446,7 @@ async fn the_faucet_is_off_unless_configured_and_rate_limits_bite() {
         "/v1/markets/{id}/book",
         "/v1/markets/{id}/trades",
         "/v1/markets/{id}/funding",
+        "/v1/markets/{id}/candles",
         "/v1/accounts/{id}",
         "/v1/accounts/{id}/fills",
         "/v1/accounts/{id}/funding",

@@ -14,6 +14,7 @@
 //! | `GET /v1/markets/{id}/book?depth=N` | aggregated levels and the book's sequence number |
 //! | `GET /v1/markets/{id}/trades?limit=N` | recent trades, newest first |
 //! | `GET /v1/markets/{id}/funding?limit=N` | funding settlements, newest first |
+//! | `GET /v1/markets/{id}/candles?interval=1m&limit=N` | candles (`1m`, `1h`, `1d`): trades' OHLCV, mark and index at the close, newest first |
 //! | `GET /v1/accounts/{id}` | collateral, positions, open orders, margin, liquidation prices |
 //! | `GET /v1/accounts/{id}/fills?limit=N` | the account's fills (maker, taker, liquidations), newest first |
 //! | `GET /v1/accounts/{id}/funding?limit=N` | the account's funding payments, newest first |
@@ -50,16 +51,16 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::Engine;
 use crate::auth::{AdmissionError, Verified};
-use crate::history::HistoryError;
+use crate::history::{HistoryError, Interval};
 use crate::sequencer::{ActionOutcome, Command, View};
 
 mod stream;
 pub mod views;
 
 use views::{
-    AccountView, ActionResult, BatchView, BatchesResponse, BookView, DepositResponse,
-    FillsResponse, FundingPaymentsResponse, FundingResponse, MarketView, MarketsResponse,
-    StatusView, SubmitResponse, TradesResponse,
+    AccountView, ActionResult, BatchView, BatchesResponse, BookView, CandlesResponse,
+    DepositResponse, FillsResponse, FundingPaymentsResponse, FundingResponse, MarketView,
+    MarketsResponse, StatusView, SubmitResponse, TradesResponse,
 };
 
 /// The stable error codes of the API.
@@ -80,6 +81,7 @@ pub enum ErrorCode {
     DepositRejected,
     Lagged,
     HistoryUnavailable,
+    UnknownInterval,
 }
 
 /// Every error body: a stable code and a message for people.
@@ -181,6 +183,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
         book,
         trades,
         funding,
+        candles,
         account,
         account_fills,
         account_funding,
@@ -200,6 +203,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/markets/{id}/book", get(book))
         .route("/v1/markets/{id}/trades", get(trades))
         .route("/v1/markets/{id}/funding", get(funding))
+        .route("/v1/markets/{id}/candles", get(candles))
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/accounts/{id}/fills", get(account_fills))
         .route("/v1/accounts/{id}/funding", get(account_funding))
@@ -449,6 +453,55 @@ async fn funding(
         Ok(Json(FundingResponse {
             market: id,
             funding,
+        }))
+    })
+    .await?
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct CandleQuery {
+    /// `1m` (the default), `1h` or `1d`.
+    interval: Option<String>,
+    /// Candles (default 100, at most 1000).
+    limit: Option<usize>,
+}
+
+/// A market's candles, newest first: each interval's trades (open, high, low, close,
+/// volume; none when nothing traded) and the mark and index prices at its close. Intervals
+/// with neither trades nor oracle prices are absent.
+#[utoipa::path(get, path = "/v1/markets/{id}/candles", params(("id" = u16, Path), CandleQuery), responses(
+    (status = 200, body = CandlesResponse),
+    (status = 400, description = "no such interval", body = ErrorBody),
+    (status = 404, description = "no such market", body = ErrorBody),
+))]
+async fn candles(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<MarketId>,
+    Query(query): Query<CandleQuery>,
+) -> Result<Json<CandlesResponse>, ApiError> {
+    let interval = match query.interval.as_deref().unwrap_or("1m") {
+        "1m" => Interval::Minute,
+        "1h" => Interval::Hour,
+        "1d" => Interval::Day,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::UnknownInterval,
+                format!("no interval {other:?}: 1m, 1h or 1d"),
+            ));
+        }
+    };
+    let limit = query.limit.unwrap_or(100).min(1000);
+    read(&engine, move |view| {
+        view.exchange.market(id).ok_or_else(|| unknown_market(id))?;
+        let candles = view
+            .history
+            .candles(id, interval, limit)
+            .map_err(history_failed)?;
+        Ok(Json(CandlesResponse {
+            market: id,
+            interval,
+            candles,
         }))
     })
     .await?

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ErrorBody;
-use crate::history::{Fill, FundingPayment, FundingRecord, Trade};
+use crate::history::{Candle, Fill, FundingPayment, FundingRecord, Interval, Trade};
 use crate::prover::{BatchStatus, BatchSummary};
 use crate::sequencer::{ActionOutcome, View};
 
@@ -190,6 +190,14 @@ pub struct FundingResponse {
     pub market: MarketId,
     /// Newest first.
     pub funding: Vec<FundingRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CandlesResponse {
+    pub market: MarketId,
+    pub interval: Interval,
+    /// Newest first.
+    pub candles: Vec<Candle>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -1,5 +1,6 @@
-//! Queryable history, kept for good in an embedded store: each market's trades and funding
-//! settlements, and each account's fills (maker, taker, liquidations) and funding payments.
+//! Queryable history, kept for good in an embedded store: each market's trades, funding
+//! settlements and candles (see [`candles`]), and each account's fills (maker, taker,
+//! liquidations) and funding payments.
 //!
 //! [`StoredHistory`] keeps them in a redb database next to the log. Records are keyed by
 //! `(market or account, log position, index within the step)`, so replaying log records after
@@ -18,6 +19,11 @@ use redb::{Database, Durability, TableDefinition};
 use serde::Serialize;
 
 use crate::market_data::Stamped;
+
+pub mod candles;
+
+use candles::{CANDLES, CandleUpdate, Tick};
+pub use candles::{Candle, Interval};
 
 /// A trade as history keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -114,6 +120,13 @@ pub trait History: Send {
     fn trades(&self, market: MarketId, limit: usize) -> Result<Vec<Trade>, HistoryError>;
     /// The newest `limit` funding settlements of `market`, newest first.
     fn funding(&self, market: MarketId, limit: usize) -> Result<Vec<FundingRecord>, HistoryError>;
+    /// The newest `limit` candles of `market` at `interval`, newest first.
+    fn candles(
+        &self,
+        market: MarketId,
+        interval: Interval,
+        limit: usize,
+    ) -> Result<Vec<Candle>, HistoryError>;
     /// The newest `limit` fills of `account`, newest first.
     fn fills(&self, account: AccountId, limit: usize) -> Result<Vec<Fill>, HistoryError>;
     /// The newest `limit` funding payments of `account`, newest first.
@@ -157,6 +170,7 @@ pub struct StoredHistory {
     funding: Vec<(MarketKey, FundingRecord)>,
     fills: Vec<(AccountKey, Fill)>,
     payments: Vec<(AccountKey, FundingPayment)>,
+    candle_updates: Vec<CandleUpdate>,
     /// The step the last recorded event came from, and how many of its events were recorded.
     step: (u64, u32),
 }
@@ -176,6 +190,7 @@ impl StoredHistory {
             funding: Vec::new(),
             fills: Vec::new(),
             payments: Vec::new(),
+            candle_updates: Vec::new(),
             step: (u64::MAX, 0),
         })
     }
@@ -271,6 +286,11 @@ impl History for StoredHistory {
                 };
                 let key = self.key(market, position);
                 self.trades.push((key, trade));
+                self.candle_updates.push(CandleUpdate {
+                    key,
+                    timestamp_ms,
+                    tick: Tick::Trade { price, lots },
+                });
                 let fill = |side, liquidity, order, fee| FillParts {
                     market,
                     side,
@@ -337,6 +357,21 @@ impl History for StoredHistory {
                     self.fill(counterparty, stamped, parts(side.opposite(), None));
                 }
             }
+            Event::OraclePrice {
+                market,
+                index_price,
+                mark_price,
+            } => {
+                let key = self.key(market, position);
+                self.candle_updates.push(CandleUpdate {
+                    key,
+                    timestamp_ms,
+                    tick: Tick::Oracle {
+                        index: index_price,
+                        mark: mark_price,
+                    },
+                });
+            }
             Event::FundingPaid {
                 account,
                 market,
@@ -356,7 +391,11 @@ impl History for StoredHistory {
     }
 
     fn buffered(&self) -> usize {
-        self.trades.len() + self.funding.len() + self.fills.len() + self.payments.len()
+        self.trades.len()
+            + self.funding.len()
+            + self.fills.len()
+            + self.payments.len()
+            + self.candle_updates.len()
     }
 
     fn commit(&mut self, durable: bool) -> Result<(), HistoryError> {
@@ -388,6 +427,9 @@ impl History for StoredHistory {
             for (key, fill) in self.fills.drain(..) {
                 fills.insert(key, fill.stored())?;
             }
+            let mut candles = transaction.open_table(CANDLES)?;
+            candles::fold(&mut candles, &self.candle_updates)?;
+            self.candle_updates.clear();
             let mut payments = transaction.open_table(PAYMENTS)?;
             for (key, payment) in self.payments.drain(..) {
                 payments.insert(key, (payment.timestamp_ms, payment.market, payment.amount))?;
@@ -429,6 +471,20 @@ impl History for StoredHistory {
                 })
             },
         )
+    }
+
+    fn candles(
+        &self,
+        market: MarketId,
+        interval: Interval,
+        limit: usize,
+    ) -> Result<Vec<Candle>, HistoryError> {
+        let transaction = self.database.begin_read()?;
+        match transaction.open_table(CANDLES) {
+            Ok(table) => candles::newest(&table, market, interval, limit),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(Vec::new()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     fn fills(&self, account: AccountId, limit: usize) -> Result<Vec<Fill>, HistoryError> {
@@ -713,5 +769,97 @@ mod tests {
         assert_eq!(payments(mm), vec![(12, 1, -12)]);
         assert!(payments(alice).is_empty());
         assert!(history.fills(4, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn candles_fold_trades_and_oracle_prices_once() {
+        let at = |position, timestamp_ms, event| Stamped {
+            position,
+            timestamp_ms,
+            event,
+        };
+        let trade = |price, lots| Event::Filled {
+            market: 0,
+            price,
+            lots,
+            taker_side: Side::Buy,
+            taker_account: 1,
+            taker_order: 2,
+            taker_fee: 0,
+            maker_account: 3,
+            maker_order: 4,
+            maker_fee: 0,
+        };
+        let oracle = |index_price, mark_price| Event::OraclePrice {
+            market: 0,
+            index_price,
+            mark_price,
+        };
+        let minute = 60_000;
+        let first = [
+            at(1, 10 * minute + 5, oracle(100, 101)),
+            at(2, 10 * minute + 6, trade(100, 2)),
+            at(2, 10 * minute + 6, trade(103, 1)),
+            at(3, 10 * minute + 59_999, trade(99, 4)),
+        ];
+        let second = [
+            at(4, 11 * minute, trade(98, 1)),
+            at(5, 12 * minute + 1, oracle(97, 96)),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = StoredHistory::open(&dir.path().join("history.redb")).unwrap();
+        for stamped in &first {
+            history.record(stamped);
+        }
+        history.commit(true).unwrap();
+        // After a restart, the log's replay records the last step again.
+        drop(history);
+        let mut history = StoredHistory::open(&dir.path().join("history.redb")).unwrap();
+        for stamped in first[3..].iter().chain(&second) {
+            history.record(stamped);
+        }
+        history.commit(true).unwrap();
+
+        let candles = history.candles(0, Interval::Minute, 10).unwrap();
+        let ohlcv = |candle: &Candle| {
+            (
+                candle.start_ms / minute,
+                [candle.open, candle.high, candle.low, candle.close],
+                candle.volume,
+                candle.trades,
+                candle.mark,
+                candle.index,
+            )
+        };
+        let none = [None; 4];
+        assert_eq!(
+            candles.iter().map(ohlcv).collect::<Vec<_>>(),
+            vec![
+                (12, none, 0, 0, Some(96), Some(97)),
+                (11, [Some(98); 4], 1, 1, None, None),
+                (
+                    10,
+                    [Some(100), Some(103), Some(99), Some(99)],
+                    7,
+                    3,
+                    Some(101),
+                    Some(100)
+                ),
+            ]
+        );
+        let hours = history.candles(0, Interval::Hour, 10).unwrap();
+        assert_eq!(
+            hours.iter().map(ohlcv).collect::<Vec<_>>(),
+            vec![(
+                0,
+                [Some(100), Some(103), Some(98), Some(98)],
+                8,
+                4,
+                Some(96),
+                Some(97)
+            )]
+        );
+        assert_eq!(history.candles(0, Interval::Minute, 1).unwrap().len(), 1);
+        assert!(history.candles(1, Interval::Day, 10).unwrap().is_empty());
     }
 }
