@@ -12,10 +12,13 @@
 //! - [`sequencer`]: the single writer: group commit, timers, batch cuts, recovery.
 //! - [`wal`] and [`snapshot`]: the durable log and the batch-boundary snapshots.
 //! - [`market_data`]: book deltas with sequence numbers, per-account event routing.
-//! - [`history`]: trades and funding settlements in an embedded store (redb).
+//! - [`history`]: trades, funding, candles and each account's fills and funding payments in
+//!   an embedded store (redb).
 //! - [`oracle`]: oracle price feeds (simulated, replayed from a file).
 //! - [`chain`]: deposits read from the settlement program's queue on Solana.
 //! - [`prover`]: proving jobs, leased from a queue by workers.
+//! - [`batches`]: the sealed batches and their final statuses on disk, so the proving queue
+//!   survives a restart.
 //! - [`config`]: the configuration file, with defaults that run a local demo.
 //!
 //! ## What it must never do
@@ -38,6 +41,7 @@ use tokio::sync::broadcast;
 
 pub mod api;
 pub mod auth;
+pub mod batches;
 pub mod chain;
 pub mod client;
 pub mod config;
@@ -50,6 +54,7 @@ pub mod snapshot;
 pub mod wal;
 
 use crate::auth::RateLimiter;
+use crate::batches::BatchStore;
 use crate::config::Config;
 use crate::history::StoredHistory;
 use crate::market_data::Update;
@@ -85,10 +90,15 @@ impl Engine {
         let snapshots = Snapshots::new(data.join("snapshots"), config.storage.keep_snapshots)?;
         let genesis: Exchange = config.genesis()?;
         let exchange_id = genesis.global().config.exchange_id;
-        let queue: Arc<dyn JobQueue> = Arc::new(LocalQueue::new(
-            config.prover.lease_time(),
-            config.prover.segments_per_job(),
-        ));
+        let batches = BatchStore::open(&data.join("batches"))?;
+        let queue: Arc<dyn JobQueue> = Arc::new(
+            LocalQueue::durable(
+                config.prover.lease_time(),
+                config.prover.segments_per_job(),
+                batches,
+            )
+            .with_context(|| format!("taking back the sealed batches in {}", data.display()))?,
+        );
         let (updates, _) = broadcast::channel(config.api.feed_buffer);
         let sequencer = Sequencer::recover(Parts {
             wal,

@@ -23,10 +23,12 @@ use gnomon_executor::{Input, Options, Program, SegmentSize, execute, execute_tra
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MachineKeys, SegmentProof};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::batches::BatchStore;
 
 /// Where a batch is on its way to settlement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BatchStatus {
     Queued,
@@ -98,7 +100,9 @@ pub struct Lease {
 
 /// The queue workers take jobs from.
 pub trait JobQueue: Send + Sync {
-    fn push(&self, batch: Arc<SealedBatch>);
+    /// Takes a sealed batch; once this returns, the batch is the queue's to keep (the caller
+    /// may write the snapshot after it). A batch the queue already has is ignored.
+    fn push(&self, batch: Arc<SealedBatch>) -> std::io::Result<()>;
     /// The oldest available job, leased to `worker`; waits up to `wait` for one.
     fn lease(&self, worker: &str, wait: Duration) -> Option<Lease>;
     /// Ends a lease with the job's outcome, which may create the batch's next jobs. A lease
@@ -166,6 +170,18 @@ struct QueueState {
 }
 
 impl QueueState {
+    /// Takes a new batch: its summary, and its first job.
+    fn admit(&mut self, batch: Arc<SealedBatch>) {
+        let number = batch.input.batch_number;
+        self.statuses.insert(number, BatchStatus::Queued);
+        self.summaries.insert(number, BatchSummary::of(&batch));
+        self.enqueue(Job {
+            batch,
+            task: Task::Execute,
+            attempt: 0,
+        });
+    }
+
     /// Queues `job` after every job of its batch and of earlier batches: batches settle in
     /// order, so an earlier batch's proving comes before a later batch's.
     fn enqueue(&mut self, job: Job) {
@@ -179,23 +195,63 @@ impl QueueState {
     }
 }
 
-/// The in-process queue.
+/// The in-process queue, kept durably in a [`BatchStore`] when it has one.
 #[derive(Debug)]
 pub struct LocalQueue {
     lease_time: Duration,
     /// Segments per proving job; `None`: batches are executed, not proven.
     segments_per_job: Option<u64>,
+    store: Option<BatchStore>,
     state: Mutex<QueueState>,
     ready: Condvar,
 }
 
 impl LocalQueue {
+    /// A queue that keeps its batches in memory only.
     pub fn new(lease_time: Duration, segments_per_job: Option<u64>) -> Self {
         Self {
             lease_time,
             segments_per_job: segments_per_job.map(|count| count.max(1)),
+            store: None,
             state: Mutex::new(QueueState::default()),
             ready: Condvar::new(),
+        }
+    }
+
+    /// A queue kept in `store`, with every batch the store holds: done ones with their final
+    /// status, the others queued again from the start (their proofs are made again).
+    pub fn durable(
+        lease_time: Duration,
+        segments_per_job: Option<u64>,
+        store: BatchStore,
+    ) -> std::io::Result<Self> {
+        let kept = store.load()?;
+        let queue = Self {
+            store: Some(store),
+            ..Self::new(lease_time, segments_per_job)
+        };
+        {
+            let mut state = queue.lock();
+            for (batch, status) in kept {
+                match status.filter(|status| queue.is_final(status)) {
+                    Some(status) => {
+                        let number = batch.input.batch_number;
+                        state.summaries.insert(number, BatchSummary::of(&batch));
+                        state.statuses.insert(number, status);
+                    }
+                    None => state.admit(Arc::new(batch)),
+                }
+            }
+        }
+        Ok(queue)
+    }
+
+    /// Whether a batch with `status` needs nothing more from this queue.
+    fn is_final(&self, status: &BatchStatus) -> bool {
+        match status {
+            BatchStatus::Proven { .. } | BatchStatus::Failed { .. } => true,
+            BatchStatus::Executed { .. } => self.segments_per_job.is_none(),
+            _ => false,
         }
     }
 
@@ -277,20 +333,17 @@ fn batch_number(job: &Job) -> u64 {
 }
 
 impl JobQueue for LocalQueue {
-    fn push(&self, batch: Arc<SealedBatch>) {
+    fn push(&self, batch: Arc<SealedBatch>) -> std::io::Result<()> {
         let mut state = self.lock();
-        state
-            .statuses
-            .insert(batch.input.batch_number, BatchStatus::Queued);
-        state
-            .summaries
-            .insert(batch.input.batch_number, BatchSummary::of(&batch));
-        state.enqueue(Job {
-            batch,
-            task: Task::Execute,
-            attempt: 0,
-        });
+        if state.statuses.contains_key(&batch.input.batch_number) {
+            return Ok(());
+        }
+        if let Some(store) = &self.store {
+            store.save(&batch)?;
+        }
+        state.admit(batch);
         self.ready.notify_one();
+        Ok(())
     }
 
     fn lease(&self, worker: &str, wait: Duration) -> Option<Lease> {
@@ -357,7 +410,14 @@ impl JobQueue for LocalQueue {
         let mut state = self.lock();
         if state.leased.remove(&lease.id).is_some() {
             let status = self.advance(&mut state, &lease.job, outcome);
-            state.statuses.insert(batch_number(&lease.job), status);
+            let number = batch_number(&lease.job);
+            if let Some(store) = self.store.as_ref().filter(|_| self.is_final(&status)) {
+                // Not fatal: a batch without its final status is proven again after a restart.
+                if let Err(error) = store.finish(number, &status) {
+                    tracing::error!(batch = number, %error, "keeping a batch's final status");
+                }
+            }
+            state.statuses.insert(number, status);
             self.ready.notify_all();
         }
     }
@@ -640,7 +700,7 @@ mod tests {
         let prover = prover(dir.path());
         let queue = LocalQueue::new(Duration::from_secs(600), Some(2));
         let batch = small_batch(3, 100);
-        queue.push(batch.clone());
+        queue.push(batch.clone()).unwrap();
         let mut tasks = Vec::new();
         drain(&queue, &prover, |job| tasks.push(job.task));
 
@@ -675,7 +735,7 @@ mod tests {
         let prover = prover(dir.path());
         let queue = LocalQueue::new(Duration::from_secs(600), Some(64));
         let (batch, other) = (small_batch(2, 100), small_batch(2, 200));
-        queue.push(batch.clone());
+        queue.push(batch.clone()).unwrap();
         drain(&queue, &prover, |job| {
             if let Task::VerifyRun { .. } = job.task {
                 // A corrupted proof of segment 1.
@@ -693,7 +753,7 @@ mod tests {
 
         // A valid run, but of another batch (same number, other deposits).
         let queue = LocalQueue::new(Duration::from_secs(600), Some(64));
-        queue.push(other.clone());
+        queue.push(other.clone()).unwrap();
         let store = &prover.store;
         drain(&queue, &prover, |job| {
             if let Task::VerifyRun { segments } = job.task {
@@ -732,8 +792,8 @@ mod tests {
     fn an_earlier_batch_is_proven_before_a_later_one_is_executed() {
         let queue = LocalQueue::new(Duration::from_secs(600), Some(2));
         let [first, second] = batches(2).try_into().unwrap();
-        queue.push(first.clone());
-        queue.push(second.clone());
+        queue.push(first.clone()).unwrap();
+        queue.push(second.clone()).unwrap();
         let execute = queue.lease("w", Duration::ZERO).unwrap();
         queue.complete(
             &execute,
@@ -757,11 +817,78 @@ mod tests {
     }
 
     #[test]
+    fn a_durable_queue_takes_back_what_was_not_done_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let store = BatchStore::open(&dir.path().join("batches")).unwrap();
+            LocalQueue::durable(Duration::from_secs(600), None, store).unwrap()
+        };
+        let [first, second, third] = batches(3).try_into().unwrap();
+        let numbers = [&first, &second, &third].map(|batch| batch.input.batch_number);
+        let queue = open();
+        for batch in [&first, &second, &third] {
+            queue.push(batch.clone()).unwrap();
+        }
+        let lease = queue.lease("w", Duration::ZERO).unwrap();
+        let executed = Outcome::Executed {
+            cycles: 7,
+            segments: 1,
+        };
+        queue.complete(&lease, executed);
+        // The second batch's worker dies with the process; the third was never started.
+        let _dead = queue.lease("w", Duration::ZERO).unwrap();
+        drop(queue);
+
+        let queue = open();
+        // The log's replay after the crash seals the third batch again: nothing doubles.
+        queue.push(third.clone()).unwrap();
+        let statuses = queue.statuses();
+        assert_eq!(
+            statuses[&numbers[0]],
+            BatchStatus::Executed {
+                cycles: 7,
+                segments: 1
+            }
+        );
+        assert_eq!(statuses[&numbers[1]], BatchStatus::Queued);
+        assert_eq!(queue.summaries()[&numbers[0]], BatchSummary::of(&first));
+        let leased: Vec<(u64, Task)> = std::iter::from_fn(|| queue.lease("w", Duration::ZERO))
+            .map(|lease| (batch_number(&lease.job), lease.job.task))
+            .collect();
+        assert_eq!(
+            leased,
+            [(numbers[1], Task::Execute), (numbers[2], Task::Execute)]
+        );
+        drop(queue);
+
+        // With proving turned on, an executed batch is not done: it is queued again.
+        let store = BatchStore::open(&dir.path().join("batches")).unwrap();
+        let queue = LocalQueue::durable(Duration::from_secs(600), Some(2), store).unwrap();
+        assert_eq!(queue.statuses()[&numbers[0]], BatchStatus::Queued);
+        drop(queue);
+
+        // A damaged status: the batch is done again. A damaged batch: an error, not a loss.
+        let batch_file = |number: u64, extension| {
+            dir.path()
+                .join("batches")
+                .join(format!("{number:020}.{extension}"))
+        };
+        std::fs::write(batch_file(numbers[0], "status"), b"\0\0\0\0{}").unwrap();
+        assert_eq!(open().statuses()[&numbers[0]], BatchStatus::Queued);
+        let mut bytes = std::fs::read(batch_file(numbers[1], "batch")).unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        std::fs::write(batch_file(numbers[1], "batch"), bytes).unwrap();
+        let store = BatchStore::open(&dir.path().join("batches")).unwrap();
+        let error = LocalQueue::durable(Duration::from_secs(600), None, store).unwrap_err();
+        assert!(error.to_string().contains("damaged"), "{error}");
+    }
+
+    #[test]
     fn a_job_whose_worker_dies_is_leased_again_after_the_lease_time() {
         let queue = LocalQueue::new(Duration::from_millis(50), None);
         let [first, second] = batches(2).try_into().unwrap();
-        queue.push(first.clone());
-        queue.push(second);
+        queue.push(first.clone()).unwrap();
+        queue.push(second).unwrap();
         let dead = queue.lease("dies", Duration::ZERO).expect("a job");
         assert_eq!(dead.job.batch, first);
         let other = queue

@@ -154,6 +154,8 @@ pub enum SequencerError {
     Wal(#[from] WalError),
     #[error("snapshot: {0}")]
     Snapshot(std::io::Error),
+    #[error("handing a sealed batch to the proving queue: {0}")]
+    Queue(std::io::Error),
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error("log record {position} does not decode")]
@@ -278,7 +280,10 @@ impl Sequencer {
                 }
                 Record::Seal => {
                     let batch = sequencer.ledger.seal_batch();
-                    sequencer.queue.push(Arc::new(batch));
+                    sequencer
+                        .queue
+                        .push(Arc::new(batch))
+                        .map_err(SequencerError::Queue)?;
                     sequencer.batch_opened = None;
                 }
             }
@@ -371,10 +376,13 @@ impl Sequencer {
             self.history.commit(snapshot_due)?;
         }
         for (batch, snapshot) in self.sealed.drain(..) {
+            // The queue keeps the batch before the snapshot makes the log's copy unreachable.
+            self.queue
+                .push(Arc::new(batch))
+                .map_err(SequencerError::Queue)?;
             self.snapshots
                 .write(&snapshot)
                 .map_err(SequencerError::Snapshot)?;
-            self.queue.push(Arc::new(batch));
         }
         if !reads.is_empty() {
             let view = View {

@@ -7,8 +7,8 @@
 //! CRC and decoding check out.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::PathBuf;
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -16,7 +16,7 @@ use gnomon_core::AccountId;
 use gnomon_core::account::Account;
 use gnomon_core::exchange::{Exchange, GlobalState};
 
-use crate::wal::sync_dir;
+use crate::batches::{files_with_extension, read_checked, write_checked};
 
 /// The state after a sealed batch and where the log goes on from it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -66,13 +66,7 @@ impl Snapshots {
     pub fn write(&self, snapshot: &Snapshot) -> io::Result<()> {
         let payload = borsh::to_vec(snapshot)?;
         let name = format!("{:020}.snap", snapshot.global.batch_number);
-        let temporary = self.dir.join(format!("{name}.tmp"));
-        let mut file = File::create(&temporary)?;
-        file.write_all(&crc32fast::hash(&payload).to_le_bytes())?;
-        file.write_all(&payload)?;
-        file.sync_all()?;
-        fs::rename(&temporary, self.dir.join(name))?;
-        sync_dir(&self.dir)?;
+        write_checked(&self.dir, &name, &payload)?;
         for stale in self.files()?.into_iter().rev().skip(self.keep) {
             fs::remove_file(stale)?;
         }
@@ -92,21 +86,12 @@ impl Snapshots {
 
     /// Snapshot files, oldest first.
     fn files(&self) -> io::Result<Vec<PathBuf>> {
-        let mut files: Vec<PathBuf> = fs::read_dir(&self.dir)?
-            .map(|entry| entry.map(|entry| entry.path()))
-            .collect::<io::Result<_>>()?;
-        files.retain(|path| path.extension().is_some_and(|ext| ext == "snap"));
-        files.sort();
-        Ok(files)
+        files_with_extension(&self.dir, "snap")
     }
 }
 
 fn decode(bytes: &[u8]) -> Option<Snapshot> {
-    let (crc, payload) = bytes.split_at_checked(4)?;
-    if crc32fast::hash(payload).to_le_bytes() != crc {
-        return None;
-    }
-    Snapshot::try_from_slice(payload).ok()
+    Snapshot::try_from_slice(read_checked(bytes)?).ok()
 }
 
 #[cfg(test)]

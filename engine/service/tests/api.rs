@@ -354,6 +354,7 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
 
     // Batches are cut on time and the guest reproduces each one under the executor.
     let mut executed = false;
+    let mut executed_batch = Value::Null;
     for _ in 0..300 {
         let (_, batches) = running.get("/v1/batches").await;
         let statuses = batches["batches"].as_array().unwrap();
@@ -367,6 +368,7 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
             .iter()
             .find(|batch| batch["proof"]["status"] == "executed")
         {
+            executed_batch = batch.clone();
             // The sealed batch's steps and the state roots it moves between.
             let summary = &batch["summary"];
             assert!(summary["steps"].as_u64().unwrap() > 0, "{batch}");
@@ -412,6 +414,14 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
             trades["trades"][0]["lots"], 2,
             "the trade history survives restarts"
         );
+        // Sealed batches survive too, with their proving status.
+        let (_, batches) = running.get("/v1/batches").await;
+        let kept = batches["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|batch| batch["batch"] == executed_batch["batch"]);
+        assert_eq!(kept, Some(&executed_batch), "{batches}");
         seen.push((status, maker_after, taker_after));
         running.stop().await;
     }

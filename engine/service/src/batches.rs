@@ -1,0 +1,124 @@
+//! The sealed batches, kept until they settle, so proving survives a restart.
+//!
+//! The sequencer hands each sealed batch to the proving queue before it writes the snapshot
+//! after it: from then on the log no longer recreates the batch, so the queue must already
+//! hold it durably. [`BatchStore`] keeps `batches/<number>.batch` (`crc32 u32 LE ||
+//! borsh(input, witness, output)`) and, once the batch is done, `batches/<number>.status` (the
+//! final [`BatchStatus`] as JSON, with the same CRC prefix). Both are written whole (a
+//! temporary file, fsynced, renamed, the directory fsynced). A restarted queue takes back every
+//! batch without a final status. A damaged status only means the batch is proven again; a
+//! damaged batch is an error, since the log cannot recreate it.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use borsh::BorshDeserialize;
+use gnomon_core::batch::{BatchInput, BatchOutput, BatchWitness, SealedBatch};
+
+use crate::prover::BatchStatus;
+use crate::wal::sync_dir;
+
+/// Writes `crc32 || payload` to `dir/name` so that a crash leaves the old file or the new one.
+pub(crate) fn write_checked(dir: &Path, name: &str, payload: &[u8]) -> io::Result<()> {
+    let temporary = dir.join(format!("{name}.tmp"));
+    let mut file = File::create(&temporary)?;
+    file.write_all(&crc32fast::hash(payload).to_le_bytes())?;
+    file.write_all(payload)?;
+    file.sync_all()?;
+    fs::rename(&temporary, dir.join(name))?;
+    sync_dir(dir)
+}
+
+/// The payload of a file [`write_checked`] wrote, if its CRC matches.
+pub(crate) fn read_checked(bytes: &[u8]) -> Option<&[u8]> {
+    let (crc, payload) = bytes.split_at_checked(4)?;
+    (crc32fast::hash(payload).to_le_bytes() == crc).then_some(payload)
+}
+
+/// The files of `dir` with `extension`, in name order.
+pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<io::Result<_>>()?;
+    files.retain(|path| path.extension().is_some_and(|ext| ext == extension));
+    files.sort();
+    Ok(files)
+}
+
+/// The batch directory.
+#[derive(Clone, Debug)]
+pub struct BatchStore {
+    dir: PathBuf,
+}
+
+impl BatchStore {
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn name(number: u64, extension: &str) -> String {
+        format!("{number:020}.{extension}")
+    }
+
+    /// Keeps `batch` durably (once: a batch the log recreates after a crash is already here).
+    pub fn save(&self, batch: &SealedBatch) -> io::Result<()> {
+        let name = Self::name(batch.input.batch_number, "batch");
+        if self.dir.join(&name).exists() {
+            return Ok(());
+        }
+        let payload = borsh::to_vec(&(&batch.input, &batch.witness, &batch.output))?;
+        write_checked(&self.dir, &name, &payload)
+    }
+
+    /// Records that batch `number` is done with `status`.
+    pub fn finish(&self, number: u64, status: &BatchStatus) -> io::Result<()> {
+        let payload = serde_json::to_vec(status)?;
+        write_checked(&self.dir, &Self::name(number, "status"), &payload)
+    }
+
+    /// Every kept batch in order, with its final status if it is done.
+    pub fn load(&self) -> io::Result<Vec<(SealedBatch, Option<BatchStatus>)>> {
+        let mut batches = Vec::new();
+        for path in files_with_extension(&self.dir, "batch")? {
+            let bytes = fs::read(&path)?;
+            let damaged = || {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the sealed batch {} is damaged", path.display()),
+                )
+            };
+            let payload = read_checked(&bytes).ok_or_else(damaged)?;
+            let (input, witness, output) =
+                <(BatchInput, BatchWitness, BatchOutput)>::try_from_slice(payload)
+                    .map_err(|_| damaged())?;
+            let status = self.status(input.batch_number)?;
+            batches.push((
+                SealedBatch {
+                    input,
+                    witness,
+                    output,
+                },
+                status,
+            ));
+        }
+        Ok(batches)
+    }
+
+    fn status(&self, number: u64) -> io::Result<Option<BatchStatus>> {
+        let path = self.dir.join(Self::name(number, "status"));
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let status = read_checked(&bytes).and_then(|payload| serde_json::from_slice(payload).ok());
+        if status.is_none() {
+            tracing::warn!(path = %path.display(), "a damaged batch status; the batch is proven again");
+        }
+        Ok(status)
+    }
+}
