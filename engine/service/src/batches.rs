@@ -1,4 +1,5 @@
-//! The sealed batches, kept until they settle, so proving survives a restart.
+//! The sealed batches, kept on disk so proving survives a restart. Nothing prunes them yet:
+//! that waits for settlement on Solana (a batch can go once its settlement is final).
 //!
 //! The sequencer hands each sealed batch to the proving queue before it writes the snapshot
 //! after it: from then on the log no longer recreates the batch, so the queue must already
