@@ -18,7 +18,7 @@ use p3_baby_bear::BabyBear;
 use p3_field::extension::BinomialExtensionField;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing};
 
-use crate::babybear::{BOUND_BITS, BabyBearVar};
+use crate::babybear::{BOUND_BITS, BabyBearVar, biguint_to_fr, fr_to_biguint};
 
 /// The extension field.
 pub type Ext = BinomialExtensionField<BabyBear, 4>;
@@ -166,7 +166,8 @@ impl ExtVar {
         })
     }
 
-    fn max_bound(&self) -> BigUint {
+    /// The largest bound of a limb.
+    pub(crate) fn max_bound(&self) -> BigUint {
         self.limbs
             .iter()
             .map(|limb| limb.bound().clone())
@@ -180,12 +181,17 @@ impl ExtVar {
             .all(|limb| matches!(limb.variable(), FpVar::Constant(_)))
     }
 
+    /// Whether `self * other` keeps its bounds without reducing an operand first.
+    pub(crate) fn product_fits(&self, other: &Self) -> bool {
+        // Each result coefficient is at most (1 + W) * 4 products of limb bounds.
+        let worst = self.max_bound() * other.max_bound() * BigUint::from(4 * (1 + W));
+        worst.bits() < BOUND_BITS
+    }
+
     /// `self * other`, unreduced: 7 constraints (reducing an operand first when the product's
     /// bounds would overflow; 4 when either is a constant).
     pub fn mul(&self, other: &Self) -> Result<Self, SynthesisError> {
-        // Each result coefficient is at most (1 + W) * 4 products of limb bounds.
-        let worst = self.max_bound() * other.max_bound() * BigUint::from(4 * (1 + W));
-        if worst.bits() >= BOUND_BITS {
+        if !self.product_fits(other) {
             return if self.max_bound() >= other.max_bound() {
                 self.reduce_weak()?.mul(other)
             } else {
@@ -236,17 +242,52 @@ impl ExtVar {
     }
 
     /// The product by schoolbook multiplication: free of constraints against a constant.
+    ///
+    /// A constant above `p / 2` multiplies as its negative representative, `c - p`: the
+    /// term is subtracted and the coefficient offset by the smallest multiple of `p` that
+    /// keeps it non-negative. The bound then grows by `p - c`, not by `c`: `-1` or `-2`
+    /// (frequent in AIR constraints) cost a bit or two instead of 31.
     fn mul_schoolbook(&self, other: &Self) -> Result<Self, SynthesisError> {
+        let p = BigUint::from(crate::babybear::P);
+        let half = &p >> 1u8;
         let mut coefficients = Vec::with_capacity(7);
         let mut bounds = Vec::with_capacity(7);
         for k in 0..7 {
             let mut sum = FpVar::<Fr>::zero();
             let mut bound = BigUint::ZERO;
+            let mut negative = BigUint::ZERO;
             for i in 0..4 {
                 if k >= i && k - i < 4 {
-                    sum += self.limbs[i].variable() * other.limbs[k - i].variable();
-                    bound += self.limbs[i].bound() * other.limbs[k - i].bound();
+                    let (a, b) = (&self.limbs[i], &other.limbs[k - i]);
+                    // The constant operand (if either is one) and the other.
+                    let constant = match (a.variable(), b.variable()) {
+                        (FpVar::Constant(c), _) => Some((*c, b)),
+                        (_, FpVar::Constant(c)) => Some((*c, a)),
+                        _ => None,
+                    };
+                    match constant {
+                        Some((c, variable)) => {
+                            let c = fr_to_biguint(c) % &p;
+                            if c > half {
+                                let magnitude = &p - &c;
+                                sum -= variable.variable() * biguint_to_fr(&magnitude);
+                                negative += magnitude * variable.bound();
+                            } else {
+                                sum += variable.variable() * biguint_to_fr(&c);
+                                bound += c * variable.bound();
+                            }
+                        }
+                        None => {
+                            sum += a.variable() * b.variable();
+                            bound += a.bound() * b.bound();
+                        }
+                    }
                 }
+            }
+            if negative > BigUint::ZERO {
+                let offset = (negative + &p - 1u8) / &p * &p;
+                sum += biguint_to_fr(&offset);
+                bound += offset;
             }
             coefficients.push(sum);
             bounds.push(bound);
@@ -379,6 +420,38 @@ pub(crate) mod tests {
         assert_eq!(product.value().unwrap(), native_x * y);
         product
             .enforce_equal(&ExtVar::constant(native_x * y))
+            .unwrap();
+        assert!(cs.is_satisfied().unwrap());
+    }
+
+    /// Constants above `p / 2` multiply as their negatives: `x * (-2)` is congruent, its
+    /// bound grows by 2 rather than by `p - 2`, and it checks equal to the native product.
+    #[test]
+    fn negative_constants_keep_bounds_small() {
+        let mut rng = Rng::new(10);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let value = rng.ext();
+        let x = witness(&cs, value);
+        let minus_two = Ext::from(BabyBear::from_u32(crate::babybear::P - 2));
+        let product = x.mul(&ExtVar::constant(minus_two)).unwrap();
+        assert_eq!(product.value().unwrap(), value * minus_two);
+        assert!(
+            product.max_bound().bits() <= 33,
+            "{}",
+            product.max_bound().bits()
+        );
+        // A constant with limbs on both sides of `p / 2`.
+        let mixed = Ext::from_basis_coefficients_fn(|i| {
+            BabyBear::from_u32(if i % 2 == 0 {
+                crate::babybear::P - 1
+            } else {
+                3
+            })
+        });
+        let product = product.mul(&ExtVar::constant(mixed)).unwrap();
+        assert_eq!(product.value().unwrap(), value * minus_two * mixed);
+        product
+            .enforce_equal(&ExtVar::constant(value * minus_two * mixed))
             .unwrap();
         assert!(cs.is_satisfied().unwrap());
     }
