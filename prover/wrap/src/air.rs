@@ -27,10 +27,9 @@
 //!
 //! Costs. Opened values are extension elements, so a product of two of them is the 7-constraint
 //! unreduced [`ExtVar::mul`]; products by constants, sums and differences are free; a product's
-//! operand is reduced once it is large (once per shared node, not once per
-//! product it enters) or where the product would overflow. The fold does not run Horner over
-//! every constraint
-//! (a multiplication and a reduction each): with `m` = [`ALPHA_BLOCK`] it sums each block of `m`
+//! operand is reduced once it is large (once per shared node, not once per product it enters)
+//! or where the product would overflow. The fold does not run Horner over every constraint (a
+//! multiplication and a reduction each): with `m` = [`ALPHA_BLOCK`] it sums each block of `m`
 //! constraints against `1, alpha, .., alpha^(m-1)` (7 constraints a term, no reduction) and
 //! runs Horner with `alpha^m` over the blocks; the powers are computed once for all tables, as
 //! are `zeta^(2^k)` and the selectors of each height.
@@ -255,7 +254,7 @@ impl TableConstraints {
 /// tuple).
 #[derive(Clone, Debug)]
 pub struct MachineShape {
-    pub tables: Vec<TableConstraints>,
+    tables: Vec<TableConstraints>,
     bus_ids: Vec<Vec<usize>>,
     max_message_width: usize,
 }
@@ -301,6 +300,9 @@ impl MachineShape {
             })
             .collect();
         let mut global: HashMap<&str, usize> = HashMap::new();
+        // As natively: tuples on one global bus share a width across tables, or a shorter
+        // tuple could alias a longer one.
+        let mut global_width: HashMap<&str, usize> = HashMap::new();
         let mut next_bus = 0;
         let mut max_message_width = 1;
         let bus_ids = lookups
@@ -312,10 +314,14 @@ impl MachineShape {
                         let width = assert_uniform_tuple_width(&lookup.elements, "lookup");
                         max_message_width = max_message_width.max(width);
                         match &lookup.kind {
-                            Kind::Global(name) => *global.entry(name).or_insert_with(|| {
-                                next_bus += 1;
-                                next_bus - 1
-                            }),
+                            Kind::Global(name) => {
+                                let expected = *global_width.entry(name).or_insert(width);
+                                assert_eq!(expected, width, "bus {name:?}: tuple widths differ");
+                                *global.entry(name).or_insert_with(|| {
+                                    next_bus += 1;
+                                    next_bus - 1
+                                })
+                            }
                             Kind::Local => {
                                 next_bus += 1;
                                 next_bus - 1
@@ -330,6 +336,11 @@ impl MachineShape {
             bus_ids,
             max_message_width,
         }
+    }
+
+    /// The tables, in batch order.
+    pub fn tables(&self) -> &[TableConstraints] {
+        &self.tables
     }
 
     /// Whether any table has a lookup (the batch then draws LogUp challenges and commits
@@ -486,6 +497,49 @@ impl TableOpenings {
             quotient_chunks,
             terminal,
         })
+    }
+}
+
+impl TableOpenings {
+    /// Panics unless the openings have `table`'s widths, next rows, chunk count and terminal.
+    fn assert_shape(&self, table: &TableConstraints) {
+        let name = &table.name;
+        assert_eq!(self.main_local.len(), table.main_width, "{name}");
+        assert_eq!(
+            self.main_next.as_ref().map(Vec::len),
+            table.main_next.then_some(table.main_width),
+            "{name}"
+        );
+        assert_eq!(
+            self.preprocessed_local.len(),
+            table.preprocessed_width,
+            "{name}"
+        );
+        assert_eq!(
+            self.preprocessed_next.as_ref().map(Vec::len),
+            table.preprocessed_next.then_some(table.preprocessed_width),
+            "{name}"
+        );
+        assert_eq!(
+            self.permutation_local.len(),
+            table.permutation_width(),
+            "{name}"
+        );
+        assert_eq!(
+            self.permutation_next.len(),
+            table.permutation_width(),
+            "{name}"
+        );
+        assert_eq!(
+            self.quotient_chunks.len(),
+            table.num_quotient_chunks(),
+            "{name}"
+        );
+        assert!(
+            self.quotient_chunks.iter().all(|c| c.len() == DEGREE),
+            "{name}"
+        );
+        assert_eq!(self.terminal.is_some(), table.num_lookups > 0, "{name}");
     }
 }
 
@@ -809,6 +863,8 @@ pub fn verify_table(
     alpha: &AlphaPowers,
     zeta: &mut OodPoint,
 ) -> Result<(), SynthesisError> {
+    // The shape is the circuit's: openings of another shape are a caller's bug, never a
+    // proof to accept (natively an `InvalidProofShape`).
     assert_eq!(
         public_values.len(),
         table.num_public_values,
@@ -816,12 +872,7 @@ pub fn verify_table(
         table.name
     );
     assert_eq!(challenges.len(), 2 * table.num_lookups, "{}", table.name);
-    assert_eq!(
-        openings.terminal.is_some(),
-        table.num_lookups > 0,
-        "{}",
-        table.name
-    );
+    openings.assert_shape(table);
     let selectors = zeta.selectors(table.log_degree)?;
     let recompose = |flat: &[ExtVar]| {
         flat.chunks(DEGREE)
