@@ -28,11 +28,15 @@
 //! Costs. Opened values are extension elements, so a product of two of them is the 7-constraint
 //! unreduced [`ExtVar::mul`]; products by constants, sums and differences are free; a product's
 //! operand is reduced once it is large (once per shared node, not once per product it enters)
-//! or where the product would overflow. The fold does not run Horner over every constraint (a
-//! multiplication and a reduction each): with `m` = [`ALPHA_BLOCK`] it sums each block of `m`
-//! constraints against `1, alpha, .., alpha^(m-1)` (7 constraints a term, no reduction) and
-//! runs Horner with `alpha^m` over the blocks; the powers are computed once for all tables, as
-//! are `zeta^(2^k)` and the selectors of each height.
+//! or where the product would overflow. LogUp combines a tuple by Horner's rule in `beta`
+//! (`elt + acc * beta`), a product chain whose bound grows at each element; such chains are
+//! recognized in the expression and evaluated as `sum_k t_k beta^k` against powers of `beta`
+//! computed once for all tables (7 constraints a term, no reduction), the same value. The fold
+//! does not run Horner over every constraint (a multiplication and a reduction each): with
+//! `m` = [`ALPHA_BLOCK`] it sums each block of `m` constraints against `1, alpha, ..,
+//! alpha^(m-1)` (7 constraints a term, no reduction) and runs Horner with `alpha^m` over the
+//! blocks; the powers are computed once for all tables, as are `zeta^(2^k)` and the selectors
+//! of each height.
 //!
 //! The caller must bind what this takes as given, exactly as natively: the transcript that
 //! draws the LogUp challenges `(alpha, beta)`, the folding `alpha` and `zeta` (after observing
@@ -356,7 +360,7 @@ impl MachineShape {
         &self,
         alpha: &ExtVar,
         beta: &ExtVar,
-    ) -> Result<Vec<Vec<ExtVar>>, SynthesisError> {
+    ) -> Result<LookupChallenges, SynthesisError> {
         // gamma = beta^W by square-and-multiply.
         let width = self.max_message_width;
         let mut gamma = ExtVar::constant(Ext::ONE);
@@ -378,7 +382,46 @@ impl MachineShape {
                 }
                 Ok(challenges)
             })
-            .collect()
+            .collect::<Result<_, _>>()
+            .map(|tables| LookupChallenges {
+                tables,
+                beta_powers: vec![ExtVar::constant(Ext::ONE), beta.clone()],
+            })
+    }
+
+    /// The challenges of a batch without lookups: none.
+    fn no_lookup_challenges(&self) -> LookupChallenges {
+        LookupChallenges {
+            tables: vec![Vec::new(); self.tables.len()],
+            beta_powers: Vec::new(),
+        }
+    }
+}
+
+/// The LogUp challenges of a batch laid out per table ([`MachineShape::lookup_challenges`]),
+/// and the powers of `beta`, computed as far as a table needs them and shared by all.
+#[derive(Clone, Debug)]
+pub struct LookupChallenges {
+    tables: Vec<Vec<ExtVar>>,
+    /// `1, beta, beta^2, ..` (each below `2^31` a limb); empty without lookups.
+    beta_powers: Vec<ExtVar>,
+}
+
+impl LookupChallenges {
+    /// Table `index`'s challenges, `[prefix[bus], beta]` per lookup.
+    pub fn table(&self, index: usize) -> &[ExtVar] {
+        &self.tables[index]
+    }
+
+    /// `beta^0 .. beta^(count - 1)`.
+    fn beta_powers(&mut self, count: usize) -> Result<&[ExtVar], SynthesisError> {
+        let beta = self.beta_powers[1].clone();
+        while self.beta_powers.len() < count {
+            let last = self.beta_powers.last().expect("beta itself");
+            let next = last.mul(&beta)?.reduce_weak()?;
+            self.beta_powers.push(next);
+        }
+        Ok(&self.beta_powers[..count])
     }
 }
 
@@ -696,8 +739,9 @@ const EXT_REDUCE_BITS: u64 = 180;
 /// of the operand's bound, and a product's bound is about the sum of its operands' plus 37
 /// bits, so where to reduce is a trade-off: the thresholds are the best of those measured on
 /// the machine's tables (`constraint_counts`: 680k constraints reducing only before an
-/// overflow, 513k with these). Beyond them, the operand is reduced where the product would
-/// overflow, as [`ExtVar::mul`] would.
+/// overflow, 513k with these, before LogUp's tuples were combined against powers of `beta`).
+/// Beyond them, the operand is reduced where the product would overflow, as [`ExtVar::mul`]
+/// would.
 fn product<K>(
     cache: &mut HashMap<*const K, ExtVar>,
     (x, mut a): (&Arc<K>, ExtVar),
@@ -729,11 +773,54 @@ struct Evaluator<'a> {
     openings: &'a TableOpenings,
     public_values: &'a [BabyBearVar],
     selectors: &'a Selectors,
-    challenges: &'a [ExtVar],
+    /// The table's challenges: `lookup.table(index)`.
+    challenges: Vec<ExtVar>,
+    lookup: &'a mut LookupChallenges,
     permutation_local: Vec<ExtVar>,
     permutation_next: Vec<ExtVar>,
     base_nodes: HashMap<*const SymbolicExpression<BabyBear>, ExtVar>,
     ext_nodes: HashMap<*const SymbolicExpressionExt<BabyBear, Ext>, ExtVar>,
+}
+
+/// The index of a challenge leaf.
+fn challenge_index(node: &SymbolicExpressionExt<BabyBear, Ext>) -> Option<usize> {
+    match node {
+        SymbolicExpr::Leaf(ExtLeaf::ExtVariable(variable))
+            if variable.entry == ExtEntry::Challenge =>
+        {
+            Some(variable.index)
+        }
+        _ => None,
+    }
+}
+
+/// Recognizes LogUp's combination of a tuple, `elt + acc * beta` from the first element on,
+/// that is `((t_(k-1) beta + ..) beta + t_1) beta + t_0` in a challenge at an odd index (the
+/// `beta` slots of [`MachineShape::lookup_challenges`]), and returns the terms `t_0..t_(k-1)`,
+/// lowest power first; three at least.
+fn horner(
+    mut node: &SymbolicExpressionExt<BabyBear, Ext>,
+) -> Option<Vec<&SymbolicExpressionExt<BabyBear, Ext>>> {
+    let mut terms = Vec::new();
+    let mut challenge = None;
+    while let SymbolicExpr::Add { x, y, .. } = node {
+        // A sum whose right side is a product by a `beta` slot.
+        let SymbolicExpr::Mul { x: a, y: b, .. } = &**y else {
+            break;
+        };
+        let (accumulator, index) = match (challenge_index(a), challenge_index(b)) {
+            (_, Some(index)) => (a, index),
+            (Some(index), None) => (b, index),
+            (None, None) => break,
+        };
+        if index % 2 == 0 || *challenge.get_or_insert(index) != index {
+            break;
+        }
+        terms.push(&**x);
+        node = &**accumulator;
+    }
+    terms.push(node);
+    (terms.len() > 2).then_some(terms)
 }
 
 fn row_value(local: &[ExtVar], next: Option<&[ExtVar]>, offset: usize, index: usize) -> ExtVar {
@@ -746,6 +833,22 @@ fn row_value(local: &[ExtVar], next: Option<&[ExtVar]>, offset: usize, index: us
 }
 
 impl Evaluator<'_> {
+    /// `sum_k terms[k] beta^k`: the value of the Horner chain the terms were read from
+    /// ([`horner`]; every `beta` slot holds `beta` itself), with each term multiplied by a
+    /// power of `beta` shared by all tables, so no accumulator grows by a product per element
+    /// (which would cost a reduction every few elements).
+    fn powers_sum(
+        &mut self,
+        terms: &[&SymbolicExpressionExt<BabyBear, Ext>],
+    ) -> Result<ExtVar, SynthesisError> {
+        let powers = self.lookup.beta_powers(terms.len())?.to_vec();
+        let mut sum = self.ext(terms[0])?;
+        for (term, power) in terms.iter().zip(&powers).skip(1) {
+            sum = sum.add(&self.ext(term)?.mul(power)?)?;
+        }
+        Ok(sum)
+    }
+
     fn base_leaf(&self, leaf: &BaseLeaf<BabyBear>) -> ExtVar {
         match leaf {
             BaseLeaf::Variable(variable) => match variable.entry {
@@ -842,7 +945,10 @@ impl Evaluator<'_> {
     ) -> Result<ExtVar, SynthesisError> {
         match expression {
             SymbolicExpr::Leaf(leaf) => self.ext_leaf(leaf),
-            SymbolicExpr::Add { x, y, .. } => self.ext_node(x)?.add(&self.ext_node(y)?),
+            SymbolicExpr::Add { x, y, .. } => match horner(expression) {
+                Some(terms) => self.powers_sum(&terms),
+                None => self.ext_node(x)?.add(&self.ext_node(y)?),
+            },
             SymbolicExpr::Sub { x, y, .. } => self.ext_node(x)?.sub(&self.ext_node(y)?),
             SymbolicExpr::Neg { x, .. } => ExtVar::constant(Ext::ZERO).sub(&self.ext_node(x)?),
             SymbolicExpr::Mul { x, y, .. } => {
@@ -854,15 +960,17 @@ impl Evaluator<'_> {
 }
 
 /// Checks one table's constraints at `zeta` against its quotient (steps 1 to 4 of the module
-/// documentation). `challenges` are the table's entry of [`MachineShape::lookup_challenges`].
+/// documentation); `index` is the table's in the batch (its entry of `lookup`).
 pub fn verify_table(
     table: &TableConstraints,
+    index: usize,
     openings: &TableOpenings,
     public_values: &[BabyBearVar],
-    challenges: &[ExtVar],
+    lookup: &mut LookupChallenges,
     alpha: &AlphaPowers,
     zeta: &mut OodPoint,
 ) -> Result<(), SynthesisError> {
+    let challenges = lookup.table(index).to_vec();
     // The shape is the circuit's: openings of another shape are a caller's bug, never a
     // proof to accept (natively an `InvalidProofShape`).
     assert_eq!(
@@ -884,6 +992,7 @@ pub fn verify_table(
         public_values,
         selectors: &selectors,
         challenges,
+        lookup,
         permutation_local: recompose(&openings.permutation_local)?,
         permutation_next: recompose(&openings.permutation_next)?,
         base_nodes: HashMap::new(),
@@ -956,9 +1065,9 @@ pub(crate) fn verify_counted(
     assert_eq!(openings.len(), shape.tables.len());
     assert_eq!(public_values.len(), shape.tables.len());
     assert_eq!(challenges.lookup.is_some(), shape.has_lookups());
-    let lookup_challenges = match &challenges.lookup {
+    let mut lookup = match &challenges.lookup {
         Some((alpha, beta)) => shape.lookup_challenges(alpha, beta)?,
-        None => vec![Vec::new(); shape.tables.len()],
+        None => shape.no_lookup_challenges(),
     };
     let alpha = AlphaPowers::new(&challenges.alpha)?;
     let mut zeta = OodPoint::new(challenges.zeta.clone());
@@ -966,9 +1075,10 @@ pub(crate) fn verify_counted(
         let before = counts.as_ref().map(|(cs, _)| cs.num_constraints());
         verify_table(
             table,
+            i,
             &openings[i],
             &public_values[i],
-            &lookup_challenges[i],
+            &mut lookup,
             &alpha,
             &mut zeta,
         )?;
@@ -1289,9 +1399,12 @@ pub(crate) mod tests {
             .shape
             .lookup_challenges(&ext(alpha), &ext(beta))
             .unwrap();
-        assert_eq!(laid_out.len(), fixture.native.laid_out.len());
-        for (circuit, native) in laid_out.iter().zip(&fixture.native.laid_out) {
-            let values: Vec<Ext> = circuit.iter().map(|c| c.value().unwrap()).collect();
+        for (i, native) in fixture.native.laid_out.iter().enumerate() {
+            let values: Vec<Ext> = laid_out
+                .table(i)
+                .iter()
+                .map(|c| c.value().unwrap())
+                .collect();
             assert_eq!(&values, native);
         }
         assert!(cs.is_satisfied().unwrap());
