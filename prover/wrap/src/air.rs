@@ -727,7 +727,7 @@ fn from_basis(coefficients: &[ExtVar]) -> Result<ExtVar, SynthesisError> {
 
 /// Operands of a product over a base expression (the AIR's own constraints) are reduced first
 /// when above this many bits; see [`product`].
-const BASE_REDUCE_BITS: u64 = 100;
+const BASE_REDUCE_BITS: u64 = 80;
 
 /// The same for products in extension expressions (LogUp's).
 const EXT_REDUCE_BITS: u64 = 180;
@@ -737,10 +737,12 @@ const EXT_REDUCE_BITS: u64 = 180;
 /// after a linear layer, a LogUp denominator) is reduced once rather than once per product it
 /// enters, and the products it enters stay small. Reducing costs about 4 constraints per bit
 /// of the operand's bound, and a product's bound is about the sum of its operands' plus 37
-/// bits, so where to reduce is a trade-off: the thresholds are the best of those measured on
-/// the machine's tables (`constraint_counts`: 680k constraints reducing only before an
-/// overflow, 513k with these, before LogUp's tuples were combined against powers of `beta`).
-/// Beyond them, the operand is reduced where the product would overflow, as [`ExtVar::mul`]
+/// bits, so where to reduce is a trade-off, settled by measuring the machine's tables
+/// (`constraint_counts`): reducing only before an overflow cost 680k constraints where
+/// thresholds of 100 and 180 bits cost 513k (LogUp's tuples then still combined by Horner's
+/// rule); with the tuples against powers of `beta`, 100 and 180 cost 374k, 80 and 180 367k
+/// (70, 90 or 120 for base products, 140 or 250 for extension ones, no better). Beyond the
+/// thresholds, an operand is reduced where the product would overflow, as [`ExtVar::mul`]
 /// would.
 fn product<K>(
     cache: &mut HashMap<*const K, ExtVar>,
