@@ -177,7 +177,9 @@ impl<H: Hashing> MachineKeys<H> {
         &self.airs
     }
 
-    pub(crate) fn common(&self) -> &CommonData<Config<H>> {
+    /// The batch STARK's common data (the preprocessed tables' commitment, the lookups): what
+    /// a verifier needs beside the proof, natively or in the wrap circuit.
+    pub fn common(&self) -> &CommonData<Config<H>> {
         &self.prover_data.common
     }
 

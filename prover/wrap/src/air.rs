@@ -1102,12 +1102,10 @@ pub(crate) mod tests {
 
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
     use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
-    use gnomon_machine::chips::MIN_HEIGHT;
     use gnomon_machine::config::{F, Outer, OuterConfig, StarkParameters, stark_config};
     use gnomon_machine::public_values::offset::END_PC;
     use gnomon_machine::segment::{MachineKeys, SegmentProof};
-    use p3_batch_stark::{BatchShape, BatchVerifierTranscript, CommonData, ProverData};
-    use p3_matrix::Matrix;
+    use p3_batch_stark::{BatchShape, BatchVerifierTranscript, CommonData};
     use p3_uni_stark::StarkGenericConfig;
 
     use super::*;
@@ -1132,26 +1130,6 @@ pub(crate) mod tests {
     /// constraints as the outer parameters, proven in a fraction of the time.
     fn parameters() -> StarkParameters {
         StarkParameters::testing()
-    }
-
-    /// The common data `MachineKeys::new` commits (its own is private to the machine).
-    fn common(keys: &MachineKeys<Outer>) -> CommonData<OuterConfig> {
-        let degree_bits: Vec<usize> = keys
-            .airs()
-            .iter()
-            .map(|air| {
-                let height = BaseAir::<F>::preprocessed_trace(air)
-                    .map_or(MIN_HEIGHT, |trace| trace.height());
-                height.trailing_zeros() as usize
-            })
-            .collect();
-        ProverData::<OuterConfig>::from_airs_and_degrees(
-            &stark_config::<Outer>(parameters()),
-            keys.airs(),
-            &degree_bits,
-        )
-        .expect("the preprocessed tables commit")
-        .common
     }
 
     /// Replays `verify_batch`'s transcript up to `zeta`.
@@ -1257,7 +1235,7 @@ pub(crate) mod tests {
                 .expect("the segment proves");
             keys.verify_segment(&proof)
                 .expect("the native verifier accepts");
-            let common = common(&keys);
+            let common = keys.common();
             let airs = keys.airs();
             for (i, lookups) in common.lookups.iter().enumerate() {
                 assert_eq!(
@@ -1282,7 +1260,7 @@ pub(crate) mod tests {
                 &preprocessed_widths,
                 &proof.proof.degree_bits,
             );
-            let native = replay(&keys, &common, &shape, &proof);
+            let native = replay(&keys, common, &shape, &proof);
             Fixture {
                 keys,
                 proof,

@@ -39,9 +39,8 @@
 //! [`pcs`] (with the batch's opening shape: the trace, quotient, preprocessed and permutation
 //! rounds at `zeta` and `g * zeta`) over shared opened-value variables into one verifier
 //! circuit; the public inputs of the Groth16 circuit; the setup and the CLI. The batch's
-//! `CommonData` (lookups, preprocessed widths and commitment: circuit constants) is private to
-//! `gnomon_machine::segment::MachineKeys`; the tests rebuild it with p3's
-//! `ProverData::from_airs_and_degrees`, as `MachineKeys::new` does.
+//! `CommonData` (lookups, preprocessed widths and commitment: circuit constants) comes from
+//! `gnomon_machine::segment::MachineKeys::common`.
 //!
 //! # The PCS verifier
 //!
