@@ -43,7 +43,7 @@
 //! the degree bits, commitments, public values and terminals), and the opened values, which
 //! the PCS verifier ([`crate::pcs`]) checks against the commitments. The proof-shape checks of
 //! `verify_batch` are the shape's: a proof whose widths, chunk counts or terminals disagree has
-//! no witness (the witness constructors panic), and [`MachineShape::new`] checks the LogUp
+//! no witness ([`TableOpenings::new_witness`] returns [`OpeningsError::Shape`]), and [`MachineShape::new`] checks the LogUp
 //! multiplicity bound on the shape's heights. Not supported (asserted when built): periodic
 //! columns and zero-knowledge configurations (the machine's outer configuration has neither).
 
@@ -447,52 +447,37 @@ fn missing() -> SynthesisError {
     SynthesisError::AssignmentMissing
 }
 
+/// Why a proof's openings cannot be witnessed for a table.
+#[derive(Debug, thiserror::Error)]
+pub enum OpeningsError {
+    /// The proof's openings do not have the table's shape (natively an `InvalidProofShape`).
+    #[error("{table}: {what} does not have the table's shape")]
+    Shape { table: String, what: &'static str },
+    #[error(transparent)]
+    Synthesis(#[from] SynthesisError),
+}
+
 impl TableOpenings {
     /// Witnesses a table's opened values and terminal (canonical limbs); `None` for the
-    /// setup. Panics if the native values do not have the table's shape (natively an
-    /// `InvalidProofShape`).
+    /// setup. Openings of another shape than the table's are an error, never a panic: they
+    /// come from the proof being wrapped.
     pub fn new_witness(
         cs: ConstraintSystemRef<Fr>,
         table: &TableConstraints,
         native: Option<(&OpenedValuesWithLookups<Ext>, Option<&LookupTerminal<Ext>>)>,
-    ) -> Result<Self, SynthesisError> {
+    ) -> Result<Self, OpeningsError> {
+        if let Some((opened, terminal)) = native {
+            Self::check_shape(table, opened, terminal)?;
+        }
         let ext =
             |value: Option<Ext>| ExtVar::new_witness(cs.clone(), || value.ok_or_else(missing));
         let row = |values: Option<&[Ext]>, len: usize| {
-            if let Some(values) = values {
-                assert_eq!(values.len(), len, "{}: an opened row's width", table.name);
-            }
             (0..len)
                 .map(|i| ext(values.map(|values| values[i])))
                 .collect::<Result<Vec<_>, _>>()
         };
         let opened = native.map(|(opened, _)| opened);
         let base = opened.map(|opened| &opened.base_opened_values);
-        if let Some(base) = base {
-            assert_eq!(base.trace_next.is_some(), table.main_next, "{}", table.name);
-            assert_eq!(
-                base.preprocessed.is_some(),
-                table.preprocessed_width > 0,
-                "{}",
-                table.name
-            );
-            assert_eq!(
-                base.preprocessed_next().is_some(),
-                table.preprocessed_next,
-                "{}",
-                table.name
-            );
-            assert_eq!(
-                base.quotient_chunks.len(),
-                table.num_quotient_chunks(),
-                "{}",
-                table.name
-            );
-            assert!(base.random.is_none(), "no zero knowledge");
-        }
-        if let Some((_, terminal)) = native {
-            assert_eq!(terminal.is_some(), table.num_lookups > 0, "{}", table.name);
-        }
         let main_local = row(base.map(|b| b.trace_local.as_slice()), table.main_width)?;
         let main_next = if table.main_next {
             Some(row(
@@ -540,6 +525,65 @@ impl TableOpenings {
             quotient_chunks,
             terminal,
         })
+    }
+
+    fn check_shape(
+        table: &TableConstraints,
+        opened: &OpenedValuesWithLookups<Ext>,
+        terminal: Option<&LookupTerminal<Ext>>,
+    ) -> Result<(), OpeningsError> {
+        let base = &opened.base_opened_values;
+        let width = |row: Option<&[Ext]>, len: usize| row.map_or(len == 0, |row| row.len() == len);
+        let checks = [
+            (
+                width(Some(&base.trace_local), table.main_width),
+                "the main row",
+            ),
+            (
+                match &base.trace_next {
+                    Some(next) => table.main_next && next.len() == table.main_width,
+                    None => !table.main_next,
+                },
+                "the main next row",
+            ),
+            (
+                base.preprocessed.is_some() == (table.preprocessed_width > 0)
+                    && width(base.preprocessed_local(), table.preprocessed_width),
+                "the preprocessed row",
+            ),
+            (
+                match base.preprocessed_next() {
+                    Some(next) => table.preprocessed_next && next.len() == table.preprocessed_width,
+                    None => !table.preprocessed_next,
+                },
+                "the preprocessed next row",
+            ),
+            (
+                opened.permutation_local.len() == table.permutation_width()
+                    && opened.permutation_next.len() == table.permutation_width(),
+                "the permutation rows",
+            ),
+            (
+                base.quotient_chunks.len() == table.num_quotient_chunks()
+                    && base
+                        .quotient_chunks
+                        .iter()
+                        .all(|chunk| chunk.len() == DEGREE),
+                "the quotient chunks",
+            ),
+            (base.random.is_none(), "the zero-knowledge randomness"),
+            (
+                terminal.is_some() == (table.num_lookups > 0),
+                "the LogUp terminal",
+            ),
+        ];
+        match checks.into_iter().find(|(ok, _)| !ok) {
+            Some((_, what)) => Err(OpeningsError::Shape {
+                table: table.name.clone(),
+                what,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -1407,6 +1451,51 @@ pub(crate) mod tests {
         let mut proof = copy(&fixture.proof);
         tamper(&mut proof);
         assert!(fixture.keys.verify_segment(&proof).is_err());
+    }
+
+    /// Openings of another shape are an error naming what is wrong, never a panic, and the
+    /// native verifier rejects them too.
+    #[test]
+    fn openings_of_another_shape_are_an_error() {
+        let fixture = fixture();
+        let index = table("Boundary");
+        type Tamper = fn(&mut OpenedValuesWithLookups<Ext>);
+        let tamperings: [(&str, Tamper); 4] = [
+            ("the main row", |opened| {
+                opened.base_opened_values.trace_local.pop();
+            }),
+            ("the main next row", |opened| {
+                opened.base_opened_values.trace_next = None;
+            }),
+            ("the permutation rows", |opened| {
+                opened.permutation_next.push(Ext::ONE);
+            }),
+            ("the quotient chunks", |opened| {
+                opened.base_opened_values.quotient_chunks[0].pop();
+            }),
+        ];
+        for (what, tamper) in tamperings {
+            let mut proof = copy(&fixture.proof);
+            tamper(&mut proof.proof.opened_values.instances[index]);
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let table = &fixture.shape.tables[index];
+            let opened = (
+                &proof.proof.opened_values.instances[index],
+                proof.proof.lookup_terminals[index].as_ref(),
+            );
+            match TableOpenings::new_witness(cs, table, Some(opened)) {
+                Err(OpeningsError::Shape { what: found, .. }) => assert_eq!(found, what),
+                other => panic!("{what}: {other:?}"),
+            }
+            assert!(fixture.keys.verify_segment(&proof).is_err(), "{what}");
+        }
+        let mut proof = copy(&fixture.proof);
+        proof.proof.lookup_terminals[index] = None;
+        let opened = (&proof.proof.opened_values.instances[index], None);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let error =
+            TableOpenings::new_witness(cs, &fixture.shape.tables[index], Some(opened)).unwrap_err();
+        assert!(error.to_string().contains("the LogUp terminal"), "{error}");
     }
 
     #[test]
