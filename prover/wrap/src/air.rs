@@ -920,17 +920,27 @@ impl Evaluator<'_> {
         }
     }
 
+    /// The value of a shared node, evaluated once: p3 shares subtrees by `Arc`.
+    fn memoized<N>(
+        &mut self,
+        node: &Arc<N>,
+        nodes: fn(&mut Self) -> &mut HashMap<*const N, ExtVar>,
+        evaluate: fn(&mut Self, &N) -> Result<ExtVar, SynthesisError>,
+    ) -> Result<ExtVar, SynthesisError> {
+        let key = Arc::as_ptr(node);
+        if let Some(value) = nodes(self).get(&key) {
+            return Ok(value.clone());
+        }
+        let value = evaluate(self, node)?;
+        nodes(self).insert(key, value.clone());
+        Ok(value)
+    }
+
     fn base_node(
         &mut self,
         node: &Arc<SymbolicExpression<BabyBear>>,
     ) -> Result<ExtVar, SynthesisError> {
-        let key = Arc::as_ptr(node);
-        if let Some(value) = self.base_nodes.get(&key) {
-            return Ok(value.clone());
-        }
-        let value = self.base(node)?;
-        self.base_nodes.insert(key, value.clone());
-        Ok(value)
+        self.memoized(node, |evaluator| &mut evaluator.base_nodes, Self::base)
     }
 
     fn base(
@@ -976,13 +986,7 @@ impl Evaluator<'_> {
         &mut self,
         node: &Arc<SymbolicExpressionExt<BabyBear, Ext>>,
     ) -> Result<ExtVar, SynthesisError> {
-        let key = Arc::as_ptr(node);
-        if let Some(value) = self.ext_nodes.get(&key) {
-            return Ok(value.clone());
-        }
-        let value = self.ext(node)?;
-        self.ext_nodes.insert(key, value.clone());
-        Ok(value)
+        self.memoized(node, |evaluator| &mut evaluator.ext_nodes, Self::ext)
     }
 
     fn ext(
