@@ -40,7 +40,8 @@
 //!
 //! The caller must bind what this takes as given, exactly as natively: the transcript that
 //! draws the LogUp challenges `(alpha, beta)`, the folding `alpha` and `zeta` (after observing
-//! the degree bits, commitments, public values and terminals), and the opened values, which
+//! the degree bits, commitments, public values and terminals: [`crate::transcript::replay`],
+//! over the same public-value and terminal variables), and the opened values, which
 //! the PCS verifier ([`crate::pcs`]) checks against the commitments. The proof-shape checks of
 //! `verify_batch` are the shape's: a proof whose widths, chunk counts or terminals disagree has
 //! no witness ([`TableOpenings::new_witness`] returns [`OpeningsError::Shape`]), and [`MachineShape::new`] checks the LogUp
@@ -1161,22 +1162,22 @@ pub(crate) mod tests {
     /// The challenges a proof's transcript draws, replayed natively.
     #[derive(Clone, Debug)]
     pub(crate) struct Native {
-        lookup: Option<(Ext, Ext)>,
+        pub(crate) lookup: Option<(Ext, Ext)>,
         laid_out: Vec<Vec<Ext>>,
-        alpha: Ext,
-        zeta: Ext,
+        pub(crate) alpha: Ext,
+        pub(crate) zeta: Ext,
     }
 
     pub(crate) struct Fixture {
-        keys: MachineKeys<Outer>,
-        proof: SegmentProof<Outer>,
-        shape: MachineShape,
-        native: Native,
+        pub(crate) keys: MachineKeys<Outer>,
+        pub(crate) proof: SegmentProof<Outer>,
+        pub(crate) shape: MachineShape,
+        pub(crate) native: Native,
     }
 
     /// The testing parameters of the machine tests (`tests/outer.rs`): the same tables and
     /// constraints as the outer parameters, proven in a fraction of the time.
-    fn parameters() -> StarkParameters {
+    pub(crate) fn parameters() -> StarkParameters {
         StarkParameters::testing()
     }
 
@@ -1318,7 +1319,7 @@ pub(crate) mod tests {
         })
     }
 
-    fn copy(proof: &SegmentProof<Outer>) -> SegmentProof<Outer> {
+    pub(crate) fn copy(proof: &SegmentProof<Outer>) -> SegmentProof<Outer> {
         SegmentProof::from_bytes(&proof.to_bytes()).unwrap()
     }
 
@@ -1338,6 +1339,35 @@ pub(crate) mod tests {
         let ext = |v: Ext| {
             ExtVar::new_witness(cs.clone(), || (!setup).then_some(v).ok_or_else(missing)).unwrap()
         };
+        let (openings, public_values) = witnesses(&cs, fixture, proof, setup);
+        let challenges = Challenges {
+            lookup: native.lookup.map(|(alpha, beta)| (ext(alpha), ext(beta))),
+            alpha: ext(native.alpha),
+            zeta: ext(native.zeta),
+        };
+        let before = cs.num_constraints();
+        let mut per_table = Vec::new();
+        verify_counted(
+            &fixture.shape,
+            &openings,
+            &public_values,
+            &challenges,
+            Some((&cs, &mut per_table)),
+        )
+        .unwrap();
+        let size = cs.num_constraints() - before;
+        let satisfied = !setup && cs.is_satisfied().unwrap();
+        (satisfied, (size, cs.num_witness_variables()), per_table)
+    }
+
+    /// Witnesses `proof`'s openings and terminals, and each table's public values (the
+    /// segment's, shared by the tables that read them); no assignment when `setup`.
+    pub(crate) fn witnesses(
+        cs: &ConstraintSystemRef<Fr>,
+        fixture: &Fixture,
+        proof: &SegmentProof<Outer>,
+        setup: bool,
+    ) -> (Vec<TableOpenings>, Vec<Vec<BabyBearVar>>) {
         let segment_values: Vec<BabyBearVar> = proof
             .public_values
             .iter()
@@ -1369,24 +1399,7 @@ pub(crate) mod tests {
                 segment_values.clone()
             });
         }
-        let challenges = Challenges {
-            lookup: native.lookup.map(|(alpha, beta)| (ext(alpha), ext(beta))),
-            alpha: ext(native.alpha),
-            zeta: ext(native.zeta),
-        };
-        let before = cs.num_constraints();
-        let mut per_table = Vec::new();
-        verify_counted(
-            &fixture.shape,
-            &openings,
-            &public_values,
-            &challenges,
-            Some((&cs, &mut per_table)),
-        )
-        .unwrap();
-        let size = cs.num_constraints() - before;
-        let satisfied = !setup && cs.is_satisfied().unwrap();
-        (satisfied, (size, cs.num_witness_variables()), per_table)
+        (openings, public_values)
     }
 
     fn check(tamper: impl FnOnce(&mut SegmentProof<Outer>, &mut Native)) -> bool {

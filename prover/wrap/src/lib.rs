@@ -17,6 +17,8 @@
 //! - [`air`]: the AIR and LogUp constraints of every table at the out-of-domain point, checked
 //!   against the recomposed quotient, and the LogUp terminal sum: the rest of
 //!   p3-batch-stark's `verify_batch` after the opening.
+//! - [`transcript`]: `verify_batch`'s transcript from its seed to `zeta`, which draws the
+//!   challenges [`air`] takes.
 //!
 //! It must never accept what the native verifier rejects, nor reject what it accepts: every
 //! gadget constrains each value it witnesses (range checks, canonical decompositions, no
@@ -30,12 +32,7 @@
 //! (every proof value is a witness, every parameter a compile-time constant of the
 //! configuration).
 //!
-//! What remains is the caller's, and later steps: the transcript of the whole batch proof
-//! (`verify_batch`'s replay, in circuit: the domain separator of its `BatchShape`, the degree
-//! bits, the main commitment and every table's public values, the preprocessed commitment, the
-//! lookup grinding and the LogUp pair, the permutation commitment and terminals, the folding
-//! `alpha`, the quotient commitment, the out-of-domain grinding and `zeta`), which must bind
-//! the challenges [`air`] takes as given; the composition of that transcript, [`air`] and
+//! What remains is the caller's, and later steps: the composition of [`transcript`], [`air`] and
 //! [`pcs`] (with the batch's opening shape: the trace, quotient, preprocessed and permutation
 //! rounds at `zeta` and `g * zeta`) over shared opened-value variables into one verifier
 //! circuit; the public inputs of the Groth16 circuit; the setup and the CLI. The batch's
@@ -84,6 +81,23 @@
 //! `alpha`, `zeta` or the LogUp pair, and a `zeta` on a trace domain, each unsatisfied (the
 //! native verifier rejects the tampered proofs).
 //!
+//! # The transcript to `zeta`
+//!
+//! [`transcript::replay`] replays `verify_batch`'s transcript on a fresh
+//! [`challenger::ChallengerVar`] in the native order: the seed of the batch's domain separator,
+//! every table's degree bits, the main cap and the public values, the preprocessed cap, the
+//! lookup grinding and the LogUp pair, the permutation cap and the terminals, the folding
+//! `alpha`, the quotient cap, the out-of-domain grinding and `zeta`; it returns the
+//! [`air::Challenges`] and leaves the challenger where the PCS verifier continues. The shape
+//! ([`transcript::TranscriptShape`]: seed, degree bits, counts, grinding difficulties, the
+//! preprocessed cap from `CommonData`) is circuit constants; the caps and grinding witnesses
+//! are witnesses ([`transcript::BatchCommitmentsVar`], public for the PCS verifier to open
+//! against), and the public values and terminals are the very variables [`air::verify`]
+//! reads. Tested on the real segment proof: the challenges equal the native replay's and the
+//! transcript with the AIR check is satisfied; a tampered main, permutation or quotient cap
+//! root, public value or terminal changes the challenges and leaves it unsatisfied, as do
+//! nonzero grinding witnesses at zero difficulty.
+//!
 //! The API is small on purpose: [`babybear::BabyBearVar`] (with
 //! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds),
 //! [`extension::ExtVar`], [`poseidon2::permute`] / [`poseidon2::compress`],
@@ -91,7 +105,9 @@
 //! [`merkle::hash_leaf`] / [`merkle::verify_batch`], [`fri::fold_step`] /
 //! [`fri::fold_pair`] / [`fri::fold_scale`] / [`fri::next_fold_scale`], [`pcs::verify`] with
 //! [`pcs::FriProofVar::new_witness`] / [`pcs::claims_witness`], [`air::verify`] with
-//! [`air::MachineShape`] / [`air::TableOpenings`] / [`air::Challenges`], and [`native`]
+//! [`air::MachineShape`] / [`air::TableOpenings`] / [`air::Challenges`],
+//! [`transcript::replay`] with [`transcript::TranscriptShape`] /
+//! [`transcript::BatchCommitmentsVar`], and [`native`]
 //! conversions.
 //!
 //! # Measured constraint counts
@@ -131,6 +147,7 @@
 //! | of which the SHA-256 syscall table (223 constraints) | 41,816 |
 //! | of which the SHA-256 compression table (784 constraints) | 35,634 |
 //! | of which the other 18 tables | 92,999 |
+//! | batch transcript to `zeta`, same segment (testing parameters: caps of one root, no grinding; 5 squeezed cells split; witnesses not included) | 10,578 |
 //!
 //! The AIR counts barely depend on the segment's heights (only `zeta^(2^k)` and each height's
 //! selectors do). Reductions dominate them: the opened values are extension elements, so every
@@ -151,6 +168,7 @@ pub mod merkle;
 pub mod native;
 pub mod pcs;
 pub mod poseidon2;
+pub mod transcript;
 
 #[cfg(test)]
 mod test_util;
@@ -261,6 +279,7 @@ mod constraint_counts {
         let fold_round = crate::fri::tests::fold_round_constraints();
         let (pcs_total, pcs_query, _) = crate::pcs::tests::realistic_counts();
         let (air_total, air_tables) = crate::air::tests::machine_counts();
+        let transcript = crate::transcript::tests::transcript_count();
         println!("constraints per gadget (gnomon-wrap):");
         println!("  BabyBear witness, canonical:              {base_witness}");
         println!("  BabyBear witness, opened (31-bit):        {opened_witness}");
@@ -292,6 +311,7 @@ mod constraint_counts {
         for (name, folded, chunks, count) in &air_tables {
             println!("    {name:<18} {folded:>5} {chunks:>2} {count:>9}");
         }
+        println!("  batch transcript to zeta, same segment (witnesses not included): {transcript}");
         assert!(base_mul <= 67);
         assert_eq!(opened_witness, 31);
         assert!(base_mul_weak <= 64);
@@ -304,6 +324,7 @@ mod constraint_counts {
         assert!(pcs_query <= 61_000, "{pcs_query}");
         assert!(pcs_total <= 1_400_000, "{pcs_total}");
         assert!(air_total <= 370_000, "{air_total}");
+        assert!(transcript <= 11_000, "{transcript}");
     }
 }
 

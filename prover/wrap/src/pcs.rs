@@ -106,7 +106,7 @@ struct Layout {
 }
 
 /// Collects what a domain separator's seed observes.
-struct Recorder(Vec<BabyBear>);
+pub(crate) struct Recorder(pub(crate) Vec<BabyBear>);
 
 impl CanObserve<BabyBear> for Recorder {
     fn observe(&mut self, value: BabyBear) {

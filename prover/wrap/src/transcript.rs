@@ -1,0 +1,506 @@
+//! The transcript of a batch proof up to `zeta` in R1CS: the in-circuit replay of p3-batch-stark
+//! 0.9.0-rc.2's `BatchVerifierTranscript` as `verify_batch` drives it, from its seed to the
+//! out-of-domain point, which yields the [`Challenges`] that [`crate::air::verify`] takes.
+//!
+//! The native verifier, on `Outer::challenger()`:
+//!
+//! 1. observes the seed of the domain separator of its `BatchShape` (protocol name, version,
+//!    the step pattern, the instance count, every trace and preprocessed width);
+//! 2. per instance, its degree bits as an extension element (`[bits, 0, 0, 0]`);
+//! 3. the main commitment's cap, root by root, then every instance's public values;
+//! 4. the preprocessed commitment, when the batch has one;
+//! 5. when a table has lookups: the lookup grinding (a zero witness at zero difficulty,
+//!    nothing observed), the LogUp pair `(alpha, beta)`, the permutation commitment and each
+//!    present terminal in table order;
+//! 6. samples the folding `alpha`, observes the quotient commitment, checks the out-of-domain
+//!    grinding (zero at zero difficulty) and samples `zeta`.
+//!
+//! [`replay`] does the same on a [`ChallengerVar`], which then continues into the PCS
+//! verifier ([`crate::pcs::verify`]). What the circuit fixes ([`TranscriptShape`]): the seed,
+//! the degree bits (the proof's shape: the AIR check's heights are built from them), the
+//! public-value counts, the grinding difficulties and the preprocessed commitment (the batch's
+//! `CommonData`: the verifying key). What the proof supplies, as witnesses
+//! ([`BatchCommitmentsVar`]): the main, permutation and quotient caps and the grinding
+//! witnesses; the public values and terminals are the caller's witnesses shared with
+//! [`crate::air::verify`], so the values the AIR check reads are the ones the challenges were
+//! drawn after. The caps are only observed here: the PCS verifier binds them, by opening
+//! against the same variables. No randomization commitment (zero knowledge is unsupported).
+
+use ark_bn254::Fr;
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use gnomon_machine::config::{OuterConfig, StarkParameters};
+use p3_air::BaseAir;
+use p3_baby_bear::BabyBear;
+use p3_batch_stark::proof::BatchProof;
+use p3_batch_stark::{BatchShape, CommonData};
+use p3_bn254::Bn254;
+use p3_field::PrimeCharacteristicRing;
+
+use crate::air::{Challenges, OpeningsError, TableOpenings};
+use crate::babybear::BabyBearVar;
+use crate::challenger::ChallengerVar;
+use crate::extension::{Ext, ExtVar};
+use crate::native;
+use crate::pcs::Recorder;
+
+/// What the transcript of a batch fixes when the circuit is built (see the module
+/// documentation).
+#[derive(Clone, Debug)]
+pub struct TranscriptShape {
+    /// What the domain separator's seed observes.
+    seed: Vec<BabyBear>,
+    degree_bits: Vec<usize>,
+    public_value_counts: Vec<usize>,
+    /// The preprocessed commitment's cap roots, if the batch has one.
+    preprocessed_cap: Option<Vec<Fr>>,
+    num_lookup_instances: usize,
+    lookup_pow_bits: usize,
+    ood_pow_bits: usize,
+    /// Roots per commitment: `2^cap_height`.
+    cap_len: usize,
+}
+
+impl TranscriptShape {
+    /// The transcript of a batch of `airs` with the batch's `common` data, proven with
+    /// `parameters` (outer configuration, no zero knowledge) at degree bits `degree_bits`: the
+    /// `BatchShape` `verify_batch` builds, from the same sources.
+    pub fn new<A: BaseAir<BabyBear>>(
+        airs: &[A],
+        common: &CommonData<OuterConfig>,
+        parameters: &StarkParameters,
+        degree_bits: &[usize],
+    ) -> Self {
+        assert_eq!(degree_bits.len(), airs.len(), "one entry per table");
+        assert_eq!(common.lookups.len(), airs.len(), "one entry per table");
+        let preprocessed_widths: Vec<usize> = (0..airs.len())
+            .map(|i| {
+                common
+                    .preprocessed
+                    .as_ref()
+                    .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let batch = BatchShape {
+            trace_widths: airs.iter().map(BaseAir::width).collect(),
+            public_value_counts: airs.iter().map(BaseAir::num_public_values).collect(),
+            preprocessed_widths,
+            has_preprocessed_commitment: common.preprocessed.is_some(),
+            num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
+            // `stark_config` sets these two from the parameters.
+            lookup_pow_bits: parameters.lookup_pow_bits,
+            has_randomization_commitment: false,
+            ood_pow_bits: parameters.deep_pow_bits,
+        };
+        let mut seed = Recorder(Vec::new());
+        batch.domain_separator::<BabyBear, Ext>().seed(&mut seed);
+        let cap_len = 1 << parameters.cap_height;
+        let preprocessed_cap = common.preprocessed.as_ref().map(|g| {
+            let roots = g.commitment.roots();
+            assert_eq!(
+                roots.len(),
+                cap_len,
+                "the preprocessed cap has the cap height"
+            );
+            roots.iter().map(|root| native::to_fr(root[0])).collect()
+        });
+        Self {
+            seed: seed.0,
+            degree_bits: degree_bits.to_vec(),
+            public_value_counts: batch.public_value_counts,
+            preprocessed_cap,
+            num_lookup_instances: batch.num_lookup_instances,
+            lookup_pow_bits: batch.lookup_pow_bits,
+            ood_pow_bits: batch.ood_pow_bits,
+            cap_len,
+        }
+    }
+
+    fn has_lookups(&self) -> bool {
+        self.num_lookup_instances > 0
+    }
+}
+
+/// A batch proof's commitments and grinding witnesses, in the circuit. The caps are public so
+/// that the PCS verifier opens against the very variables the transcript observed.
+#[derive(Clone, Debug)]
+pub struct BatchCommitmentsVar {
+    pub main: Vec<FpVar<Fr>>,
+    /// Present exactly when a table has lookups.
+    pub permutation: Option<Vec<FpVar<Fr>>>,
+    pub quotient: Vec<FpVar<Fr>>,
+    /// Present exactly when a table has lookups.
+    lookup_pow: Option<BabyBearVar>,
+    ood_pow: BabyBearVar,
+}
+
+fn shape_error(what: &'static str) -> OpeningsError {
+    OpeningsError::Shape {
+        table: "the batch".into(),
+        what,
+    }
+}
+
+impl BatchCommitmentsVar {
+    /// Witnesses a proof's commitments and grinding witnesses (`None`: no assignment, for the
+    /// setup). A proof of another shape (degree bits, cap lengths, which commitments and
+    /// witnesses are present) has no witness: an error, as natively it is rejected.
+    pub fn new_witness(
+        cs: ConstraintSystemRef<Fr>,
+        shape: &TranscriptShape,
+        proof: Option<&BatchProof<OuterConfig>>,
+    ) -> Result<Self, OpeningsError> {
+        if let Some(proof) = proof {
+            if proof.degree_bits != shape.degree_bits {
+                return Err(shape_error("the degree bits"));
+            }
+            let cap_ok = |roots: &[[Bn254; 1]]| roots.len() == shape.cap_len;
+            if !cap_ok(proof.commitments.main.roots()) {
+                return Err(shape_error("the main commitment"));
+            }
+            if !cap_ok(proof.commitments.quotient_chunks.roots()) {
+                return Err(shape_error("the quotient commitment"));
+            }
+            match &proof.commitments.permutation {
+                Some(cap) if shape.has_lookups() && cap_ok(cap.roots()) => {}
+                None if !shape.has_lookups() => {}
+                _ => return Err(shape_error("the permutation commitment")),
+            }
+            if proof.commitments.random.is_some() {
+                return Err(shape_error("the randomization commitment"));
+            }
+            if proof.lookup_pow_witness.is_some() != shape.has_lookups() {
+                return Err(shape_error("the lookup grinding witness"));
+            }
+        }
+        let cap = |roots: Option<&[[Bn254; 1]]>| {
+            (0..shape.cap_len)
+                .map(|i| {
+                    FpVar::new_witness(cs.clone(), || {
+                        roots
+                            .map(|roots| native::to_fr(roots[i][0]))
+                            .ok_or(SynthesisError::AssignmentMissing)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let base = |value: Option<BabyBear>| {
+            BabyBearVar::new_witness(cs.clone(), || {
+                value.ok_or(SynthesisError::AssignmentMissing)
+            })
+        };
+        let commitments = proof.map(|p| &p.commitments);
+        Ok(Self {
+            main: cap(commitments.map(|c| c.main.roots()))?,
+            permutation: if shape.has_lookups() {
+                Some(cap(commitments.map(|c| {
+                    c.permutation.as_ref().expect("checked present").roots()
+                }))?)
+            } else {
+                None
+            },
+            quotient: cap(commitments.map(|c| c.quotient_chunks.roots()))?,
+            lookup_pow: if shape.has_lookups() {
+                Some(base(
+                    proof.map(|p| p.lookup_pow_witness.expect("checked present")),
+                )?)
+            } else {
+                None
+            },
+            ood_pow: base(proof.map(|p| p.ood_pow_witness))?,
+        })
+    }
+}
+
+/// A grinding step: natively a zero-difficulty witness is not observed but must be zero,
+/// otherwise it is observed and the next `bits` sampled bits must be zero.
+fn grinding(
+    challenger: &mut ChallengerVar,
+    bits: usize,
+    witness: &BabyBearVar,
+) -> Result<(), SynthesisError> {
+    if bits == 0 {
+        witness.enforce_equal(&BabyBearVar::constant(BabyBear::ZERO))
+    } else {
+        challenger.check_witness(bits, witness)
+    }
+}
+
+/// Replays `verify_batch`'s transcript from its seed to `zeta` on `challenger` (fresh: the
+/// seed is observed here) and returns the challenges it draws. `public_values[i]` are table
+/// `i`'s and `openings[i].terminal` its LogUp terminal: the very variables
+/// [`crate::air::verify`] reads. On return the challenger is where the PCS verifier takes it
+/// over.
+///
+/// # Panics
+///
+/// If the public values or terminals do not have the shape's counts (the caller witnessed
+/// them for this shape).
+pub fn replay(
+    shape: &TranscriptShape,
+    challenger: &mut ChallengerVar,
+    proof: &BatchCommitmentsVar,
+    public_values: &[Vec<BabyBearVar>],
+    openings: &[TableOpenings],
+) -> Result<Challenges, SynthesisError> {
+    assert_eq!(public_values.len(), shape.public_value_counts.len());
+    assert_eq!(openings.len(), shape.degree_bits.len());
+    for &value in &shape.seed {
+        challenger.observe(&BabyBearVar::constant(value))?;
+    }
+    // The degree bits: constants, observed as extension elements.
+    for &bits in &shape.degree_bits {
+        challenger.observe_ext(&ExtVar::constant(Ext::from(BabyBear::from_usize(bits))))?;
+    }
+    challenger.observe_cap(&proof.main)?;
+    for (values, &count) in public_values.iter().zip(&shape.public_value_counts) {
+        assert_eq!(values.len(), count, "a table's public values");
+        for value in values {
+            challenger.observe(value)?;
+        }
+    }
+    if let Some(cap) = &shape.preprocessed_cap {
+        let cap: Vec<FpVar<Fr>> = cap.iter().map(|&root| FpVar::Constant(root)).collect();
+        challenger.observe_cap(&cap)?;
+    }
+    let lookup = if shape.has_lookups() {
+        let witness = proof.lookup_pow.as_ref().expect("witnessed for this shape");
+        grinding(challenger, shape.lookup_pow_bits, witness)?;
+        let alpha = challenger.sample_ext()?;
+        let beta = challenger.sample_ext()?;
+        challenger.observe_cap(
+            proof
+                .permutation
+                .as_ref()
+                .expect("witnessed for this shape"),
+        )?;
+        Some((alpha, beta))
+    } else {
+        None
+    };
+    let terminals: Vec<&ExtVar> = openings
+        .iter()
+        .filter_map(|o| o.terminal.as_ref())
+        .collect();
+    assert_eq!(
+        terminals.len(),
+        shape.num_lookup_instances,
+        "one terminal per lookup table"
+    );
+    for terminal in terminals {
+        challenger.observe_ext(terminal)?;
+    }
+    let alpha = challenger.sample_ext()?;
+    challenger.observe_cap(&proof.quotient)?;
+    grinding(challenger, shape.ood_pow_bits, &proof.ood_pow)?;
+    let zeta = challenger.sample_ext()?;
+    Ok(Challenges {
+        lookup,
+        alpha,
+        zeta,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
+    use gnomon_machine::config::{F, Outer};
+    use gnomon_machine::public_values::offset::END_PC;
+    use gnomon_machine::segment::SegmentProof;
+    use p3_lookup::LookupTerminal;
+    use p3_symmetric::MerkleCap;
+
+    use super::*;
+    use crate::air::tests::{Fixture, copy, fixture, parameters, witnesses};
+    use crate::air::verify;
+
+    fn transcript_shape(fixture: &Fixture) -> TranscriptShape {
+        TranscriptShape::new(
+            fixture.keys.airs(),
+            fixture.keys.common(),
+            &parameters(),
+            &fixture.proof.proof.degree_bits,
+        )
+    }
+
+    /// What one circuit of the transcript and the AIR check gives.
+    struct Outcome {
+        challenges: (Option<(Ext, Ext)>, Ext, Ext),
+        satisfied: bool,
+    }
+
+    /// The transcript of `proof` (whose degree bits must be the fixture's: its shape) over
+    /// the AIR check's witnesses; `setup` lays it out without values. Returns the challenges,
+    /// the witnesses and the transcript's constraints (after the witnesses).
+    fn transcript(
+        cs: &ConstraintSystemRef<Fr>,
+        fixture: &Fixture,
+        proof: &SegmentProof<Outer>,
+        setup: bool,
+    ) -> (Challenges, Vec<TableOpenings>, Vec<Vec<BabyBearVar>>, usize) {
+        if setup {
+            cs.set_mode(SynthesisMode::Setup);
+        }
+        let shape = transcript_shape(fixture);
+        let (openings, public_values) = witnesses(cs, fixture, proof, setup);
+        let commitments =
+            BatchCommitmentsVar::new_witness(cs.clone(), &shape, (!setup).then_some(&proof.proof))
+                .unwrap();
+        let before = cs.num_constraints();
+        let challenges = replay(
+            &shape,
+            &mut ChallengerVar::new(),
+            &commitments,
+            &public_values,
+            &openings,
+        )
+        .unwrap();
+        let count = cs.num_constraints() - before;
+        (challenges, openings, public_values, count)
+    }
+
+    /// The transcript and the AIR check over shared witnesses.
+    fn circuit(fixture: &Fixture, proof: &SegmentProof<Outer>) -> Outcome {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (challenges, openings, public_values, _) = transcript(&cs, fixture, proof, false);
+        verify(&fixture.shape, &openings, &public_values, &challenges).unwrap();
+        let value = |v: &ExtVar| v.value().unwrap();
+        Outcome {
+            challenges: (
+                challenges
+                    .lookup
+                    .as_ref()
+                    .map(|(alpha, beta)| (value(alpha), value(beta))),
+                value(&challenges.alpha),
+                value(&challenges.zeta),
+            ),
+            satisfied: cs.is_satisfied().unwrap(),
+        }
+    }
+
+    fn native_challenges(fixture: &Fixture) -> (Option<(Ext, Ext)>, Ext, Ext) {
+        let native = &fixture.native;
+        (native.lookup, native.alpha, native.zeta)
+    }
+
+    /// The challenges drawn in the circuit are the native replay's (`verify_batch`'s
+    /// transcript), and the AIR check at them is satisfied.
+    #[test]
+    fn the_challenges_are_the_native_transcripts() {
+        let fixture = fixture();
+        let outcome = circuit(fixture, &fixture.proof);
+        assert!(fixture.native.lookup.is_some());
+        assert_eq!(outcome.challenges, native_challenges(fixture));
+        assert!(outcome.satisfied);
+    }
+
+    /// Tampers with the proof (natively rejected): the circuit draws other challenges and is
+    /// unsatisfied.
+    fn assert_rejected(what: &str, tamper: impl Fn(&mut SegmentProof<Outer>)) {
+        let fixture = fixture();
+        let mut proof = copy(&fixture.proof);
+        tamper(&mut proof);
+        assert!(fixture.keys.verify_segment(&proof).is_err(), "{what}");
+        let outcome = circuit(fixture, &proof);
+        assert_ne!(outcome.challenges, native_challenges(fixture), "{what}");
+        assert!(!outcome.satisfied, "{what}");
+    }
+
+    fn bump(
+        cap: &MerkleCap<BabyBear, [Bn254; 1]>,
+        index: usize,
+    ) -> MerkleCap<BabyBear, [Bn254; 1]> {
+        let mut roots = cap.roots().to_vec();
+        roots[index][0] += Bn254::ONE;
+        MerkleCap::new(roots)
+    }
+
+    /// A commitment only the transcript reads here (the PCS verifier opens against it later):
+    /// changing one cap root changes `zeta` and `alpha`, and the honest openings no longer
+    /// satisfy the AIR check.
+    #[test]
+    fn a_tampered_commitment_changes_the_challenges() {
+        assert_rejected("main", |proof| {
+            proof.proof.commitments.main = bump(&proof.proof.commitments.main, 0);
+        });
+        assert_rejected("permutation", |proof| {
+            let cap = proof.proof.commitments.permutation.as_ref().unwrap();
+            let last = cap.roots().len() - 1;
+            proof.proof.commitments.permutation = Some(bump(cap, last));
+        });
+        assert_rejected("quotient", |proof| {
+            proof.proof.commitments.quotient_chunks =
+                bump(&proof.proof.commitments.quotient_chunks, 0);
+        });
+    }
+
+    #[test]
+    fn a_tampered_public_value_or_terminal_changes_the_challenges() {
+        assert_rejected("public value", |proof| {
+            proof.public_values[END_PC] += F::ONE
+        });
+        let index = (0..fixture().shape.tables().len())
+            .find(|&i| fixture().shape.tables()[i].num_lookups() > 0)
+            .unwrap();
+        assert_rejected("terminal", |proof| {
+            let terminal = proof.proof.lookup_terminals[index].as_ref().unwrap().0;
+            proof.proof.lookup_terminals[index] = Some(LookupTerminal(terminal + Ext::ONE));
+        });
+    }
+
+    /// At zero difficulty the grinding witnesses are observed by nobody, so only the check
+    /// that they are zero binds them (natively `NonCanonical*PowWitness`).
+    #[test]
+    fn nonzero_zero_difficulty_grinding_witnesses_fail() {
+        let fixture = fixture();
+        assert_eq!(parameters().lookup_pow_bits, 0);
+        assert_eq!(parameters().deep_pow_bits, 0);
+        for lookup in [false, true] {
+            let mut proof = copy(&fixture.proof);
+            if lookup {
+                proof.proof.lookup_pow_witness = Some(F::ONE);
+            } else {
+                proof.proof.ood_pow_witness = F::ONE;
+            }
+            assert!(fixture.keys.verify_segment(&proof).is_err());
+            // The transcript alone: the AIR check does not read the witnesses.
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            transcript(&cs, fixture, &proof, false);
+            assert!(!cs.is_satisfied().unwrap(), "lookup {lookup}");
+        }
+    }
+
+    /// A proof of another shape has no witness.
+    #[test]
+    fn commitments_of_another_shape_are_an_error() {
+        let fixture = fixture();
+        let shape = transcript_shape(fixture);
+        let mut proof = copy(&fixture.proof);
+        proof.proof.degree_bits[0] += 1;
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let error =
+            BatchCommitmentsVar::new_witness(cs.clone(), &shape, Some(&proof.proof)).unwrap_err();
+        assert!(error.to_string().contains("the degree bits"), "{error}");
+        let mut proof = copy(&fixture.proof);
+        proof.proof.commitments.permutation = None;
+        let error = BatchCommitmentsVar::new_witness(cs, &shape, Some(&proof.proof)).unwrap_err();
+        assert!(
+            error.to_string().contains("the permutation commitment"),
+            "{error}"
+        );
+    }
+
+    /// The constraints of the transcript part, the same with and without values.
+    pub(crate) fn transcript_count() -> usize {
+        let fixture = fixture();
+        let count = |setup| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            transcript(&cs, fixture, &fixture.proof, setup).3
+        };
+        let proving = count(false);
+        assert_eq!(proving, count(true));
+        proving
+    }
+}
