@@ -96,7 +96,9 @@
 //! reads. Tested on the real segment proof: the challenges equal the native replay's and the
 //! transcript with the AIR check is satisfied; a tampered main, permutation or quotient cap
 //! root, public value or terminal changes the challenges and leaves it unsatisfied, as do
-//! nonzero grinding witnesses at zero difficulty.
+//! nonzero grinding witnesses at zero difficulty; at a nonzero difficulty (3 bits, witnesses
+//! ground for the test) the challenges equal the native transcript's and witnesses it rejects
+//! are unsatisfied.
 //!
 //! The API is small on purpose: [`babybear::BabyBearVar`] (with
 //! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds),

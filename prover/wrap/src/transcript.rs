@@ -73,27 +73,7 @@ impl TranscriptShape {
         degree_bits: &[usize],
     ) -> Self {
         assert_eq!(degree_bits.len(), airs.len(), "one entry per table");
-        assert_eq!(common.lookups.len(), airs.len(), "one entry per table");
-        let preprocessed_widths: Vec<usize> = (0..airs.len())
-            .map(|i| {
-                common
-                    .preprocessed
-                    .as_ref()
-                    .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
-                    .unwrap_or(0)
-            })
-            .collect();
-        let batch = BatchShape {
-            trace_widths: airs.iter().map(BaseAir::width).collect(),
-            public_value_counts: airs.iter().map(BaseAir::num_public_values).collect(),
-            preprocessed_widths,
-            has_preprocessed_commitment: common.preprocessed.is_some(),
-            num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
-            // `stark_config` sets these two from the parameters.
-            lookup_pow_bits: parameters.lookup_pow_bits,
-            has_randomization_commitment: false,
-            ood_pow_bits: parameters.deep_pow_bits,
-        };
+        let batch = batch_shape(airs, common, parameters);
         let mut seed = Recorder(Vec::new());
         batch.domain_separator::<BabyBear, Ext>().seed(&mut seed);
         let cap_len = 1 << parameters.cap_height;
@@ -120,6 +100,35 @@ impl TranscriptShape {
 
     fn has_lookups(&self) -> bool {
         self.num_lookup_instances > 0
+    }
+}
+
+/// The `BatchShape` `verify_batch` describes its transcript with, from the same sources.
+fn batch_shape<A: BaseAir<BabyBear>>(
+    airs: &[A],
+    common: &CommonData<OuterConfig>,
+    parameters: &StarkParameters,
+) -> BatchShape {
+    assert_eq!(common.lookups.len(), airs.len(), "one entry per table");
+    let preprocessed_widths: Vec<usize> = (0..airs.len())
+        .map(|i| {
+            common
+                .preprocessed
+                .as_ref()
+                .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                .unwrap_or(0)
+        })
+        .collect();
+    BatchShape {
+        trace_widths: airs.iter().map(BaseAir::width).collect(),
+        public_value_counts: airs.iter().map(BaseAir::num_public_values).collect(),
+        preprocessed_widths,
+        has_preprocessed_commitment: common.preprocessed.is_some(),
+        num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
+        // `stark_config` sets these two from the parameters.
+        lookup_pow_bits: parameters.lookup_pow_bits,
+        has_randomization_commitment: false,
+        ood_pow_bits: parameters.deep_pow_bits,
     }
 }
 
@@ -306,9 +315,13 @@ pub fn replay(
 #[cfg(test)]
 pub(crate) mod tests {
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
-    use gnomon_machine::config::{F, Outer};
+    use gnomon_machine::config::{F, Hashing, Outer};
     use gnomon_machine::public_values::offset::END_PC;
     use gnomon_machine::segment::SegmentProof;
+    use p3_batch_stark::BatchVerifierTranscript;
+    use p3_challenger::{CanObserve, CanSample, GrindingChallenger};
+    use p3_field::BasedVectorSpace;
+    use p3_lookup::LogUpGadget;
     use p3_lookup::LookupTerminal;
     use p3_symmetric::MerkleCap;
 
@@ -340,17 +353,27 @@ pub(crate) mod tests {
         proof: &SegmentProof<Outer>,
         setup: bool,
     ) -> (Challenges, Vec<TableOpenings>, Vec<Vec<BabyBearVar>>, usize) {
+        transcript_of(cs, fixture, &transcript_shape(fixture), proof, setup)
+    }
+
+    /// [`transcript`] at another shape of the same tables.
+    fn transcript_of(
+        cs: &ConstraintSystemRef<Fr>,
+        fixture: &Fixture,
+        shape: &TranscriptShape,
+        proof: &SegmentProof<Outer>,
+        setup: bool,
+    ) -> (Challenges, Vec<TableOpenings>, Vec<Vec<BabyBearVar>>, usize) {
         if setup {
             cs.set_mode(SynthesisMode::Setup);
         }
-        let shape = transcript_shape(fixture);
         let (openings, public_values) = witnesses(cs, fixture, proof, setup);
         let commitments =
-            BatchCommitmentsVar::new_witness(cs.clone(), &shape, (!setup).then_some(&proof.proof))
+            BatchCommitmentsVar::new_witness(cs.clone(), shape, (!setup).then_some(&proof.proof))
                 .unwrap();
         let before = cs.num_constraints();
         let challenges = replay(
-            &shape,
+            shape,
             &mut ChallengerVar::new(),
             &commitments,
             &public_values,
@@ -470,6 +493,104 @@ pub(crate) mod tests {
             transcript(&cs, fixture, &proof, false);
             assert!(!cs.is_satisfied().unwrap(), "lookup {lookup}");
         }
+    }
+
+    /// At a nonzero difficulty (the outer parameters grind 16 bits) each grinding witness is
+    /// observed and the next bits sampled must be zero: the fixture's proof with witnesses
+    /// ground here for 3 bits, against the native transcript at that difficulty (which
+    /// accepts them), then with a witness it rejects.
+    #[test]
+    fn grinding_at_a_nonzero_difficulty() {
+        const BITS: usize = 3;
+        let fixture = fixture();
+        let mut parameters = parameters();
+        parameters.lookup_pow_bits = BITS;
+        parameters.deep_pow_bits = BITS;
+        let (airs, common) = (fixture.keys.airs(), fixture.keys.common());
+        let batch = batch_shape(airs, common, &parameters);
+        let proof = &fixture.proof.proof;
+        let public_values: Vec<Vec<F>> = (0..airs.len())
+            .map(|i| {
+                fixture
+                    .keys
+                    .instance_public_values_of(i, &fixture.proof.public_values)
+            })
+            .collect();
+        let terminals: Vec<Ext> = proof
+            .lookup_terminals
+            .iter()
+            .flatten()
+            .map(|t| t.0)
+            .collect();
+        let observe_ext = |ch: &mut <Outer as Hashing>::Challenger, value: Ext| {
+            for &limb in BasedVectorSpace::<F>::as_basis_coefficients_slice(&value) {
+                ch.observe(limb);
+            }
+        };
+        // The witnesses, ground on a challenger driven in the native order; the states
+        // before each grind are kept to find rejected witnesses.
+        let mut ch = Outer::challenger();
+        batch.domain_separator::<F, Ext>().seed(&mut ch);
+        for &bits in &proof.degree_bits {
+            observe_ext(&mut ch, Ext::from(F::from_usize(bits)));
+        }
+        ch.observe(proof.commitments.main.clone());
+        for values in &public_values {
+            ch.observe_slice(values);
+        }
+        ch.observe(common.preprocessed.as_ref().unwrap().commitment.clone());
+        let before_lookup = ch.clone();
+        let lookup_pow = ch.grind(BITS);
+        let _: [Ext; 2] = [ch.sample(), ch.sample()];
+        ch.observe(proof.commitments.permutation.clone().unwrap());
+        for &terminal in &terminals {
+            observe_ext(&mut ch, terminal);
+        }
+        let _: Ext = ch.sample();
+        ch.observe(proof.commitments.quotient_chunks.clone());
+        let before_ood = ch.clone();
+        let ood_pow = ch.grind(BITS);
+        // The native transcript accepts them.
+        let mut native = Outer::challenger();
+        let mut transcript =
+            BatchVerifierTranscript::<_, F, Ext, _>::new(&mut native, batch.clone());
+        transcript.instance_bindings(&proof.degree_bits);
+        transcript.main_phase(proof.commitments.main.clone(), &public_values);
+        transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
+        let laid_out = transcript
+            .lookup_phase(&common.lookups, &LogUpGadget::new(), Some(lookup_pow))
+            .expect("the lookup grinding checks");
+        let alpha = transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
+        transcript.quotient_phase(proof.commitments.quotient_chunks.clone(), None);
+        let zeta = transcript
+            .ood_phase(ood_pow)
+            .expect("the out-of-domain grinding checks");
+        transcript.abort();
+        let beta = laid_out.iter().find(|laid| !laid.is_empty()).unwrap()[1];
+        // The circuit at that difficulty draws the same challenges.
+        let shape = TranscriptShape::new(airs, common, &parameters, &proof.degree_bits);
+        let with = |lookup: F, ood: F| {
+            let mut tampered = copy(&fixture.proof);
+            tampered.proof.lookup_pow_witness = Some(lookup);
+            tampered.proof.ood_pow_witness = ood;
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let (challenges, ..) = transcript_of(&cs, fixture, &shape, &tampered, false);
+            (challenges, cs.is_satisfied().unwrap())
+        };
+        let (challenges, satisfied) = with(lookup_pow, ood_pow);
+        assert!(satisfied);
+        assert_eq!(challenges.lookup.unwrap().1.value().unwrap(), beta);
+        assert_eq!(challenges.alpha.value().unwrap(), alpha);
+        assert_eq!(challenges.zeta.value().unwrap(), zeta);
+        // A witness the native check rejects, at either site.
+        let rejected = |state: &<Outer as Hashing>::Challenger| {
+            (0u32..)
+                .map(F::from_u32)
+                .find(|&w| !state.clone().check_witness(BITS, w))
+                .unwrap()
+        };
+        assert!(!with(rejected(&before_lookup), ood_pow).1);
+        assert!(!with(lookup_pow, rejected(&before_ood)).1);
     }
 
     /// A proof of another shape has no witness.
