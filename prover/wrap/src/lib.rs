@@ -84,7 +84,7 @@
 //! # The transcript to `zeta`
 //!
 //! [`transcript::replay`] replays `verify_batch`'s transcript on a fresh
-//! [`challenger::ChallengerVar`] in the native order: the seed of the batch's domain separator,
+//! [`challenger::ChallengerVar`] (which it returns) in the native order: the seed of the batch's domain separator,
 //! every table's degree bits, the main cap and the public values, the preprocessed cap, the
 //! lookup grinding and the LogUp pair, the permutation cap and the terminals, the folding
 //! `alpha`, the quotient cap, the out-of-domain grinding and `zeta`; it returns the

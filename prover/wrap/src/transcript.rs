@@ -237,11 +237,11 @@ fn grinding(
     }
 }
 
-/// Replays `verify_batch`'s transcript from its seed to `zeta` on `challenger` (fresh: the
-/// seed is observed here) and returns the challenges it draws. `public_values[i]` are table
-/// `i`'s and `openings[i].terminal` its LogUp terminal: the very variables
-/// [`crate::air::verify`] reads. On return the challenger is where the PCS verifier takes it
-/// over.
+/// Replays `verify_batch`'s transcript from its seed to `zeta` on a fresh challenger
+/// (`Outer::challenger()`'s initial state) and returns the challenges it draws, with the
+/// challenger where the PCS verifier takes it over. `public_values[i]` are table `i`'s and
+/// `openings[i].terminal` its LogUp terminal: the very variables [`crate::air::verify`]
+/// reads.
 ///
 /// # Panics
 ///
@@ -249,11 +249,11 @@ fn grinding(
 /// them for this shape).
 pub fn replay(
     shape: &TranscriptShape,
-    challenger: &mut ChallengerVar,
     proof: &BatchCommitmentsVar,
     public_values: &[Vec<BabyBearVar>],
     openings: &[TableOpenings],
-) -> Result<Challenges, SynthesisError> {
+) -> Result<(Challenges, ChallengerVar), SynthesisError> {
+    let mut challenger = ChallengerVar::new();
     assert_eq!(public_values.len(), shape.public_value_counts.len());
     assert_eq!(openings.len(), shape.degree_bits.len());
     for &value in &shape.seed {
@@ -276,7 +276,7 @@ pub fn replay(
     }
     let lookup = if shape.has_lookups() {
         let witness = proof.lookup_pow.as_ref().expect("witnessed for this shape");
-        grinding(challenger, shape.lookup_pow_bits, witness)?;
+        grinding(&mut challenger, shape.lookup_pow_bits, witness)?;
         let alpha = challenger.sample_ext()?;
         let beta = challenger.sample_ext()?;
         challenger.observe_cap(
@@ -303,13 +303,16 @@ pub fn replay(
     }
     let alpha = challenger.sample_ext()?;
     challenger.observe_cap(&proof.quotient)?;
-    grinding(challenger, shape.ood_pow_bits, &proof.ood_pow)?;
+    grinding(&mut challenger, shape.ood_pow_bits, &proof.ood_pow)?;
     let zeta = challenger.sample_ext()?;
-    Ok(Challenges {
-        lookup,
-        alpha,
-        zeta,
-    })
+    Ok((
+        Challenges {
+            lookup,
+            alpha,
+            zeta,
+        },
+        challenger,
+    ))
 }
 
 #[cfg(test)]
@@ -353,17 +356,26 @@ pub(crate) mod tests {
         proof: &SegmentProof<Outer>,
         setup: bool,
     ) -> (Challenges, Vec<TableOpenings>, Vec<Vec<BabyBearVar>>, usize) {
-        transcript_of(cs, fixture, &transcript_shape(fixture), proof, setup)
+        let (challenges, _, openings, public_values, count) =
+            transcript_of(cs, fixture, &transcript_shape(fixture), proof, setup);
+        (challenges, openings, public_values, count)
     }
 
-    /// [`transcript`] at another shape of the same tables.
+    /// [`transcript`] at another shape of the same tables, with the challenger after `zeta`.
+    #[allow(clippy::type_complexity)]
     fn transcript_of(
         cs: &ConstraintSystemRef<Fr>,
         fixture: &Fixture,
         shape: &TranscriptShape,
         proof: &SegmentProof<Outer>,
         setup: bool,
-    ) -> (Challenges, Vec<TableOpenings>, Vec<Vec<BabyBearVar>>, usize) {
+    ) -> (
+        Challenges,
+        ChallengerVar,
+        Vec<TableOpenings>,
+        Vec<Vec<BabyBearVar>>,
+        usize,
+    ) {
         if setup {
             cs.set_mode(SynthesisMode::Setup);
         }
@@ -372,16 +384,10 @@ pub(crate) mod tests {
             BatchCommitmentsVar::new_witness(cs.clone(), shape, (!setup).then_some(&proof.proof))
                 .unwrap();
         let before = cs.num_constraints();
-        let challenges = replay(
-            shape,
-            &mut ChallengerVar::new(),
-            &commitments,
-            &public_values,
-            &openings,
-        )
-        .unwrap();
+        let (challenges, challenger) =
+            replay(shape, &commitments, &public_values, &openings).unwrap();
         let count = cs.num_constraints() - before;
-        (challenges, openings, public_values, count)
+        (challenges, challenger, openings, public_values, count)
     }
 
     /// The transcript and the AIR check over shared witnesses.
@@ -566,6 +572,7 @@ pub(crate) mod tests {
             .ood_phase(ood_pow)
             .expect("the out-of-domain grinding checks");
         transcript.abort();
+        let native_next: Ext = native.sample();
         let beta = laid_out.iter().find(|laid| !laid.is_empty()).unwrap()[1];
         // The circuit at that difficulty draws the same challenges.
         let shape = TranscriptShape::new(airs, common, &parameters, &proof.degree_bits);
@@ -574,11 +581,15 @@ pub(crate) mod tests {
             tampered.proof.lookup_pow_witness = Some(lookup);
             tampered.proof.ood_pow_witness = ood;
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let (challenges, ..) = transcript_of(&cs, fixture, &shape, &tampered, false);
-            (challenges, cs.is_satisfied().unwrap())
+            let (challenges, mut challenger, ..) =
+                transcript_of(&cs, fixture, &shape, &tampered, false);
+            // The challenger is left where the PCS verifier continues: its next draw.
+            let next = challenger.sample_ext().unwrap().value().unwrap();
+            (challenges, next, cs.is_satisfied().unwrap())
         };
-        let (challenges, satisfied) = with(lookup_pow, ood_pow);
+        let (challenges, next, satisfied) = with(lookup_pow, ood_pow);
         assert!(satisfied);
+        assert_eq!(next, native_next);
         assert_eq!(challenges.lookup.unwrap().1.value().unwrap(), beta);
         assert_eq!(challenges.alpha.value().unwrap(), alpha);
         assert_eq!(challenges.zeta.value().unwrap(), zeta);
@@ -589,8 +600,8 @@ pub(crate) mod tests {
                 .find(|&w| !state.clone().check_witness(BITS, w))
                 .unwrap()
         };
-        assert!(!with(rejected(&before_lookup), ood_pow).1);
-        assert!(!with(lookup_pow, rejected(&before_ood)).1);
+        assert!(!with(rejected(&before_lookup), ood_pow).2);
+        assert!(!with(lookup_pow, rejected(&before_ood)).2);
     }
 
     /// A proof of another shape has no witness.
