@@ -9,9 +9,9 @@
 //! 2. per instance, its degree bits as an extension element (`[bits, 0, 0, 0]`);
 //! 3. the main commitment's cap, root by root, then every instance's public values;
 //! 4. the preprocessed commitment, when the batch has one;
-//! 5. when a table has lookups: the lookup grinding (a zero witness at zero difficulty,
-//!    nothing observed), the LogUp pair `(alpha, beta)`, the permutation commitment and each
-//!    present terminal in table order;
+//! 5. when a table has lookups: checks the lookup grinding (a zero witness at zero difficulty,
+//!    nothing observed), samples the LogUp pair `(alpha, beta)`, observes the permutation
+//!    commitment and each present terminal in table order;
 //! 6. samples the folding `alpha`, observes the quotient commitment, checks the out-of-domain
 //!    grinding (zero at zero difficulty) and samples `zeta`.
 //!
