@@ -1191,15 +1191,7 @@ pub(crate) mod tests {
         let config = stark_config::<Outer>(parameters());
         let batch = &proof.proof;
         let airs = keys.airs();
-        let preprocessed_widths: Vec<usize> = (0..airs.len())
-            .map(|i| {
-                common
-                    .preprocessed
-                    .as_ref()
-                    .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
-                    .unwrap_or(0)
-            })
-            .collect();
+        let preprocessed_widths = crate::transcript::preprocessed_widths(common, airs.len());
         let transcript_shape = BatchShape {
             trace_widths: airs.iter().map(BaseAir::<F>::width).collect(),
             public_value_counts: airs.iter().map(BaseAir::<F>::num_public_values).collect(),
@@ -1293,15 +1285,7 @@ pub(crate) mod tests {
                 );
             }
             let names: Vec<String> = airs.iter().map(|air| air.name().to_string()).collect();
-            let preprocessed_widths: Vec<usize> = (0..airs.len())
-                .map(|i| {
-                    common
-                        .preprocessed
-                        .as_ref()
-                        .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
-                        .unwrap_or(0)
-                })
-                .collect();
+            let preprocessed_widths = crate::transcript::preprocessed_widths(common, airs.len());
             let shape = MachineShape::new(
                 &names,
                 airs,

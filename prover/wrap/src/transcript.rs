@@ -110,15 +110,7 @@ fn batch_shape<A: BaseAir<BabyBear>>(
     parameters: &StarkParameters,
 ) -> BatchShape {
     assert_eq!(common.lookups.len(), airs.len(), "one entry per table");
-    let preprocessed_widths: Vec<usize> = (0..airs.len())
-        .map(|i| {
-            common
-                .preprocessed
-                .as_ref()
-                .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
-                .unwrap_or(0)
-        })
-        .collect();
+    let preprocessed_widths = preprocessed_widths(common, airs.len());
     BatchShape {
         trace_widths: airs.iter().map(BaseAir::width).collect(),
         public_value_counts: airs.iter().map(BaseAir::num_public_values).collect(),
@@ -130,6 +122,19 @@ fn batch_shape<A: BaseAir<BabyBear>>(
         has_randomization_commitment: false,
         ood_pow_bits: parameters.deep_pow_bits,
     }
+}
+
+/// Each of the first `tables` tables' preprocessed width (zero without one).
+pub(crate) fn preprocessed_widths(common: &CommonData<OuterConfig>, tables: usize) -> Vec<usize> {
+    (0..tables)
+        .map(|i| {
+            common
+                .preprocessed
+                .as_ref()
+                .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 /// A batch proof's commitments and grinding witnesses, in the circuit. The caps are public so
