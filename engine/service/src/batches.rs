@@ -10,42 +10,15 @@
 //! batch without a final status. A damaged status only means the batch is proven again; a
 //! damaged batch is an error, since the log cannot recreate it.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use borsh::BorshDeserialize;
 use gnomon_core::batch::{BatchInput, BatchOutput, BatchWitness, SealedBatch};
 
+use crate::files::{files_with_extension, read_checked, write_checked};
 use crate::prover::BatchStatus;
-use crate::wal::sync_dir;
-
-/// Writes `crc32 || payload` to `dir/name` so that a crash leaves the old file or the new one.
-pub(crate) fn write_checked(dir: &Path, name: &str, payload: &[u8]) -> io::Result<()> {
-    let temporary = dir.join(format!("{name}.tmp"));
-    let mut file = File::create(&temporary)?;
-    file.write_all(&crc32fast::hash(payload).to_le_bytes())?;
-    file.write_all(payload)?;
-    file.sync_all()?;
-    fs::rename(&temporary, dir.join(name))?;
-    sync_dir(dir)
-}
-
-/// The payload of a file [`write_checked`] wrote, if its CRC matches.
-pub(crate) fn read_checked(bytes: &[u8]) -> Option<&[u8]> {
-    let (crc, payload) = bytes.split_at_checked(4)?;
-    (crc32fast::hash(payload).to_le_bytes() == crc).then_some(payload)
-}
-
-/// The files of `dir` with `extension`, in name order.
-pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)?
-        .map(|entry| entry.map(|entry| entry.path()))
-        .collect::<io::Result<_>>()?;
-    files.retain(|path| path.extension().is_some_and(|ext| ext == extension));
-    files.sort();
-    Ok(files)
-}
 
 /// The batch directory.
 #[derive(Clone, Debug)]

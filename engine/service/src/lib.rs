@@ -45,6 +45,7 @@ pub mod batches;
 pub mod chain;
 pub mod client;
 pub mod config;
+mod files;
 pub mod history;
 pub mod market_data;
 pub mod oracle;

@@ -464,7 +464,7 @@ pub fn execute_batch(program: &Program, batch: &SealedBatch, options: &Options) 
 }
 
 /// Where proofs are kept: one file per segment proof while a batch is being proven, then one
-/// run proof per batch. Files are written whole (a temporary file renamed), so a reader never
+/// run proof per batch. Files are written whole (`files::write_atomically`), so a reader never
 /// sees part of a proof.
 #[derive(Clone, Debug)]
 pub struct ProofStore {
@@ -491,12 +491,7 @@ impl ProofStore {
     }
 
     fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let temporary = path.with_extension("partial");
-        std::fs::write(&temporary, bytes)?;
-        std::fs::rename(&temporary, path)
+        crate::files::write_atomically(path, &[bytes])
     }
 }
 

@@ -16,7 +16,7 @@ use gnomon_core::AccountId;
 use gnomon_core::account::Account;
 use gnomon_core::exchange::{Exchange, GlobalState};
 
-use crate::batches::{files_with_extension, read_checked, write_checked};
+use crate::files::{files_with_extension, read_checked, write_checked};
 
 /// The state after a sealed batch and where the log goes on from it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
