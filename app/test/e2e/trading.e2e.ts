@@ -201,7 +201,11 @@ describe('trading end to end', () => {
     // The fills tab is the account's history: a reload shows the same fills.
     const history = (await getJson(`/v1/accounts/${accountA}/fills`)).fills.length;
     expect(history).toBeGreaterThan(0);
+    const candles = a.waitForResponse((response) => response.url().includes('/v1/markets/0/candles'));
     await a.reload();
+    // The chart starts from the engine's minute candles: the trades above made at least one.
+    const minutes = (await (await candles).json()).candles;
+    expect(minutes.some((c: { close: number | null }) => c.close !== null)).toBe(true);
     await a.locator('.tabs button[data-tab=fills]').click();
     await expect.poll(() => a.getByTestId('fill').count(), { timeout: 15_000 }).toBe(history);
     await a.locator('.tabs button[data-tab=positions]').click();
