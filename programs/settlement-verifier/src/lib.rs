@@ -14,6 +14,8 @@
 //!   first byte cleared).
 //! - [`verify`] (feature `verify`, default): Groth16 verification of a batch proof with
 //!   groth16-solana against the compiled-in [`vk::VERIFYING_KEY`].
+//! - [`keys`] (feature `keys`, host only): Groth16 keys and proofs from arkworks in
+//!   groth16-solana's format, for the wrap's setup and prover.
 //! - [`test_circuit`] (feature `test-circuit`, host only): an arkworks circuit with the same
 //!   public-input layout, its deterministic setup and a prover, so that tests verify real
 //!   proofs until the wrap's `gnomon setup` produces the production key.
@@ -32,6 +34,8 @@
 
 pub mod batch;
 pub mod inputs;
+#[cfg(feature = "keys")]
+pub mod keys;
 mod sha256;
 #[cfg(feature = "test-circuit")]
 pub mod test_circuit;

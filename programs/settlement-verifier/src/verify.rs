@@ -71,7 +71,16 @@ pub fn verify_batch(
 ) -> Result<(), VerifyError> {
     let inputs: [[u8; 32]; PUBLIC_INPUTS] =
         public_inputs(commitment, header).ok_or(VerifyError::NonCanonicalCommitment)?;
-    let mut verifier = Groth16Verifier::new(&proof.a, &proof.b, &proof.c, &inputs, vk)
+    verify_inputs(vk, proof, &inputs)
+}
+
+/// Checks `proof` against `vk` for the public inputs `inputs` (big-endian scalars).
+pub fn verify_inputs(
+    vk: &Groth16Verifyingkey,
+    proof: &Proof,
+    inputs: &[[u8; 32]; PUBLIC_INPUTS],
+) -> Result<(), VerifyError> {
+    let mut verifier = Groth16Verifier::new(&proof.a, &proof.b, &proof.c, inputs, vk)
         .map_err(|_| VerifyError::VerifyingKeyShape)?;
     verifier.verify().map_err(|_| VerifyError::ProofRejected)
 }

@@ -15,7 +15,8 @@ use gnomon_settlement_verifier::batch::{
 use gnomon_settlement_verifier::inputs::{
     BABY_BEAR_MODULUS, commitment_input, digest_input, public_inputs,
 };
-use gnomon_settlement_verifier::test_circuit::{self, VerifyingKeyBytes};
+use gnomon_settlement_verifier::keys::VerifyingKeyBytes;
+use gnomon_settlement_verifier::test_circuit;
 use gnomon_settlement_verifier::verify::{VerifyError, verify_batch, verifying_key_id};
 use gnomon_settlement_verifier::vk::{VERIFYING_KEY, VERIFYING_KEY_ID};
 use proptest::prelude::*;
@@ -55,7 +56,7 @@ fn commitment(elements: [u32; 8]) -> [u8; 32] {
 #[test]
 fn the_compiled_verifying_key_is_the_test_circuit_setup() {
     let (_, vk) = test_circuit::setup();
-    let source = VerifyingKeyBytes::from_arkworks(&vk).to_source();
+    let source = test_circuit::verifying_key_source(&vk);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/vk.rs");
     if std::env::var("GNOMON_BLESS").as_deref() == Ok("1") {
         std::fs::write(path, &source).expect("vk.rs is writable");
@@ -66,6 +67,24 @@ fn the_compiled_verifying_key_is_the_test_circuit_setup() {
     );
     assert_eq!(VERIFYING_KEY_ID, verifying_key_id(&VERIFYING_KEY));
     assert_eq!(VERIFYING_KEY.vk_ic.len(), 3, "two public inputs");
+}
+
+/// The key file round-trips, and bytes of any other length are refused, not misread.
+#[test]
+fn the_verifying_key_file_round_trips() {
+    let (_, vk) = test_circuit::setup();
+    let key = VerifyingKeyBytes::from_arkworks(&vk);
+    let bytes = key.to_bytes();
+    assert_eq!(VerifyingKeyBytes::from_bytes(&bytes), Some(key));
+    for len in [0, 64, bytes.len() - 1] {
+        assert_eq!(VerifyingKeyBytes::from_bytes(&bytes[..len]), None, "{len}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(VerifyingKeyBytes::from_bytes(&longer), None);
+    let mut huge_count = bytes;
+    huge_count[64 + 3 * 128..64 + 3 * 128 + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(VerifyingKeyBytes::from_bytes(&huge_count), None);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `gnomon`: the command line of the Gnomon zkVM.
 //!
 //! It owns argument parsing and presentation only; every verb is a thin layer over the library
-//! crates (`gnomon-build`, `gnomon-executor`), which hold the behaviour and its tests.
+//! crates (`gnomon-build`, `gnomon-executor`, `gnomon-machine`, `gnomon-wrap`), which hold the
+//! behaviour and its tests.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +15,8 @@ use gnomon_executor::{Execution, Exit, Input, Options, Program, SegmentSize};
 use gnomon_machine::config::{Hashing, Inner, Outer, StarkParameters};
 use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys};
+
+mod wrap;
 
 /// Process exit code when the guest halted with a non-zero exit code.
 const EXIT_GUEST_FAILED: u8 = 3;
@@ -81,6 +84,51 @@ enum Command {
     },
     /// Print the program commitment of a guest ELF.
     Commitment { elf: PathBuf },
+    /// Run the Groth16 setup of the circuit that verifies final proofs of this program and
+    /// shape (a single-party development setup: never for real collateral).
+    Setup {
+        elf: PathBuf,
+        /// A final proof (`gnomon prove --outer`, one segment) whose table heights the circuit
+        /// takes.
+        proof: PathBuf,
+        /// Where to write the keys.
+        #[arg(long, value_name = "DIR")]
+        keys: PathBuf,
+        /// The final proof was made with --insecure-test-parameters.
+        #[arg(long)]
+        insecure_test_parameters: bool,
+    },
+    /// Wrap a final proof in a Groth16 proof for the settlement program.
+    Wrap {
+        elf: PathBuf,
+        proof: PathBuf,
+        /// The keys `gnomon setup` wrote for this program and shape.
+        #[arg(long, value_name = "DIR")]
+        keys: PathBuf,
+        /// Where to write the proof and its inputs (default: the proof's path with extension
+        /// `.groth16`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The final proof was made with --insecure-test-parameters.
+        #[arg(long)]
+        insecure_test_parameters: bool,
+    },
+    /// Check a wrapped proof with groth16-solana's verifier, as the settlement program does.
+    #[command(name = "verify-groth16")]
+    VerifyGroth16 {
+        wrapped: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        keys: PathBuf,
+    },
+}
+
+/// The parameters of final proofs: the outer ones, or the testing ones.
+fn outer_parameters(insecure_test_parameters: bool) -> StarkParameters {
+    if insecure_test_parameters {
+        StarkParameters::testing()
+    } else {
+        StarkParameters::outer()
+    }
 }
 
 #[derive(clap::Args)]
@@ -371,6 +419,31 @@ fn run() -> Result<ExitCode> {
         }
         Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
         Command::Engine(engine) => engine.run()?,
+        Command::Setup {
+            elf,
+            proof,
+            keys,
+            insecure_test_parameters,
+        } => wrap::setup(
+            &elf,
+            &proof,
+            &keys,
+            outer_parameters(insecure_test_parameters),
+        )?,
+        Command::Wrap {
+            elf,
+            proof,
+            keys,
+            out,
+            insecure_test_parameters,
+        } => wrap::wrap(
+            &elf,
+            &proof,
+            &keys,
+            out,
+            outer_parameters(insecure_test_parameters),
+        )?,
+        Command::VerifyGroth16 { wrapped, keys } => wrap::verify(&wrapped, &keys)?,
     }
     Ok(ExitCode::SUCCESS)
 }

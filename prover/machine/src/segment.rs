@@ -36,6 +36,7 @@ pub struct MachineKeys<H: Hashing = Inner> {
     text_end: u32,
     rom: Arc<Rom>,
     airs: Vec<MachineAir>,
+    parameters: StarkParameters,
     config: Config<H>,
     prover_data: ProverData<Config<H>>,
 }
@@ -142,6 +143,7 @@ impl<H: Hashing> MachineKeys<H> {
             text_end: program.text().end,
             rom,
             airs,
+            parameters,
             config,
             prover_data,
         }
@@ -160,6 +162,16 @@ impl<H: Hashing> MachineKeys<H> {
     /// The memory root runs of the program start from.
     pub fn initial_memory_root(&self) -> gnomon_executor::Digest {
         self.initial_memory_root
+    }
+
+    /// The parameters proofs made with these keys use.
+    pub fn parameters(&self) -> StarkParameters {
+        self.parameters
+    }
+
+    /// Where the program's text ends, in pages: data pages start there.
+    pub fn text_end_page(&self) -> u32 {
+        self.text_end / gnomon_guest_abi::memory::PAGE_SIZE
     }
 
     /// Auxiliary (LogUp) columns of table `index`, each an extension-field element: the
@@ -251,35 +263,9 @@ impl<H: Hashing> MachineKeys<H> {
         })
     }
 
-    /// Verifies a segment proof of this program and returns what it proves.
-    pub fn verify_segment(&self, proof: &SegmentProof<H>) -> Result<PublicValues, VerifyError> {
-        let values = PublicValues::from_field_elements(&proof.public_values)
-            .ok_or(VerifyError::BadPublicValues)?;
-        if values.program != self.program {
-            return Err(VerifyError::WrongProgram {
-                expected: self.program,
-                found: values.program,
-            });
-        }
-        let text_end_page = self.text_end / gnomon_guest_abi::memory::PAGE_SIZE;
-        if values.text_end_page != text_end_page {
-            return Err(VerifyError::WrongTextEnd {
-                expected: text_end_page,
-                found: values.text_end_page,
-            });
-        }
-        if values.start_registers[0] != 0 {
-            return Err(VerifyError::NonZeroX0);
-        }
-        if !values.touched && values.memory_root_before != values.memory_root_after {
-            return Err(VerifyError::UntouchedMemoryChanged);
-        }
-        if values.cycles > 1 << MAX_SEGMENT_LOG2 {
-            return Err(VerifyError::TooManyCycles {
-                cycles: values.cycles,
-            });
-        }
-        let degree_bits = &proof.proof.degree_bits;
+    /// Checks that tables of `degree_bits` (a proof's heights) can hold a segment of these
+    /// keys: one height per table, and no more rows in all than a segment may use.
+    pub fn check_degree_bits(&self, degree_bits: &[usize]) -> Result<(), VerifyError> {
         if degree_bits.len() != self.airs.len() {
             return Err(VerifyError::WrongShape {
                 expected: self.airs.len(),
@@ -298,6 +284,38 @@ impl<H: Hashing> MachineKeys<H> {
         if total >= MAX_TOTAL_CYCLES {
             return Err(VerifyError::TablesTooTall { total });
         }
+        Ok(())
+    }
+
+    /// Verifies a segment proof of this program and returns what it proves.
+    pub fn verify_segment(&self, proof: &SegmentProof<H>) -> Result<PublicValues, VerifyError> {
+        let values = PublicValues::from_field_elements(&proof.public_values)
+            .ok_or(VerifyError::BadPublicValues)?;
+        if values.program != self.program {
+            return Err(VerifyError::WrongProgram {
+                expected: self.program,
+                found: values.program,
+            });
+        }
+        let text_end_page = self.text_end_page();
+        if values.text_end_page != text_end_page {
+            return Err(VerifyError::WrongTextEnd {
+                expected: text_end_page,
+                found: values.text_end_page,
+            });
+        }
+        if values.start_registers[0] != 0 {
+            return Err(VerifyError::NonZeroX0);
+        }
+        if !values.touched && values.memory_root_before != values.memory_root_after {
+            return Err(VerifyError::UntouchedMemoryChanged);
+        }
+        if values.cycles > 1 << MAX_SEGMENT_LOG2 {
+            return Err(VerifyError::TooManyCycles {
+                cycles: values.cycles,
+            });
+        }
+        self.check_degree_bits(&proof.proof.degree_bits)?;
         let per_instance = self.instance_public_values(&proof.public_values);
         H::verify(
             &self.config,

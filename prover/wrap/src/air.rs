@@ -78,7 +78,7 @@ use crate::extension::{Ext, ExtVar};
 pub const ALPHA_BLOCK: usize = 32;
 
 /// Base coefficients of an extension element.
-const DEGREE: usize = <Ext as BasedVectorSpace<BabyBear>>::DIMENSION;
+pub(crate) const DEGREE: usize = <Ext as BasedVectorSpace<BabyBear>>::DIMENSION;
 
 /// One constraint in emission order: an index into the base or the extension constraints.
 #[derive(Clone, Copy, Debug)]
@@ -94,11 +94,11 @@ enum Emitted {
 pub struct TableConstraints {
     name: String,
     /// `n`: the trace has `2^n` rows.
-    log_degree: usize,
-    main_width: usize,
-    main_next: bool,
-    preprocessed_width: usize,
-    preprocessed_next: bool,
+    pub(crate) log_degree: usize,
+    pub(crate) main_width: usize,
+    pub(crate) main_next: bool,
+    pub(crate) preprocessed_width: usize,
+    pub(crate) preprocessed_next: bool,
     num_public_values: usize,
     num_lookups: usize,
     base: Vec<SymbolicExpression<BabyBear>>,
@@ -244,7 +244,7 @@ impl TableConstraints {
     }
 
     /// Width of the opened permutation rows: `(lookups + 1) * 4` base columns, or none.
-    fn permutation_width(&self) -> usize {
+    pub(crate) fn permutation_width(&self) -> usize {
         if self.num_lookups == 0 {
             0
         } else {
@@ -1150,12 +1150,10 @@ pub(crate) mod tests {
     use std::sync::OnceLock;
 
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
-    use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
-    use gnomon_machine::config::{F, Outer, OuterConfig, StarkParameters, stark_config};
+    use gnomon_executor::{Input, Options, SegmentSize, trace};
+    use gnomon_machine::config::{F, Outer, StarkParameters};
     use gnomon_machine::public_values::offset::END_PC;
     use gnomon_machine::segment::{MachineKeys, SegmentProof};
-    use p3_batch_stark::{BatchShape, BatchVerifierTranscript, CommonData};
-    use p3_uni_stark::StarkGenericConfig;
 
     use super::*;
 
@@ -1181,63 +1179,20 @@ pub(crate) mod tests {
         StarkParameters::testing()
     }
 
-    /// Replays `verify_batch`'s transcript up to `zeta`.
+    /// Replays `verify_batch`'s transcript up to `zeta`, with the LogUp pair recovered from
+    /// its laid-out challenges.
     fn replay(
         keys: &MachineKeys<Outer>,
-        common: &CommonData<OuterConfig>,
         shape: &MachineShape,
         proof: &SegmentProof<Outer>,
     ) -> Native {
-        let config = stark_config::<Outer>(parameters());
-        let batch = &proof.proof;
-        let airs = keys.airs();
-        let preprocessed_widths = crate::transcript::preprocessed_widths(common, airs.len());
-        let transcript_shape = BatchShape {
-            trace_widths: airs.iter().map(BaseAir::<F>::width).collect(),
-            public_value_counts: airs.iter().map(BaseAir::<F>::num_public_values).collect(),
-            preprocessed_widths,
-            has_preprocessed_commitment: common.preprocessed.is_some(),
-            num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
-            lookup_pow_bits: config.lookup_proof_of_work_bits(),
-            has_randomization_commitment: false,
-            ood_pow_bits: config.ood_proof_of_work_bits(),
-        };
-        let public_values: Vec<Vec<F>> = (0..airs.len())
-            .map(|i| keys.instance_public_values_of(i, &proof.public_values))
-            .collect();
-        let mut challenger = config.initialise_challenger();
-        let mut transcript =
-            BatchVerifierTranscript::<_, F, Ext, _>::new(&mut challenger, transcript_shape);
-        transcript.instance_bindings(&batch.degree_bits);
-        transcript.main_phase(batch.commitments.main.clone(), &public_values);
-        transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
-        let laid_out = transcript
-            .lookup_phase(
-                &common.lookups,
-                &LogUpGadget::new(),
-                batch.lookup_pow_witness,
-            )
-            .expect("the lookup grinding checks");
-        let terminals: Vec<Ext> = batch
-            .lookup_terminals
-            .iter()
-            .flatten()
-            .map(|t| t.0)
-            .collect();
-        let alpha = transcript.permutation_phase(batch.commitments.permutation.clone(), &terminals);
-        transcript.quotient_phase(
-            batch.commitments.quotient_chunks.clone(),
-            batch.commitments.random.clone(),
-        );
-        let zeta = transcript
-            .ood_phase(batch.ood_pow_witness)
-            .expect("the out-of-domain grinding checks");
-        transcript.abort();
+        let native = crate::transcript::replay_native(keys, &proof.proof, &proof.public_values)
+            .expect("the fixture's grinding checks");
         // The pair itself: beta is laid out as drawn, alpha behind its first bus offset.
         let lookup = shape
             .bus_ids
             .iter()
-            .zip(&laid_out)
+            .zip(&native.laid_out)
             .find_map(|(buses, laid)| {
                 let &bus = buses.first()?;
                 let beta = laid[1];
@@ -1246,15 +1201,10 @@ pub(crate) mod tests {
             });
         Native {
             lookup,
-            laid_out,
-            alpha,
-            zeta,
+            laid_out: native.laid_out,
+            alpha: native.alpha,
+            zeta: native.zeta,
         }
-    }
-
-    fn fibonacci() -> Program {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest/elf/fibonacci.elf");
-        Program::from_elf(&std::fs::read(path).expect("the guest is built")).unwrap()
     }
 
     /// A real outer-configuration proof of one segment of `fibonacci(20)` (segments of 2^11
@@ -1262,7 +1212,7 @@ pub(crate) mod tests {
     pub(crate) fn fixture() -> &'static Fixture {
         static FIXTURE: OnceLock<Fixture> = OnceLock::new();
         FIXTURE.get_or_init(|| {
-            let program = fibonacci();
+            let program = crate::test_util::guest("fibonacci");
             let mut input = Input::new();
             input.write(&20u32);
             let options = Options {
@@ -1293,7 +1243,7 @@ pub(crate) mod tests {
                 &preprocessed_widths,
                 &proof.proof.degree_bits,
             );
-            let native = replay(&keys, common, &shape, &proof);
+            let native = replay(&keys, &shape, &proof);
             Fixture {
                 keys,
                 proof,

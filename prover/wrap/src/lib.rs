@@ -1,6 +1,6 @@
-//! The Groth16 wrap of Gnomon's outer STARK (issue 6): R1CS gadgets over the BN254 scalar field
-//! from which the verifier circuit of the outer configuration (`gnomon_machine::config::outer`)
-//! is composed.
+//! The Groth16 wrap of Gnomon's outer STARK (issue 6): the verifier circuit of the outer
+//! configuration (`gnomon_machine::config::outer`) in R1CS over BN254, the R1CS gadgets it is
+//! composed of, and its Groth16 setup and prover.
 //!
 //! This crate owns the in-circuit mirror of the outer configuration's primitives:
 //!
@@ -19,6 +19,10 @@
 //!   p3-batch-stark's `verify_batch` after the opening.
 //! - [`transcript`]: `verify_batch`'s transcript from its seed to `zeta`, which draws the
 //!   challenges [`air`] takes.
+//! - [`verifier`]: the circuit composed of the three over shared variables, with the run's
+//!   statement and the two public inputs (the program commitment and the output digest).
+//! - [`groth16`]: its setup (single-party, for development; the ceremony that replaces it is
+//!   written down there), its prover, and the check a settlement program makes.
 //!
 //! It must never accept what the native verifier rejects, nor reject what it accepts: every
 //! gadget constrains each value it witnesses (range checks, canonical decompositions, no
@@ -32,11 +36,10 @@
 //! (every proof value is a witness, every parameter a compile-time constant of the
 //! configuration).
 //!
-//! What remains is the caller's, and later steps: the composition of [`transcript`], [`air`] and
-//! [`pcs`] (with the batch's opening shape: the trace, quotient, preprocessed and permutation
-//! rounds at `zeta` and `g * zeta`) over shared opened-value variables into one verifier
-//! circuit; the public inputs of the Groth16 circuit; the setup and the CLI. The batch's
-//! `CommonData` (lookups, preprocessed widths and commitment: circuit constants) comes from
+//! What remains (later steps): aggregation's fixed-shape final proof, so that one circuit (one
+//! setup) verifies every run; today a circuit verifies runs proven in one segment, of one
+//! program, at one set of table heights. The batch's `CommonData` (lookups, preprocessed
+//! widths and commitment: circuit constants) comes from
 //! `gnomon_machine::segment::MachineKeys::common`.
 //!
 //! # The PCS verifier
@@ -109,8 +112,9 @@
 //! [`pcs::FriProofVar::new_witness`] / [`pcs::claims_witness`], [`air::verify`] with
 //! [`air::MachineShape`] / [`air::TableOpenings`] / [`air::Challenges`],
 //! [`transcript::replay`] with [`transcript::TranscriptShape`] /
-//! [`transcript::BatchCommitmentsVar`], and [`native`]
-//! conversions.
+//! [`transcript::BatchCommitmentsVar`], [`verifier::VerifierCircuit`] with
+//! [`verifier::VerifierShape`] / [`verifier::VerifierWitness`], [`groth16::setup`] /
+//! [`groth16::prove`] / [`groth16::verify`], and [`native`] conversions.
 //!
 //! # Measured constraint counts
 //!
@@ -166,11 +170,13 @@ pub mod babybear;
 pub mod challenger;
 pub mod extension;
 pub mod fri;
+pub mod groth16;
 pub mod merkle;
 pub mod native;
 pub mod pcs;
 pub mod poseidon2;
 pub mod transcript;
+pub mod verifier;
 
 #[cfg(test)]
 mod test_util;
@@ -327,74 +333,6 @@ mod constraint_counts {
         assert!(pcs_total <= 1_400_000, "{pcs_total}");
         assert!(air_total <= 370_000, "{air_total}");
         assert!(transcript <= 11_000, "{transcript}");
-    }
-}
-
-/// The gadgets' constraint systems (symbolic linear combinations, GR1CS with the R1CS
-/// predicate) go through arkworks' Groth16 as they are: a proof of a small circuit built from
-/// them verifies, and the same proof against another public input does not.
-#[cfg(test)]
-mod groth16 {
-    use ark_bn254::{Bn254, Fr};
-    use ark_groth16::Groth16;
-    use ark_r1cs_std::alloc::AllocVar;
-    use ark_r1cs_std::eq::EqGadget;
-    use ark_r1cs_std::fields::fp::FpVar;
-    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-    use ark_snark::SNARK;
-    use ark_std::rand::SeedableRng;
-    use ark_std::rand::rngs::StdRng;
-    use p3_baby_bear::BabyBear;
-    use p3_field::PrimeCharacteristicRing;
-
-    use crate::babybear::BabyBearVar;
-    use crate::merkle::hash_leaf;
-
-    /// Public: the leaf hash of `[a * b, a]` in BabyBear.
-    #[derive(Clone, Copy)]
-    struct Circuit {
-        a: BabyBear,
-        b: BabyBear,
-        digest: Fr,
-    }
-
-    impl ConstraintSynthesizer<Fr> for Circuit {
-        fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-            let digest = FpVar::new_input(cs.clone(), || Ok(self.digest))?;
-            let a = BabyBearVar::new_witness(cs.clone(), || Ok(self.a))?;
-            let b = BabyBearVar::new_witness(cs.clone(), || Ok(self.b))?;
-            let product = a.mul(&b)?;
-            hash_leaf([&product, &a])?.enforce_equal(&digest)
-        }
-    }
-
-    #[test]
-    fn a_gadget_circuit_proves_and_verifies() {
-        let (a, b) = (
-            BabyBear::from_u32(123_456_789),
-            BabyBear::from_u32(2_000_000_000),
-        );
-        let native = gnomon_machine::config::outer::permutation();
-        let packed = |values: [BabyBear; 2]| {
-            use p3_symmetric::CryptographicHasher;
-            let hasher = p3_symmetric::MultiField32PaddingFreeSponge::<
-                BabyBear,
-                p3_bn254::Bn254,
-                _,
-                3,
-                2,
-                1,
-            >::new(native)
-            .unwrap();
-            crate::native::to_fr(hasher.hash_iter(values)[0])
-        };
-        let digest = packed([a * b, a]);
-        let mut rng = StdRng::seed_from_u64(1);
-        let circuit = Circuit { a, b, digest };
-        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng).unwrap();
-        let proof = Groth16::<Bn254>::prove(&pk, circuit, &mut rng).unwrap();
-        assert!(Groth16::<Bn254>::verify(&vk, &[digest], &proof).unwrap());
-        assert!(!Groth16::<Bn254>::verify(&vk, &[digest + Fr::from(1u8)], &proof).unwrap());
     }
 }
 

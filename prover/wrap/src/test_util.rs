@@ -39,3 +39,10 @@ impl Rng {
         Bn254::new([self.next(), self.next(), self.next(), self.next() >> 3])
     }
 }
+
+/// The committed ELF of the guest program `name`.
+pub(crate) fn guest(name: &str) -> gnomon_executor::Program {
+    let path = format!("{}/../../guest/elf/{name}.elf", env!("CARGO_MANIFEST_DIR"));
+    gnomon_executor::Program::from_elf(&std::fs::read(path).expect("the guest is built"))
+        .expect("a committed guest loads")
+}

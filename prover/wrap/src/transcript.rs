@@ -30,20 +30,23 @@ use ark_bn254::Fr;
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use gnomon_machine::config::{Hashing, Outer};
 use gnomon_machine::config::{OuterConfig, StarkParameters};
+use gnomon_machine::segment::MachineKeys;
 use p3_air::BaseAir;
 use p3_baby_bear::BabyBear;
 use p3_batch_stark::proof::BatchProof;
-use p3_batch_stark::{BatchShape, CommonData};
+use p3_batch_stark::{BatchShape, BatchVerifierTranscript, CommonData};
 use p3_bn254::Bn254;
 use p3_field::PrimeCharacteristicRing;
+use p3_lookup::LogUpGadget;
 
 use crate::air::{Challenges, OpeningsError, TableOpenings};
 use crate::babybear::BabyBearVar;
 use crate::challenger::ChallengerVar;
 use crate::extension::{Ext, ExtVar};
 use crate::native;
-use crate::pcs::Recorder;
+use crate::pcs::{OuterChallenger, Recorder};
 
 /// What the transcript of a batch fixes when the circuit is built (see the module
 /// documentation).
@@ -54,7 +57,7 @@ pub struct TranscriptShape {
     degree_bits: Vec<usize>,
     public_value_counts: Vec<usize>,
     /// The preprocessed commitment's cap roots, if the batch has one.
-    preprocessed_cap: Option<Vec<Fr>>,
+    pub(crate) preprocessed_cap: Option<Vec<Fr>>,
     num_lookup_instances: usize,
     lookup_pow_bits: usize,
     ood_pow_bits: usize,
@@ -98,7 +101,7 @@ impl TranscriptShape {
         }
     }
 
-    fn has_lookups(&self) -> bool {
+    pub(crate) fn has_lookups(&self) -> bool {
         self.num_lookup_instances > 0
     }
 }
@@ -135,6 +138,72 @@ pub(crate) fn preprocessed_widths(common: &CommonData<OuterConfig>, tables: usiz
                 .unwrap_or(0)
         })
         .collect()
+}
+
+/// `verify_batch`'s transcript of a batch proof, replayed natively to `zeta`.
+pub(crate) struct NativeTranscript {
+    /// Per table, its LogUp challenges as the transcript lays them out.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests check the circuit's draws")
+    )]
+    pub(crate) laid_out: Vec<Vec<Ext>>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests check the circuit's draws")
+    )]
+    pub(crate) alpha: Ext,
+    pub(crate) zeta: Ext,
+    /// Where the PCS verifier takes over.
+    pub(crate) challenger: OuterChallenger,
+}
+
+/// Replays `verify_batch`'s transcript of `proof`, a batch proof of a segment of `keys`'
+/// program with the segment's `public_values`, from `Outer::challenger()` to `zeta`; `None`
+/// when a grinding witness fails its check (natively a rejection).
+pub(crate) fn replay_native(
+    keys: &MachineKeys<Outer>,
+    proof: &BatchProof<OuterConfig>,
+    public_values: &[BabyBear],
+) -> Option<NativeTranscript> {
+    let (airs, common) = (keys.airs(), keys.common());
+    let shape = batch_shape(airs, common, &keys.parameters());
+    let public_values: Vec<Vec<BabyBear>> = (0..airs.len())
+        .map(|i| keys.instance_public_values_of(i, public_values))
+        .collect();
+    let terminals: Vec<Ext> = proof
+        .lookup_terminals
+        .iter()
+        .flatten()
+        .map(|t| t.0)
+        .collect();
+    let mut challenger = Outer::challenger();
+    let mut transcript =
+        BatchVerifierTranscript::<_, BabyBear, Ext, _>::new(&mut challenger, shape);
+    transcript.instance_bindings(&proof.degree_bits);
+    transcript.main_phase(proof.commitments.main.clone(), &public_values);
+    transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
+    let laid_out = transcript
+        .lookup_phase(
+            &common.lookups,
+            &LogUpGadget::new(),
+            proof.lookup_pow_witness,
+        )
+        .ok()?;
+    let alpha = transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
+    transcript.quotient_phase(
+        proof.commitments.quotient_chunks.clone(),
+        proof.commitments.random.clone(),
+    );
+    let zeta = transcript.ood_phase(proof.ood_pow_witness).ok()?;
+    // The PCS verifier continues on the challenger, outside this replay's description.
+    transcript.abort();
+    Some(NativeTranscript {
+        laid_out,
+        alpha,
+        zeta,
+        challenger,
+    })
 }
 
 /// A batch proof's commitments and grinding witnesses, in the circuit. The caps are public so

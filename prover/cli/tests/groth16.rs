@@ -1,0 +1,148 @@
+//! The Groth16 verbs on bad input, and `verify-groth16` on real Groth16 proofs.
+//!
+//! A real setup of the verifier circuit takes minutes and gigabytes (see the README's
+//! performance section), so `verify-groth16` is checked here with the settlement test
+//! circuit's key and proofs, which have the same format and public inputs; `setup` and `wrap`
+//! with the inputs they must refuse before any setup or proving starts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gnomon_settlement_verifier::batch::BatchHeader;
+use gnomon_settlement_verifier::inputs::public_inputs;
+use gnomon_settlement_verifier::keys::VerifyingKeyBytes;
+use gnomon_settlement_verifier::test_circuit;
+
+fn gnomon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gnomon"))
+        .args(args)
+        .output()
+        .expect("gnomon runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("gnomon-cli-groth16-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn path(dir: &Path, name: &str) -> String {
+    dir.join(name).to_str().unwrap().to_owned()
+}
+
+/// A keys directory with the test circuit's verifying key, and a wrapped proof of a batch
+/// header for it: 256 proof bytes and the two inputs.
+fn test_circuit_wrapped(dir: &Path) -> Vec<u8> {
+    let (pk, vk) = test_circuit::setup();
+    std::fs::write(
+        dir.join("verifying.key"),
+        VerifyingKeyBytes::from_arkworks(&vk).to_bytes(),
+    )
+    .unwrap();
+    let commitment = [5u8; 32];
+    let header = BatchHeader::default();
+    let proof = test_circuit::prove(&pk, &commitment, &header, 3);
+    let mut bytes = proof.to_bytes().to_vec();
+    bytes.extend(
+        public_inputs(&commitment, &header)
+            .unwrap()
+            .iter()
+            .flatten(),
+    );
+    bytes
+}
+
+#[test]
+fn verify_groth16_accepts_a_proof_and_refuses_any_change() {
+    let dir = scratch("verify");
+    let keys = dir.to_str().unwrap();
+    let wrapped = test_circuit_wrapped(&dir);
+    let file = path(&dir, "proof.groth16");
+    std::fs::write(&file, &wrapped).unwrap();
+    let output = gnomon(&["verify-groth16", &file, "--keys", keys]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for position in [10, 200, 256 + 31, 256 + 63] {
+        let mut changed = wrapped.clone();
+        changed[position] ^= 1;
+        std::fs::write(&file, &changed).unwrap();
+        let output = gnomon(&["verify-groth16", &file, "--keys", keys]);
+        assert_eq!(output.status.code(), Some(1), "byte {position}");
+        assert!(stderr(&output).contains("rejected"), "{}", stderr(&output));
+    }
+    std::fs::write(&file, &wrapped[..300]).unwrap();
+    let output = gnomon(&["verify-groth16", &file, "--keys", keys]);
+    assert!(
+        stderr(&output).contains("a wrapped proof has 320"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(&file, &wrapped).unwrap();
+    std::fs::write(dir.join("verifying.key"), [1u8; 100]).unwrap();
+    let output = gnomon(&["verify-groth16", &file, "--keys", keys]);
+    assert!(
+        stderr(&output).contains("not a verifying key"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The wrap takes a run proven in one segment of the outer configuration; anything else is
+/// refused with its reason before any setup or proving.
+#[test]
+fn setup_and_wrap_refuse_what_they_cannot_wrap() {
+    let dir = scratch("refuse");
+    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest/elf/fibonacci.elf");
+    let proof = path(&dir, "fib.proof");
+    // fibonacci(20) in segments of 2^10 cycles: two segments.
+    let output = gnomon(&[
+        "prove",
+        elf,
+        "--frame-hex",
+        "14000000",
+        "--segment-log2",
+        "10",
+        "--outer",
+        "--insecure-test-parameters",
+        "--out",
+        &proof,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let keys = path(&dir, "keys");
+    for verb in ["setup", "wrap"] {
+        let output = gnomon(&[
+            verb,
+            elf,
+            &proof,
+            "--keys",
+            &keys,
+            "--insecure-test-parameters",
+        ]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr(&output).contains("has 2 segments"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    std::fs::write(&proof, b"not a proof").unwrap();
+    let output = gnomon(&[
+        "setup",
+        elf,
+        &proof,
+        "--keys",
+        &keys,
+        "--insecure-test-parameters",
+    ]);
+    assert!(
+        stderr(&output).contains("is not a run proof"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,974 @@
+//! The verifier circuit: a whole run of a program, proven in one segment in the outer
+//! configuration, checked in R1CS with two public inputs.
+//!
+//! [`VerifierCircuit`] composes the crate's parts over shared variables, in `verify_batch`'s
+//! order: the segment's public values and every table's opened values and terminal are
+//! witnessed once; [`transcript::replay`] draws the challenges after them; [`air::verify`]
+//! checks the constraints at `zeta` on those very variables; the PCS claims are built from
+//! them (the main, quotient, preprocessed and permutation rounds, at `zeta` and, per table,
+//! at `g * zeta`), against the caps the transcript observed, and [`pcs::verify`] continues the
+//! same challenger. Nothing the PCS opens is witnessed twice.
+//!
+//! The statement is what `gnomon_machine::run::verify_run` accepts for a one-segment run,
+//! exiting with 0, and what the settlement program needs from it:
+//!
+//! - public input 1 is the program commitment packed as `settlement_verifier::inputs` packs it,
+//!   and it is the commitment of the program the circuit was built for;
+//! - public input 2 is the SHA-256 of the output the guest committed, first byte cleared;
+//! - the segment is the first (index 0), starts at the program's entry with zeroed registers
+//!   and the program's initial memory root, and halts with exit code 0; its text end is the
+//!   program's; it has at most `2^MAX_SEGMENT_LOG2` cycles; an untouched memory keeps its
+//!   root; its words' limbs are below `2^16` and its flags are bits (what
+//!   `PublicValues::from_field_elements` requires).
+//!
+//! What the circuit fixes ([`VerifierShape`], built from the program's keys and a proof's
+//! degree bits): the program (its preprocessed commitment holds its text), the parameters and
+//! every table's height. A proof of other heights needs another circuit, and another setup:
+//! aggregation's fixed-shape final proof will make one circuit serve every run.
+
+use ark_bn254::Fr;
+use ark_ff::PrimeField;
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::eq::EqGadget;
+use ark_r1cs_std::fields::FieldVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use gnomon_machine::config::{Outer, StarkParameters};
+use gnomon_machine::public_values::{PublicValues, offset};
+use gnomon_machine::run::{RunError, verify_run};
+use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys, SegmentProof, VerifyError};
+use gnomon_settlement_verifier::inputs::{commitment_input, digest_input};
+use p3_baby_bear::BabyBear;
+use p3_field::{PrimeField32, TwoAdicField};
+use p3_lookup::check_multiplicity_height_bound;
+
+use crate::air::{self, DEGREE, MachineShape, OpeningsError, TableOpenings};
+use crate::babybear::{BabyBearVar, fr_to_biguint, witness_bits};
+use crate::extension::ExtVar;
+use crate::pcs::{
+    self, CommitmentClaims, FriProofVar, FriProofWitness, MatrixShape, OpeningShape, OuterClaim,
+    PointClaim,
+};
+use crate::transcript::{self, BatchCommitmentsVar, TranscriptShape};
+
+/// How many public inputs the circuit has: the program commitment and the output digest.
+pub const PUBLIC_INPUTS: usize = 2;
+
+/// Why a proof cannot be wrapped, or a circuit cannot be built for its heights.
+#[derive(Debug, thiserror::Error)]
+pub enum WrapError {
+    /// No proof of these heights verifies natively.
+    #[error("no proof has these table heights: {0}")]
+    Heights(String),
+    #[error("the proof's tables have degree bits {found:?}; the circuit's are {expected:?}")]
+    OtherShape {
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("the proof does not verify as a whole run of the program: {0}")]
+    Rejected(#[from] RunError),
+    #[error("the run exited with code {0}: only a run that exits with 0 settles")]
+    ExitCode(u32),
+}
+
+impl From<VerifyError> for WrapError {
+    fn from(error: VerifyError) -> Self {
+        Self::Heights(error.to_string())
+    }
+}
+
+/// Where a PCS matrix's claimed values come from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Main(usize),
+    /// Table, chunk.
+    Quotient(usize, usize),
+    Preprocessed(usize),
+    Permutation(usize),
+}
+
+/// The run's start and the program, as constants.
+#[derive(Clone, Debug)]
+struct Program {
+    commitment: [BabyBear; 8],
+    text_end_page: u32,
+    entry: u32,
+    initial_memory_root: [BabyBear; 8],
+}
+
+/// What the circuit fixes (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct VerifierShape {
+    parameters: StarkParameters,
+    degree_bits: Vec<usize>,
+    machine: MachineShape,
+    transcript: TranscriptShape,
+    opening: OpeningShape,
+    /// Per PCS round, per matrix, where its values come from.
+    sources: Vec<Vec<Source>>,
+    program: Program,
+}
+
+impl VerifierShape {
+    /// The circuit of `keys`' program (in the outer configuration) for proofs whose tables
+    /// have `degree_bits`; an error for heights no proof can have.
+    pub fn new(keys: &MachineKeys<Outer>, degree_bits: &[usize]) -> Result<Self, WrapError> {
+        keys.check_degree_bits(degree_bits)?;
+        let (airs, common) = (keys.airs(), keys.common());
+        let heights: Vec<usize> = degree_bits.iter().map(|&bits| 1 << bits).collect();
+        check_multiplicity_height_bound(&common.lookups, &heights)
+            .map_err(|error| WrapError::Heights(format!("{error:?}")))?;
+        let names: Vec<String> = airs.iter().map(|air| air.name().to_string()).collect();
+        let preprocessed_widths = transcript::preprocessed_widths(common, airs.len());
+        let machine = MachineShape::new(
+            &names,
+            airs,
+            &common.lookups,
+            &preprocessed_widths,
+            degree_bits,
+        );
+        let parameters = keys.parameters();
+        let transcript = TranscriptShape::new(airs, common, &parameters, degree_bits);
+        // The rounds of `commitments_with_opening_points`: main, quotient, preprocessed,
+        // permutation.
+        let tables = machine.tables();
+        let points = |next: bool| 1 + usize::from(next);
+        let mut rounds: Vec<Vec<(Source, MatrixShape)>> = Vec::new();
+        rounds.push(
+            tables
+                .iter()
+                .enumerate()
+                .map(|(i, table)| {
+                    let shape = MatrixShape {
+                        log_degree: degree_bits[i],
+                        width: table.main_width,
+                        num_points: points(table.main_next),
+                    };
+                    (Source::Main(i), shape)
+                })
+                .collect(),
+        );
+        rounds.push(
+            tables
+                .iter()
+                .enumerate()
+                .flat_map(|(i, table)| {
+                    (0..table.num_quotient_chunks()).map(move |chunk| {
+                        let shape = MatrixShape {
+                            log_degree: degree_bits[i],
+                            width: DEGREE,
+                            num_points: 1,
+                        };
+                        (Source::Quotient(i, chunk), shape)
+                    })
+                })
+                .collect(),
+        );
+        if let Some(global) = &common.preprocessed {
+            let mut round = Vec::new();
+            for &i in &global.matrix_to_instance {
+                let committed = global.instances[i].as_ref().map(|meta| meta.degree_bits);
+                if committed != Some(degree_bits[i]) {
+                    return Err(WrapError::Heights(format!(
+                        "table {} is preprocessed at a fixed height",
+                        names[i]
+                    )));
+                }
+                let shape = MatrixShape {
+                    log_degree: degree_bits[i],
+                    width: tables[i].preprocessed_width,
+                    num_points: points(tables[i].preprocessed_next),
+                };
+                round.push((Source::Preprocessed(i), shape));
+            }
+            rounds.push(round);
+        }
+        if transcript.has_lookups() {
+            rounds.push(
+                tables
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, table)| table.permutation_width() > 0)
+                    .map(|(i, table)| {
+                        let shape = MatrixShape {
+                            log_degree: degree_bits[i],
+                            width: table.permutation_width(),
+                            num_points: 2,
+                        };
+                        (Source::Permutation(i), shape)
+                    })
+                    .collect(),
+            );
+        }
+        let opening = OpeningShape {
+            rounds: rounds
+                .iter()
+                .map(|round| round.iter().map(|(_, shape)| *shape).collect())
+                .collect(),
+        };
+        let sources = rounds
+            .into_iter()
+            .map(|round| round.into_iter().map(|(source, _)| source).collect())
+            .collect();
+        Ok(Self {
+            parameters,
+            degree_bits: degree_bits.to_vec(),
+            machine,
+            transcript,
+            opening,
+            sources,
+            program: Program {
+                commitment: keys.program().0,
+                text_end_page: keys.text_end_page(),
+                entry: keys.entry(),
+                initial_memory_root: keys.initial_memory_root(),
+            },
+        })
+    }
+
+    /// The tables' degree bits the circuit verifies proofs of.
+    pub fn degree_bits(&self) -> &[usize] {
+        &self.degree_bits
+    }
+
+    /// The PCS claims over the circuit's variables: caps from the transcript (the
+    /// preprocessed one a constant), values from the openings, points `zeta` and
+    /// `g_i * zeta` for table `i`'s next row.
+    fn claims(
+        &self,
+        commitments: &BatchCommitmentsVar,
+        openings: &[TableOpenings],
+        zeta: &ExtVar,
+    ) -> Result<Vec<CommitmentClaims>, SynthesisError> {
+        let next_points = self
+            .degree_bits
+            .iter()
+            .map(|&bits| {
+                zeta.mul_base(&BabyBearVar::constant(BabyBear::two_adic_generator(bits)))?
+                    .reduce()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let at = |point: &ExtVar, values: &[ExtVar]| PointClaim {
+            point: point.clone(),
+            values: values.to_vec(),
+        };
+        let local_and_next = |i: usize, local: &[ExtVar], next: Option<&Vec<ExtVar>>| {
+            let mut points = vec![at(zeta, local)];
+            points.extend(next.map(|next| at(&next_points[i], next)));
+            points
+        };
+        let constant_cap = |cap: &[Fr]| cap.iter().map(|&root| FpVar::Constant(root)).collect();
+        let mut preprocessed_cap = self
+            .transcript
+            .preprocessed_cap
+            .as_deref()
+            .map(constant_cap);
+        let mut claims = Vec::with_capacity(self.sources.len());
+        for round in &self.sources {
+            let cap = match round.first() {
+                Some(Source::Main(_)) | None => commitments.main.clone(),
+                Some(Source::Quotient(..)) => commitments.quotient.clone(),
+                Some(Source::Preprocessed(_)) => preprocessed_cap
+                    .take()
+                    .expect("one preprocessed round, with a cap"),
+                Some(Source::Permutation(_)) => commitments
+                    .permutation
+                    .clone()
+                    .expect("a permutation round only with lookups"),
+            };
+            let matrices = round
+                .iter()
+                .map(|&source| match source {
+                    Source::Main(i) => {
+                        local_and_next(i, &openings[i].main_local, openings[i].main_next.as_ref())
+                    }
+                    Source::Quotient(i, chunk) => {
+                        vec![at(zeta, &openings[i].quotient_chunks[chunk])]
+                    }
+                    Source::Preprocessed(i) => local_and_next(
+                        i,
+                        &openings[i].preprocessed_local,
+                        openings[i].preprocessed_next.as_ref(),
+                    ),
+                    Source::Permutation(i) => local_and_next(
+                        i,
+                        &openings[i].permutation_local,
+                        Some(&openings[i].permutation_next),
+                    ),
+                })
+                .collect();
+            claims.push(CommitmentClaims { cap, matrices });
+        }
+        Ok(claims)
+    }
+}
+
+/// A proof ready to be wrapped: natively verified as a whole run exiting with 0, with its
+/// opening proof laid out for the circuit and its public inputs.
+#[derive(Debug)]
+pub struct VerifierWitness {
+    proof: SegmentProof<Outer>,
+    opening: FriProofWitness,
+    public_inputs: [Fr; PUBLIC_INPUTS],
+}
+
+impl VerifierWitness {
+    /// Verifies `proof` natively (a one-segment run of `keys`' program that exits with 0, of
+    /// `shape`'s heights) and lays it out; every refusal is an error, never a panic.
+    pub fn new(
+        shape: &VerifierShape,
+        keys: &MachineKeys<Outer>,
+        proof: &SegmentProof<Outer>,
+    ) -> Result<Self, WrapError> {
+        if proof.proof.degree_bits != shape.degree_bits {
+            return Err(WrapError::OtherShape {
+                expected: shape.degree_bits.clone(),
+                found: proof.proof.degree_bits.clone(),
+            });
+        }
+        let claim = verify_run(keys, std::slice::from_ref(proof))?;
+        if claim.exit_code != 0 {
+            return Err(WrapError::ExitCode(claim.exit_code));
+        }
+        let values = PublicValues::from_field_elements(&proof.public_values)
+            .expect("a verified proof has well-formed public values");
+        let native = transcript::replay_native(keys, &proof.proof, &proof.public_values)
+            .expect("a verified proof passes its grinding checks");
+        let claims = native_claims(keys, &proof.proof, native.zeta);
+        let opening = FriProofWitness::new(
+            &shape.parameters,
+            &claims,
+            &proof.proof.opening_proof,
+            &native.challenger,
+        );
+        Ok(Self {
+            proof: SegmentProof::from_bytes(&proof.to_bytes()).expect("a proof round-trips"),
+            opening,
+            public_inputs: public_inputs(&values),
+        })
+    }
+
+    /// The public inputs the Groth16 proof of this witness is checked against.
+    pub fn public_inputs(&self) -> [Fr; PUBLIC_INPUTS] {
+        self.public_inputs
+    }
+}
+
+/// The claims `verify_batch` hands its PCS, by p3's own construction.
+fn native_claims(
+    keys: &MachineKeys<Outer>,
+    proof: &p3_batch_stark::BatchProof<gnomon_machine::config::OuterConfig>,
+    zeta: crate::extension::Ext,
+) -> Vec<OuterClaim> {
+    let config = gnomon_machine::config::stark_config::<Outer>(keys.parameters());
+    let (airs, common) = (keys.airs(), keys.common());
+    let preprocessed_widths = transcript::preprocessed_widths(common, airs.len());
+    let log_num_quotient_chunks: Vec<usize> = proof
+        .opened_values
+        .instances
+        .iter()
+        .map(|instance| instance.base_opened_values.quotient_chunks.len().ilog2() as usize)
+        .collect();
+    let (claims, ..) = p3_batch_stark::verifier::commitments_with_opening_points(
+        &config,
+        airs,
+        zeta,
+        &proof.commitments,
+        &proof.opened_values,
+        common,
+        &proof.degree_bits,
+        &preprocessed_widths,
+        &log_num_quotient_chunks,
+    )
+    .expect("a verified proof has the claims' shape");
+    claims
+}
+
+/// The two public inputs of a run with `values` (its last segment's public values), as the
+/// settlement program computes them (`settlement_verifier::inputs`).
+pub fn public_inputs(values: &PublicValues) -> [Fr; PUBLIC_INPUTS] {
+    let mut commitment = [0u8; 32];
+    for (bytes, element) in commitment.chunks_exact_mut(4).zip(values.program.0) {
+        bytes.copy_from_slice(&element.as_canonical_u32().to_le_bytes());
+    }
+    let mut digest = [0u8; 32];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(values.output_digest) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    [
+        commitment_input(&commitment).expect("canonical elements"),
+        digest_input(&digest),
+    ]
+    .map(|input| Fr::from_be_bytes_mod_order(&input))
+}
+
+/// The verifier circuit of `shape`, with `witness` to prove or without one for the setup.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifierCircuit<'a> {
+    pub shape: &'a VerifierShape,
+    pub witness: Option<&'a VerifierWitness>,
+}
+
+fn missing() -> SynthesisError {
+    SynthesisError::AssignmentMissing
+}
+
+impl ConstraintSynthesizer<Fr> for VerifierCircuit<'_> {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let shape = self.shape;
+        let proof = self.witness.map(|witness| &witness.proof);
+        let inputs = self.witness.map(|witness| witness.public_inputs);
+        let input = |index: usize| {
+            FpVar::new_input(cs.clone(), || {
+                inputs.map(|inputs| inputs[index]).ok_or_else(missing)
+            })
+        };
+        let (program_input, output_input) = (input(0)?, input(1)?);
+        let values = (0..offset::LEN)
+            .map(|k| {
+                BabyBearVar::new_witness(cs.clone(), || {
+                    proof.map(|p| p.public_values[k]).ok_or_else(missing)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        statement(&cs, &shape.program, &values, &program_input, &output_input)?;
+        let tables = shape.machine.tables();
+        let openings = tables
+            .iter()
+            .enumerate()
+            .map(|(i, table)| {
+                let native = proof.map(|p| {
+                    (
+                        &p.proof.opened_values.instances[i],
+                        p.proof.lookup_terminals[i].as_ref(),
+                    )
+                });
+                TableOpenings::new_witness(cs.clone(), table, native)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unsatisfiable)?;
+        let public_values: Vec<Vec<BabyBearVar>> = tables
+            .iter()
+            .map(|table| {
+                if table.num_public_values() == 0 {
+                    Vec::new()
+                } else {
+                    values.clone()
+                }
+            })
+            .collect();
+        let commitments = BatchCommitmentsVar::new_witness(
+            cs.clone(),
+            &shape.transcript,
+            proof.map(|p| &p.proof),
+        )
+        .map_err(unsatisfiable)?;
+        let (challenges, mut challenger) =
+            transcript::replay(&shape.transcript, &commitments, &public_values, &openings)?;
+        air::verify(&shape.machine, &openings, &public_values, &challenges)?;
+        let claims = shape.claims(&commitments, &openings, &challenges.zeta)?;
+        let opening = FriProofVar::new_witness(
+            cs,
+            &shape.parameters,
+            &shape.opening,
+            self.witness.map(|witness| &witness.opening),
+        )?;
+        pcs::verify(
+            &shape.parameters,
+            &shape.opening,
+            &mut challenger,
+            &claims,
+            &opening,
+        )
+    }
+}
+
+/// A witness [`VerifierWitness::new`] admitted always has the circuit's shape.
+fn unsatisfiable(_: OpeningsError) -> SynthesisError {
+    SynthesisError::Unsatisfiable
+}
+
+/// `value`'s `bits` low bits, enforced to be all of it (`value < 2^bits`).
+fn enforce_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    value: &FpVar<Fr>,
+    bits: u64,
+) -> Result<Vec<ark_r1cs_std::boolean::Boolean<Fr>>, SynthesisError> {
+    use ark_r1cs_std::GR1CSVar;
+    let integer = value.value().ok().map(fr_to_biguint);
+    let (out, sum) = witness_bits(cs, integer.as_ref(), bits)?;
+    sum.enforce_equal(value)?;
+    Ok(out)
+}
+
+/// The run's statement on the segment's public values (see the module documentation).
+fn statement(
+    cs: &ConstraintSystemRef<Fr>,
+    program: &Program,
+    values: &[BabyBearVar],
+    program_input: &FpVar<Fr>,
+    output_input: &FpVar<Fr>,
+) -> Result<(), SynthesisError> {
+    let value = |index: usize| values[index].variable().clone();
+    let constant = |v: u32| FpVar::Constant(Fr::from(v));
+    let equal = |index: usize, v: u32| value(index).enforce_equal(&constant(v));
+    // The program: its elements are the keys' and pack into the first input.
+    let mut packed = FpVar::zero();
+    for (k, element) in program.commitment.iter().enumerate() {
+        equal(offset::PROGRAM + k, element.as_canonical_u32())?;
+        packed = packed * constant(1 << 31) + value(offset::PROGRAM + k);
+    }
+    packed.enforce_equal(program_input)?;
+    // The start of a run.
+    equal(offset::TEXT_END_PAGE, program.text_end_page)?;
+    equal(offset::SEGMENT_INDEX, 0)?;
+    equal(offset::START_PC, program.entry)?;
+    for k in 0..64 {
+        equal(offset::START_REGISTERS + k, 0)?;
+    }
+    for (k, root) in program.initial_memory_root.iter().enumerate() {
+        equal(offset::ROOT_BEFORE + k, root.as_canonical_u32())?;
+    }
+    // Its end: a halt with exit code 0.
+    equal(offset::HALTED, 1)?;
+    equal(offset::EXIT_CODE, 0)?;
+    equal(offset::EXIT_CODE + 1, 0)?;
+    // Segment rules: at most 2^MAX_SEGMENT_LOG2 cycles (`2^k - cycles` has k + 1 bits); a
+    // touched flag that is a bit, and an untouched memory keeps its root.
+    let limit = constant(1 << MAX_SEGMENT_LOG2);
+    enforce_bits(
+        cs,
+        &(limit - value(offset::CYCLES)),
+        u64::from(MAX_SEGMENT_LOG2) + 1,
+    )?;
+    let touched = value(offset::TOUCHED);
+    let untouched = FpVar::one() - &touched;
+    touched.mul_equals(&untouched, &FpVar::zero())?;
+    for k in 0..8 {
+        let change = value(offset::ROOT_AFTER + k) - value(offset::ROOT_BEFORE + k);
+        untouched.mul_equals(&change, &FpVar::zero())?;
+    }
+    // Words' limbs below 2^16.
+    for k in (0..64).map(|k| offset::END_REGISTERS + k) {
+        enforce_bits(cs, &value(k), 16)?;
+    }
+    for k in (0..16).map(|k| offset::INPUT_DIGEST + k) {
+        enforce_bits(cs, &value(k), 16)?;
+    }
+    // The output digest: eight big-endian words of two limbs (low first), the first byte
+    // (the top byte of word 0's high limb) cleared.
+    let mut digest = FpVar::zero();
+    for word in 0..8 {
+        let (low, high) = (
+            offset::OUTPUT_DIGEST + 2 * word,
+            offset::OUTPUT_DIGEST + 2 * word + 1,
+        );
+        enforce_bits(cs, &value(low), 16)?;
+        let high_bits = enforce_bits(cs, &value(high), 16)?;
+        let high = if word == 0 {
+            let mut kept = FpVar::zero();
+            for bit in high_bits[..8].iter().rev() {
+                kept = kept.double()? + FpVar::from(bit.clone());
+            }
+            kept
+        } else {
+            value(high)
+        };
+        digest =
+            digest * FpVar::Constant(Fr::from(1u64 << 32)) + high * constant(1 << 16) + value(low);
+    }
+    digest.enforce_equal(output_input)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
+    use gnomon_executor::{Input, Options, SegmentSize, trace};
+    use gnomon_machine::config::F;
+    use p3_field::PrimeCharacteristicRing;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::air::tests::copy;
+    use crate::extension::Ext;
+    use crate::test_util::guest;
+
+    /// A named change to a `T`.
+    type Tampering<T> = (&'static str, Box<dyn Fn(&mut T)>);
+
+    struct Fixture {
+        keys: MachineKeys<Outer>,
+        proof: SegmentProof<Outer>,
+        shape: VerifierShape,
+        /// What the guest committed.
+        journal: Vec<u8>,
+    }
+
+    /// A whole run of `fibonacci(20)` in one segment, proven in the outer configuration with
+    /// the testing parameters.
+    fn fixture() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            let program = guest("fibonacci");
+            let mut input = Input::new();
+            input.write(&20u32);
+            let options = Options {
+                segment_size: SegmentSize::new(12).unwrap(),
+                ..Options::default()
+            };
+            let (execution, segments) = trace(&program, &input, &options);
+            assert_eq!(segments.len(), 1, "one segment");
+            let keys = MachineKeys::<Outer>::new(&program, StarkParameters::testing());
+            let proof = keys
+                .prove_segment(&segments[0])
+                .expect("the segment proves");
+            let shape = VerifierShape::new(&keys, &proof.proof.degree_bits).unwrap();
+            Fixture {
+                keys,
+                proof,
+                shape,
+                journal: execution.journal,
+            }
+        })
+    }
+
+    fn honest() -> VerifierWitness {
+        let fixture = fixture();
+        VerifierWitness::new(&fixture.shape, &fixture.keys, &fixture.proof).unwrap()
+    }
+
+    /// Whether the circuit of the fixture's shape is satisfied by `witness`.
+    fn satisfied(witness: &VerifierWitness) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        VerifierCircuit {
+            shape: &fixture().shape,
+            witness: Some(witness),
+        }
+        .generate_constraints(cs.clone())
+        .unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
+    /// The constraints and witness variables, with and without values.
+    fn size(witness: Option<&VerifierWitness>) -> (usize, usize, usize) {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        if witness.is_none() {
+            cs.set_mode(SynthesisMode::Setup);
+        }
+        VerifierCircuit {
+            shape: &fixture().shape,
+            witness,
+        }
+        .generate_constraints(cs.clone())
+        .unwrap();
+        (
+            cs.num_constraints(),
+            cs.num_witness_variables(),
+            cs.num_instance_variables(),
+        )
+    }
+
+    #[test]
+    fn an_honest_run_satisfies_the_circuit_with_the_settlement_inputs() {
+        let fixture = fixture();
+        let witness = honest();
+        assert!(satisfied(&witness));
+        // The inputs are those the settlement program computes: the packed commitment, and
+        // the SHA-256 of what the guest committed with its first byte cleared.
+        let mut commitment = [0u8; 32];
+        for (bytes, element) in commitment.chunks_exact_mut(4).zip(fixture.keys.program().0) {
+            bytes.copy_from_slice(&element.as_canonical_u32().to_le_bytes());
+        }
+        let output: [u8; 32] = Sha256::digest(&fixture.journal).into();
+        let expected = [
+            commitment_input(&commitment).unwrap(),
+            digest_input(&output),
+        ]
+        .map(|input| Fr::from_be_bytes_mod_order(&input));
+        assert_eq!(witness.public_inputs(), expected);
+        assert_ne!(expected[1], Fr::from(0u8));
+    }
+
+    /// Groth16's setup lays the circuit out without values: the same system.
+    #[test]
+    fn the_setup_lays_out_the_same_system() {
+        let proving = size(Some(&honest()));
+        let setup = size(None);
+        println!(
+            "verifier circuit (testing parameters): {proving:?} (constraints, witnesses, instance)"
+        );
+        assert_eq!(proving, setup);
+        assert_eq!(proving.2, 1 + PUBLIC_INPUTS);
+    }
+
+    /// Every class of tampering with the wrapped proof leaves the circuit unsatisfied: the
+    /// proof's own values (the native verifier rejects each), the opening proof's witnesses,
+    /// and the public inputs.
+    #[test]
+    fn a_tampered_proof_or_input_is_unsatisfied() {
+        let fixture = fixture();
+        let mut proof_cases: Vec<Tampering<SegmentProof<Outer>>> = vec![
+            (
+                "a main value at zeta",
+                Box::new(|p| {
+                    p.proof.opened_values.instances[0]
+                        .base_opened_values
+                        .trace_local[0] += Ext::ONE
+                }),
+            ),
+            (
+                "a quotient chunk value",
+                Box::new(|p| {
+                    p.proof.opened_values.instances[1]
+                        .base_opened_values
+                        .quotient_chunks[0][0] += Ext::ONE
+                }),
+            ),
+            (
+                "a permutation value at g * zeta",
+                Box::new(|p| {
+                    let instance = p
+                        .proof
+                        .opened_values
+                        .instances
+                        .iter_mut()
+                        .find(|i| !i.permutation_next.is_empty())
+                        .unwrap();
+                    instance.permutation_next[0] += Ext::ONE
+                }),
+            ),
+            (
+                "a public value",
+                Box::new(|p| p.public_values[offset::END_PC] += F::ONE),
+            ),
+        ];
+        proof_cases.push((
+            "the output digest",
+            Box::new(|p| p.public_values[offset::OUTPUT_DIGEST] += F::ONE),
+        ));
+        for (what, tamper) in &proof_cases {
+            let mut proof = copy(&fixture.proof);
+            tamper(&mut proof);
+            assert!(
+                VerifierWitness::new(&fixture.shape, &fixture.keys, &proof).is_err(),
+                "natively rejected: {what}"
+            );
+            // The circuit takes it all the same, with the honest opening proof.
+            let mut witness = honest();
+            witness.proof = proof;
+            assert!(!satisfied(&witness), "{what}");
+        }
+        let witness_cases: Vec<Tampering<VerifierWitness>> = vec![
+            (
+                "an opened row",
+                Box::new(|w| w.opening.queries[0].rows[0][0][0] += F::ONE),
+            ),
+            (
+                "an input path",
+                Box::new(|w| w.opening.queries[1].input_paths[2][0] += p3_bn254::Bn254::ONE),
+            ),
+            (
+                "a fold sibling",
+                Box::new(|w| w.opening.queries[0].fold_siblings[0] += Ext::ONE),
+            ),
+            (
+                "a commit-phase cap",
+                Box::new(|w| w.opening.commit_caps[0][0] += p3_bn254::Bn254::ONE),
+            ),
+            (
+                "the final polynomial",
+                Box::new(|w| w.opening.final_poly[0] += Ext::ONE),
+            ),
+            (
+                "the main cap",
+                Box::new(|w| {
+                    let mut roots = w.proof.proof.commitments.main.roots().to_vec();
+                    roots[0][0] += p3_bn254::Bn254::ONE;
+                    w.proof.proof.commitments.main = p3_symmetric::MerkleCap::new(roots);
+                }),
+            ),
+            (
+                "the program input",
+                Box::new(|w| w.public_inputs[0] += Fr::from(1u8)),
+            ),
+            (
+                "the output input",
+                Box::new(|w| w.public_inputs[1] += Fr::from(1u8)),
+            ),
+        ];
+        for (what, tamper) in &witness_cases {
+            let mut witness = honest();
+            tamper(&mut witness);
+            assert!(!satisfied(&witness), "{what}");
+        }
+    }
+
+    /// The statement alone, on the fixture's public values (tampered by `tamper`) and inputs.
+    fn statement_holds(tamper: impl FnOnce(&mut Vec<F>), inputs: [Fr; PUBLIC_INPUTS]) -> bool {
+        let fixture = fixture();
+        let mut values = fixture.proof.public_values.clone();
+        tamper(&mut values);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let values: Vec<BabyBearVar> = values
+            .iter()
+            .map(|&v| BabyBearVar::new_witness(cs.clone(), || Ok(v)).unwrap())
+            .collect();
+        let input = |v: Fr| FpVar::new_input(cs.clone(), || Ok(v)).unwrap();
+        let (program, output) = (input(inputs[0]), input(inputs[1]));
+        statement(&cs, &fixture.shape.program, &values, &program, &output).unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
+    /// Each rule of the statement binds: a proof of a run that does not start at the
+    /// program's start, does not halt with 0, or whose values are out of range is refused,
+    /// and the public inputs are exactly the packed commitment and the truncated digest.
+    #[test]
+    fn the_statement_binds_the_run_and_the_inputs() {
+        let inputs = honest().public_inputs();
+        assert!(statement_holds(|_| {}, inputs));
+        let one = F::ONE;
+        let two_16 = F::from_u32(1 << 16);
+        let cases: Vec<Tampering<Vec<F>>> = vec![
+            (
+                "a later segment",
+                Box::new(move |v| v[offset::SEGMENT_INDEX] += one),
+            ),
+            (
+                "another start",
+                Box::new(move |v| v[offset::START_PC] += F::from_u32(4)),
+            ),
+            (
+                "a register at the start",
+                Box::new(move |v| v[offset::START_REGISTERS + 4] += one),
+            ),
+            (
+                "another memory",
+                Box::new(move |v| v[offset::ROOT_BEFORE + 3] += one),
+            ),
+            (
+                "another text end",
+                Box::new(move |v| v[offset::TEXT_END_PAGE] += one),
+            ),
+            (
+                "a program element",
+                Box::new(move |v| v[offset::PROGRAM + 7] += one),
+            ),
+            ("no halt", Box::new(move |v| v[offset::HALTED] = F::ZERO)),
+            (
+                "an exit code",
+                Box::new(move |v| v[offset::EXIT_CODE] = one),
+            ),
+            (
+                "a high exit code",
+                Box::new(move |v| v[offset::EXIT_CODE + 1] = one),
+            ),
+            (
+                "too many cycles",
+                Box::new(|v| v[offset::CYCLES] = F::from_u32((1 << MAX_SEGMENT_LOG2) + 1)),
+            ),
+            (
+                "a touched flag of 2",
+                Box::new(|v| v[offset::TOUCHED] = F::TWO),
+            ),
+            (
+                "a changed memory untouched",
+                Box::new(|v| v[offset::TOUCHED] = F::ZERO),
+            ),
+            (
+                "an end register limb",
+                Box::new(move |v| v[offset::END_REGISTERS + 9] += two_16),
+            ),
+            (
+                "an input digest limb",
+                Box::new(move |v| v[offset::INPUT_DIGEST + 5] += two_16),
+            ),
+            (
+                // The same digest from a limb out of range: its word is unchanged.
+                "an output digest limb carried",
+                Box::new(move |v| {
+                    v[offset::OUTPUT_DIGEST + 2] += two_16;
+                    v[offset::OUTPUT_DIGEST + 3] -= one;
+                }),
+            ),
+            (
+                "an output digest",
+                Box::new(move |v| v[offset::OUTPUT_DIGEST + 15] += one),
+            ),
+        ];
+        let fixture = fixture();
+        assert_eq!(fixture.proof.public_values[offset::TOUCHED], F::ONE);
+        assert!(fixture.proof.public_values[offset::OUTPUT_DIGEST + 3] != F::ZERO);
+        for (what, tamper) in &cases {
+            assert!(!statement_holds(tamper, inputs), "{what}");
+        }
+        let mut wrong = inputs;
+        wrong[0] += Fr::from(1u8);
+        assert!(!statement_holds(|_| {}, wrong), "the program input");
+        let mut wrong = inputs;
+        wrong[1] += Fr::from(1u8);
+        assert!(!statement_holds(|_| {}, wrong), "the output input");
+        // The digest's first byte is cleared: it is not part of the input.
+        assert!(statement_holds(
+            |v| v[offset::OUTPUT_DIGEST + 1] += F::from_u32(1 << 8),
+            inputs
+        ));
+    }
+
+    /// A circuit exists only for heights some proof can have; a witness only for a proof of
+    /// the circuit's heights and program that verifies and exits with 0.
+    #[test]
+    fn only_verified_proofs_of_the_circuits_shape_are_witnessed() {
+        let fixture = fixture();
+        let bits = &fixture.proof.proof.degree_bits;
+        let keys = &fixture.keys;
+        assert!(matches!(
+            VerifierShape::new(keys, &bits[1..]),
+            Err(WrapError::Heights(_))
+        ));
+        assert!(matches!(
+            VerifierShape::new(keys, &vec![22; bits.len()]),
+            Err(WrapError::Heights(_))
+        ));
+        // Taller main tables make another circuit, which refuses this proof.
+        let preprocessed = keys.common().preprocessed.as_ref().unwrap();
+        let (taller, fixed): (Vec<usize>, Vec<usize>) =
+            (0..bits.len()).partition(|&i| preprocessed.instances[i].is_none());
+        let mut other = bits.clone();
+        other[taller[0]] += 1;
+        let shape = VerifierShape::new(keys, &other).unwrap();
+        assert!(matches!(
+            VerifierWitness::new(&shape, keys, &fixture.proof),
+            Err(WrapError::OtherShape { .. })
+        ));
+        let mut other = bits.clone();
+        other[fixed[0]] += 1;
+        assert!(matches!(
+            VerifierShape::new(keys, &other),
+            Err(WrapError::Heights(_))
+        ));
+        // Another program's keys.
+        let other_keys = MachineKeys::<Outer>::new(&guest("sha256"), StarkParameters::testing());
+        assert!(matches!(
+            VerifierWitness::new(&fixture.shape, &other_keys, &fixture.proof),
+            Err(WrapError::Rejected(_))
+        ));
+    }
+
+    /// A run that halts with a non-zero exit code verifies natively but settles nothing.
+    #[test]
+    fn a_run_that_exits_non_zero_is_not_wrapped() {
+        let program = guest("faults");
+        let mut input = Input::new();
+        input.write(&"exit".to_string());
+        let (_, segments) = trace(&program, &input, &Options::default());
+        let keys = MachineKeys::<Outer>::new(&program, StarkParameters::testing());
+        let proof = keys.prove_segment(&segments[0]).unwrap();
+        let shape = VerifierShape::new(&keys, &proof.proof.degree_bits).unwrap();
+        assert!(matches!(
+            VerifierWitness::new(&shape, &keys, &proof),
+            Err(WrapError::ExitCode(7))
+        ));
+    }
+}
