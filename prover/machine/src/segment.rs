@@ -215,7 +215,7 @@ impl<H: Hashing> MachineKeys<H> {
     }
 
     /// The public values each table is proven with: the boundary's are the segment's.
-    pub(crate) fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
+    pub fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
         self.airs
             .iter()
             .map(|air| match air {

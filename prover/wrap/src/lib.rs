@@ -103,6 +103,24 @@
 //! ground for the test) the challenges equal the native transcript's and witnesses it rejects
 //! are unsatisfied.
 //!
+//! # The verifier circuit and its Groth16 proof
+//!
+//! [`verifier::VerifierCircuit`] composes the three over shared variables (see [`verifier`]):
+//! one witness per opened value, drawn into the transcript before the challenges that check
+//! it, read by the AIR check and claimed to the PCS at the points `zeta` and `g_i * zeta`; the
+//! PCS opens against the caps the transcript observed and continues its challenger. Its
+//! statement is a whole run of the circuit's program in one segment that halts with 0; its
+//! public inputs are the program commitment and the output digest exactly as
+//! `gnomon_settlement_verifier::inputs` computes them. [`verifier::VerifierWitness`] admits
+//! only proofs the native verifier accepts (a typed [`verifier::WrapError`] otherwise).
+//! Tested on a real outer-configuration run: the honest proof satisfies it with the
+//! settlement inputs; tampered opened values (main, quotient, permutation at `g * zeta`),
+//! public values, the output digest, opened rows, input and commit-phase paths, fold
+//! siblings, commit-phase caps, the final polynomial, the main cap and either public input
+//! each leave it unsatisfied; each rule of the statement is tested alone; the setup lays out
+//! the same system. [`groth16`] runs the setup, proves, and verifies through
+//! groth16-solana; `gnomon setup`, `gnomon wrap` and `gnomon verify-groth16` are its verbs.
+//!
 //! The API is small on purpose: [`babybear::BabyBearVar`] (with
 //! [`babybear::BabyBearVar::new_opened_witness`] for values a Merkle opening binds),
 //! [`extension::ExtVar`], [`poseidon2::permute`] / [`poseidon2::compress`],
@@ -154,6 +172,8 @@
 //! | of which the SHA-256 compression table (784 constraints) | 35,634 |
 //! | of which the other 18 tables | 92,999 |
 //! | batch transcript to `zeta`, same segment (testing parameters: caps of one root, no grinding; 5 squeezed cells split; witnesses not included) | 10,578 |
+//! | the whole verifier circuit of a one-segment run of `fibonacci(20)`, testing parameters (`cargo bench -p gnomon-wrap --bench circuit` gives it by part) | 3,586,431 |
+//! | the same at the outer parameters | 8,555,283 |
 //!
 //! The AIR counts barely depend on the segment's heights (only `zeta^(2^k)` and each height's
 //! selectors do). Reductions dominate them: the opened values are extension elements, so every

@@ -40,7 +40,7 @@ use ark_bn254::Fr;
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::fp::FpVar;
-use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError, Variable};
 use gnomon_machine::config::{Hashing, Outer, StarkParameters};
 use p3_baby_bear::BabyBear;
 use p3_bn254::Bn254;
@@ -362,6 +362,57 @@ fn two_adic_point(bits: &[Boolean<Fr>], shift: BabyBear) -> Result<BabyBearVar, 
     fri::selected_product(shift, bits, |j| BabyBear::two_adic_generator(j + 1))
 }
 
+/// Which claims share an opening point: the same variables (a point the caller passes to
+/// several matrices, as `zeta` is); any other point is alone. The grouping depends only on the
+/// layout, never on values, so the setup lays out the same system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum PointKey {
+    Shared([Variable; 4]),
+    Alone(usize),
+}
+
+impl PointKey {
+    fn of(point: &ExtVar, position: usize) -> Self {
+        let mut variables = Vec::with_capacity(4);
+        for limb in point.limbs() {
+            match limb.variable() {
+                FpVar::Var(allocated) => variables.push(allocated.variable),
+                FpVar::Constant(_) => return Self::Alone(position),
+            }
+        }
+        Self::Shared(variables.try_into().expect("four limbs"))
+    }
+}
+
+/// `alpha^0 .. alpha^(count - 1)`, unreduced: `alpha^(a B + b) = (alpha^B)^a * alpha^b` with
+/// `B` about `sqrt(count)`, so that only the `2B` factors are reduced (291 constraints each)
+/// and every power costs one unreduced product (7). The sums they enter stay far below the
+/// bound before their one reduction.
+fn powers(alpha: &ExtVar, count: usize) -> Result<Vec<ExtVar>, SynthesisError> {
+    let block = count.isqrt().max(1);
+    let ladder = |step: &ExtVar, len: usize| -> Result<Vec<ExtVar>, SynthesisError> {
+        let mut out = vec![ExtVar::constant(Ext::ONE)];
+        while out.len() < len {
+            let next = out.last().expect("one power").mul(step)?.reduce()?;
+            out.push(next);
+        }
+        Ok(out)
+    };
+    let low = ladder(alpha, block)?;
+    let step = low.last().expect("one power").mul(alpha)?.reduce()?;
+    let high = ladder(&step, count.div_ceil(block))?;
+    (0..count)
+        .map(|k| {
+            let (a, b) = (k / block, k % block);
+            match (a, b) {
+                (_, 0) => Ok(high[a].clone()),
+                (0, _) => Ok(low[b].clone()),
+                _ => high[a].mul(&low[b]),
+            }
+        })
+        .collect()
+}
+
 /// Verifies the opening proof `proof` of `claims` (see the module documentation), continuing
 /// `challenger`. Returns nothing: a wrong proof leaves the system unsatisfied.
 pub fn verify(
@@ -381,22 +432,23 @@ pub fn verify(
     )
 }
 
-/// Constraints per part of [`verify`], for the benchmark.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Parts {
+/// Constraints per part of [`verify`] (the queries' parts summed over the queries), for the
+/// benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Parts {
     /// Grinding checks, the transcript, alpha's powers, the claimed sums, `beta^2`.
-    pub(crate) transcript: usize,
-    /// Per query: the query points and the input rows' Merkle openings.
-    pub(crate) inputs: usize,
-    /// Per query: the reduced openings.
-    pub(crate) reduced: usize,
-    /// Per query: the commit-phase openings and the folds.
-    pub(crate) folds: usize,
-    /// Per query: the final polynomial.
-    pub(crate) final_poly: usize,
+    pub transcript: usize,
+    /// The query points and the input rows' Merkle openings (leaf hashes and paths).
+    pub inputs: usize,
+    /// The reduced openings.
+    pub reduced: usize,
+    /// The commit-phase openings and the folds.
+    pub folds: usize,
+    /// The final polynomial.
+    pub final_poly: usize,
 }
 
-fn verify_counted(
+pub(crate) fn verify_counted(
     parameters: &StarkParameters,
     shape: &OpeningShape,
     challenger: &mut ChallengerVar,
@@ -477,15 +529,7 @@ fn verify_counted(
             *ladder.entry(height(matrix)).or_default() += matrix.width * points.len();
         }
     }
-    let mut alpha_powers = vec![ExtVar::constant(Ext::ONE)];
-    while alpha_powers.len() < ladder.values().copied().max().unwrap_or(0) {
-        let next = alpha_powers
-            .last()
-            .expect("one power")
-            .mul(&alpha)?
-            .reduce()?;
-        alpha_powers.push(next);
-    }
+    let alpha_powers = powers(&alpha, ladder.values().copied().max().unwrap_or(0))?;
     // Per (round, matrix, point): its height, its first alpha power and its claimed sum.
     let mut offsets = std::collections::BTreeMap::<usize, usize>::new();
     let mut openings = Vec::new();
@@ -539,8 +583,10 @@ fn verify_counted(
             )?;
         }
         lap(&mut parts.inputs);
-        // Reduced openings per height.
-        let mut reduced = std::collections::BTreeMap::<usize, ExtVar>::new();
+        // Reduced openings per height: the numerators of the matrices that share a point and a
+        // height are summed first, and divided by `point - x` once.
+        let mut numerators =
+            std::collections::BTreeMap::<(usize, PointKey), (ExtVar, ExtVar)>::new();
         let mut opening = openings.iter();
         for ((round, claim), rows) in shape.rounds.iter().zip(claims).zip(&query.rows) {
             for ((matrix, points), values) in round.iter().zip(&claim.matrices).zip(rows) {
@@ -551,15 +597,25 @@ fn verify_counted(
                     for (k, value) in values.iter().enumerate() {
                         sum_at_x = sum_at_x.add(&alpha_powers[offset + k].mul_base(value)?)?;
                     }
-                    let x = ExtVar::from_base(&query_points[&h]);
-                    let inverse = point.point.sub(&x)?.inverse()?;
-                    let term = sum_at_z.sub(&sum_at_x)?.mul(&inverse)?;
-                    let entry = reduced
-                        .entry(h)
-                        .or_insert_with(|| ExtVar::constant(Ext::ZERO));
-                    *entry = entry.add(&term)?;
+                    let numerator = sum_at_z.sub(&sum_at_x)?;
+                    let key = (h, PointKey::of(&point.point, numerators.len()));
+                    match numerators.get_mut(&key) {
+                        Some((_, sum)) => *sum = sum.add(&numerator)?,
+                        None => {
+                            numerators.insert(key, (point.point.clone(), numerator));
+                        }
+                    }
                 }
             }
+        }
+        let mut reduced = std::collections::BTreeMap::<usize, ExtVar>::new();
+        for ((h, _), (point, numerator)) in &numerators {
+            let x = ExtVar::from_base(&query_points[h]);
+            let term = numerator.mul(&point.sub(&x)?.inverse()?)?;
+            let entry = reduced
+                .entry(*h)
+                .or_insert_with(|| ExtVar::constant(Ext::ZERO));
+            *entry = entry.add(&term)?;
         }
         if let Some(ro) = reduced.get(&layout.log_blowup) {
             ro.enforce_equal(&ExtVar::constant(Ext::ZERO))?;

@@ -158,6 +158,16 @@ pub(crate) struct NativeTranscript {
     pub(crate) challenger: OuterChallenger,
 }
 
+/// The LogUp terminals of `proof`'s tables that have lookups, in table order.
+pub(crate) fn terminal_values(proof: &BatchProof<OuterConfig>) -> Vec<Ext> {
+    proof
+        .lookup_terminals
+        .iter()
+        .flatten()
+        .map(|t| t.0)
+        .collect()
+}
+
 /// Replays `verify_batch`'s transcript of `proof`, a batch proof of a segment of `keys`'
 /// program with the segment's `public_values`, from `Outer::challenger()` to `zeta`; `None`
 /// when a grinding witness fails its check (natively a rejection).
@@ -168,15 +178,8 @@ pub(crate) fn replay_native(
 ) -> Option<NativeTranscript> {
     let (airs, common) = (keys.airs(), keys.common());
     let shape = batch_shape(airs, common, &keys.parameters());
-    let public_values: Vec<Vec<BabyBear>> = (0..airs.len())
-        .map(|i| keys.instance_public_values_of(i, public_values))
-        .collect();
-    let terminals: Vec<Ext> = proof
-        .lookup_terminals
-        .iter()
-        .flatten()
-        .map(|t| t.0)
-        .collect();
+    let public_values = keys.instance_public_values(public_values);
+    let terminals = terminal_values(proof);
     let mut challenger = Outer::challenger();
     let mut transcript =
         BatchVerifierTranscript::<_, BabyBear, Ext, _>::new(&mut challenger, shape);
@@ -589,19 +592,10 @@ pub(crate) mod tests {
         let (airs, common) = (fixture.keys.airs(), fixture.keys.common());
         let batch = batch_shape(airs, common, &parameters);
         let proof = &fixture.proof.proof;
-        let public_values: Vec<Vec<F>> = (0..airs.len())
-            .map(|i| {
-                fixture
-                    .keys
-                    .instance_public_values_of(i, &fixture.proof.public_values)
-            })
-            .collect();
-        let terminals: Vec<Ext> = proof
-            .lookup_terminals
-            .iter()
-            .flatten()
-            .map(|t| t.0)
-            .collect();
+        let public_values = fixture
+            .keys
+            .instance_public_values(&fixture.proof.public_values);
+        let terminals = terminal_values(proof);
         let observe_ext = |ch: &mut <Outer as Hashing>::Challenger, value: Ext| {
             for &limb in BasedVectorSpace::<F>::as_basis_coefficients_slice(&value) {
                 ch.observe(limb);

@@ -65,7 +65,7 @@ pub enum WrapError {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
-    #[error("the proof does not verify as a whole run of the program: {0}")]
+    #[error("the proof does not verify as a whole run of the program")]
     Rejected(#[from] RunError),
     #[error("the run exited with code {0}: only a run that exits with 0 settles")]
     ExitCode(u32),
@@ -240,21 +240,26 @@ impl VerifierShape {
         openings: &[TableOpenings],
         zeta: &ExtVar,
     ) -> Result<Vec<CommitmentClaims>, SynthesisError> {
-        let next_points = self
+        // One variable per height, so that the PCS divides once per point and height.
+        let mut by_height = std::collections::BTreeMap::new();
+        for &bits in &self.degree_bits {
+            if let std::collections::btree_map::Entry::Vacant(entry) = by_height.entry(bits) {
+                let generator = BabyBearVar::constant(BabyBear::two_adic_generator(bits));
+                entry.insert(zeta.mul_base(&generator)?.reduce()?);
+            }
+        }
+        let next_points: Vec<&ExtVar> = self
             .degree_bits
             .iter()
-            .map(|&bits| {
-                zeta.mul_base(&BabyBearVar::constant(BabyBear::two_adic_generator(bits)))?
-                    .reduce()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|bits| &by_height[bits])
+            .collect();
         let at = |point: &ExtVar, values: &[ExtVar]| PointClaim {
             point: point.clone(),
             values: values.to_vec(),
         };
         let local_and_next = |i: usize, local: &[ExtVar], next: Option<&Vec<ExtVar>>| {
             let mut points = vec![at(zeta, local)];
-            points.extend(next.map(|next| at(&next_points[i], next)));
+            points.extend(next.map(|next| at(next_points[i], next)));
             points
         };
         let constant_cap = |cap: &[Fr]| cap.iter().map(|&root| FpVar::Constant(root)).collect();
@@ -415,6 +420,55 @@ fn missing() -> SynthesisError {
 
 impl ConstraintSynthesizer<Fr> for VerifierCircuit<'_> {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        self.synthesize(cs, &mut ConstraintReport::default())
+    }
+}
+
+/// Constraints per part of the verifier circuit ([`VerifierShape::constraint_report`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConstraintReport {
+    /// The segment's public values and every table's opened values and terminal, checked
+    /// canonical; the caps; the opening proof's values (31-bit checks, bound by its paths).
+    pub witnesses: usize,
+    /// The run's statement and the two public inputs.
+    pub statement: usize,
+    /// `verify_batch`'s transcript to `zeta`.
+    pub transcript: usize,
+    /// Every table's AIR and LogUp constraints at `zeta`, and the LogUp sum.
+    pub air: usize,
+    /// The PCS verifier, by part.
+    pub pcs: pcs::Parts,
+    pub total: usize,
+}
+
+impl VerifierShape {
+    /// The constraints of this circuit, by part, as the setup lays them out.
+    pub fn constraint_report(&self) -> Result<ConstraintReport, SynthesisError> {
+        let cs = ark_relations::gr1cs::ConstraintSystem::<Fr>::new_ref();
+        cs.set_mode(ark_relations::gr1cs::SynthesisMode::Setup);
+        let mut report = ConstraintReport::default();
+        VerifierCircuit {
+            shape: self,
+            witness: None,
+        }
+        .synthesize(cs.clone(), &mut report)?;
+        report.total = cs.num_constraints();
+        Ok(report)
+    }
+}
+
+impl VerifierCircuit<'_> {
+    fn synthesize(
+        self,
+        cs: ConstraintSystemRef<Fr>,
+        report: &mut ConstraintReport,
+    ) -> Result<(), SynthesisError> {
+        let mut mark = 0;
+        let mut lap = |part: &mut usize| {
+            let now = cs.num_constraints();
+            *part += now - mark;
+            mark = now;
+        };
         let shape = self.shape;
         let proof = self.witness.map(|witness| &witness.proof);
         let inputs = self.witness.map(|witness| witness.public_inputs);
@@ -431,7 +485,9 @@ impl ConstraintSynthesizer<Fr> for VerifierCircuit<'_> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        lap(&mut report.witnesses);
         statement(&cs, &shape.program, &values, &program_input, &output_input)?;
+        lap(&mut report.statement);
         let tables = shape.machine.tables();
         let openings = tables
             .iter()
@@ -463,22 +519,28 @@ impl ConstraintSynthesizer<Fr> for VerifierCircuit<'_> {
             proof.map(|p| &p.proof),
         )
         .map_err(unsatisfiable)?;
+        lap(&mut report.witnesses);
         let (challenges, mut challenger) =
             transcript::replay(&shape.transcript, &commitments, &public_values, &openings)?;
+        lap(&mut report.transcript);
         air::verify(&shape.machine, &openings, &public_values, &challenges)?;
+        lap(&mut report.air);
         let claims = shape.claims(&commitments, &openings, &challenges.zeta)?;
+        lap(&mut report.pcs.transcript);
         let opening = FriProofVar::new_witness(
-            cs,
+            cs.clone(),
             &shape.parameters,
             &shape.opening,
             self.witness.map(|witness| &witness.opening),
         )?;
-        pcs::verify(
+        lap(&mut report.witnesses);
+        pcs::verify_counted(
             &shape.parameters,
             &shape.opening,
             &mut challenger,
             &claims,
             &opening,
+            &mut report.pcs,
         )
     }
 }
