@@ -157,13 +157,13 @@
 //! | Merkle path: 2^20 leaves, cap of 16, a one-value leaf | 4,112 |
 //! | FRI fold with its scale computed from 20 index bits | 693 |
 //! | FRI fold round, scale carried from the previous round, result reduced | 503 |
-//! | PCS verification, outer parameters, 3 rounds of 2^16 rows (40 + 16 + 8 columns at 2, 2, 1 points): all 21 queries, transcript and witnesses | 1,395,910 |
-//! | of which once: transcript, grinding, 120 powers of alpha, claimed sums (224 cap roots absorbed one permutation each: ~54k; alpha powers ~35k) | 112,754 |
+//! | PCS verification, outer parameters, 3 rounds of 2^16 rows (40 + 16 + 8 columns at 2, 2, 1 points): all 21 queries, transcript and witnesses | 1,371,379 |
+//! | of which once: transcript, grinding, 120 powers of alpha (two ladders of 11 reduced factors, then 7 a power), claimed sums (224 cap roots absorbed one permutation each: ~54k) | 85,325 |
 //! | of which per query: query points and input openings (3 paths of 16 levels) | 13,508 |
 //! | per query: reduced openings (120 column-points, 5 inverses) | 1,976 |
-//! | per query: 14 commit-phase openings (paths of 15 down to 2 levels) and folds | 40,434 |
+//! | per query: 14 commit-phase openings (paths of 15 down to 2 levels) and folds | 40,572 |
 //! | per query: final polynomial (4 coefficients) | 578 |
-//! | per query, in all (with the opened values' range checks) | 60,216 |
+//! | per query, in all (with the opened values' range checks) | 60,354 |
 //! | AIR and LogUp at `zeta`, all 22 tables of a segment (2,289 constraints folded; witnesses not included) | 367,368 |
 //! | of which shared: powers of `alpha` (to `alpha^32`), LogUp challenges, terminal sum | 10,239 |
 //! | of which the Poseidon2 table (286 constraints) | 108,461 |
@@ -172,8 +172,8 @@
 //! | of which the SHA-256 compression table (784 constraints) | 35,634 |
 //! | of which the other 18 tables | 92,999 |
 //! | batch transcript to `zeta`, same segment (testing parameters: caps of one root, no grinding; 5 squeezed cells split; witnesses not included) | 10,578 |
-//! | the whole verifier circuit of a one-segment run of `fibonacci(20)`, testing parameters (`cargo bench -p gnomon-wrap --bench circuit` gives it by part) | 3,586,431 |
-//! | the same at the outer parameters | 8,555,283 |
+//! | the whole verifier circuit of a one-segment run of `fibonacci(20)`, testing parameters (`cargo bench -p gnomon-wrap --bench circuit` gives it by part) | 2,737,344 |
+//! | the same at the outer parameters | 7,242,997 |
 //!
 //! The AIR counts barely depend on the segment's heights (only `zeta^(2^k)` and each height's
 //! selectors do). Reductions dominate them: the opened values are extension elements, so every
