@@ -17,7 +17,9 @@ use gnomon_settlement_verifier::inputs::{
 };
 use gnomon_settlement_verifier::keys::VerifyingKeyBytes;
 use gnomon_settlement_verifier::test_circuit;
-use gnomon_settlement_verifier::verify::{VerifyError, verify_batch, verifying_key_id};
+use gnomon_settlement_verifier::verify::{
+    PROOF_LEN, Proof, VerifyError, verify_batch, verify_inputs, verifying_key_id,
+};
 use gnomon_settlement_verifier::vk::{VERIFYING_KEY, VERIFYING_KEY_ID};
 use proptest::prelude::*;
 
@@ -144,6 +146,47 @@ fn a_real_proof_verifies_and_every_tampering_is_rejected() {
 }
 
 proptest! {
+    /// Arbitrary bytes as a proof, as public inputs or as a verifying key file are refused
+    /// with an error, never a panic (points off their curve, coordinates above the modulus,
+    /// inputs above the scalar modulus, keys of any length).
+    #[test]
+    fn arbitrary_bytes_are_refused_without_a_panic(
+        proof in prop::collection::vec(any::<u8>(), PROOF_LEN),
+        inputs in any::<[[u8; 32]; 2]>(),
+        key in prop::collection::vec(any::<u8>(), 0..1200),
+    ) {
+        let proof = Proof::from_bytes(&proof.try_into().expect("PROOF_LEN bytes"));
+        prop_assert!(verify_inputs(&VERIFYING_KEY, &proof, &inputs).is_err());
+        if let Some(key) = VerifyingKeyBytes::from_bytes(&key) {
+            prop_assert!(verify_inputs(&key.as_groth16_solana(), &proof, &inputs).is_err());
+        }
+    }
+
+    /// A real proof against a key whose points are corrupted, or against inputs above the
+    /// scalar field, is refused without a panic.
+    #[test]
+    fn a_real_proof_against_corrupted_keys_or_inputs_is_refused(
+        position in any::<prop::sample::Index>(),
+        flip in 1u8..,
+        input in 0usize..2,
+    ) {
+        let (pk, vk) = test_circuit::setup();
+        let header = header();
+        let program = commitment([9; 8]);
+        let proof = test_circuit::prove(&pk, &program, &header, 4);
+        let inputs = public_inputs(&program, &header).unwrap();
+        let mut key = VerifyingKeyBytes::from_arkworks(&vk).to_bytes();
+        let at = position.index(key.len());
+        key[at] ^= flip;
+        // The count field: a changed count changes the length the key must have.
+        if let Some(key) = VerifyingKeyBytes::from_bytes(&key) {
+            prop_assert!(verify_inputs(&key.as_groth16_solana(), &proof, &inputs).is_err());
+        }
+        let mut above = inputs;
+        above[input] = [0xff; 32];
+        prop_assert!(verify_inputs(&VERIFYING_KEY, &proof, &above).is_err());
+    }
+
     #[test]
     fn the_commitment_input_is_the_documented_integer(elements in prop::array::uniform8(0..BABY_BEAR_MODULUS)) {
         let packed = commitment_input(&commitment(elements)).expect("canonical");
