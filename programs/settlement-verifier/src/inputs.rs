@@ -5,7 +5,7 @@
 //!    packed as the integer `sum e_i * 2^(31 * (7 - i))`, below 2^248. The packing is
 //!    injective because every element fits in its 31 bits.
 //! 2. The output digest: SHA-256 of the batch's journal (the encoded
-//!    [`BatchHeader`](crate::batch::BatchHeader)) with its first byte set to zero, read
+//!    [`BatchHeader`]) with its first byte set to zero, read
 //!    big-endian, so below 2^248 (SHA-256 truncated to 248 bits).
 //!
 //! Both are below the BN254 scalar modulus (about 2^253.6), so no reduction is ever needed

@@ -14,9 +14,9 @@
 //!   first byte cleared).
 //! - [`verify`] (feature `verify`, default): Groth16 verification of a batch proof with
 //!   groth16-solana against the compiled-in [`vk::VERIFYING_KEY`].
-//! - [`keys`] (feature `keys`, host only): Groth16 keys and proofs from arkworks in
+//! - `keys` (feature `keys`, host only): Groth16 keys and proofs from arkworks in
 //!   groth16-solana's format, for the wrap's setup and prover.
-//! - [`test_circuit`] (feature `test-circuit`, host only): an arkworks circuit with the same
+//! - `test_circuit` (feature `test-circuit`, host only): an arkworks circuit with the same
 //!   public-input layout, its deterministic setup and a prover, so that tests verify real
 //!   proofs until the wrap's `gnomon setup` produces the production key.
 //!
