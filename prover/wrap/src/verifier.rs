@@ -69,6 +69,8 @@ pub enum WrapError {
     Rejected(#[from] RunError),
     #[error("the run exited with code {0}: only a run that exits with 0 settles")]
     ExitCode(u32),
+    #[error("the keys are not the circuit's: another program or other parameters")]
+    OtherKeys,
 }
 
 impl From<VerifyError> for WrapError {
@@ -325,6 +327,9 @@ impl VerifierWitness {
         keys: &MachineKeys<Outer>,
         proof: &SegmentProof<Outer>,
     ) -> Result<Self, WrapError> {
+        if keys.parameters() != shape.parameters || keys.program().0 != shape.program.commitment {
+            return Err(WrapError::OtherKeys);
+        }
         if proof.proof.degree_bits != shape.degree_bits {
             return Err(WrapError::OtherShape {
                 expected: shape.degree_bits.clone(),
@@ -1012,12 +1017,26 @@ mod tests {
             VerifierShape::new(keys, &other),
             Err(WrapError::Heights(_))
         ));
-        // Another program's keys.
-        let other_keys = MachineKeys::<Outer>::new(&guest("sha256"), StarkParameters::testing());
-        assert!(matches!(
-            VerifierWitness::new(&fixture.shape, &other_keys, &fixture.proof),
-            Err(WrapError::Rejected(_))
-        ));
+        // Keys of another program, or of other parameters, than the circuit's.
+        let other_program = MachineKeys::<Outer>::new(&guest("sha256"), StarkParameters::testing());
+        let mut other_parameters = StarkParameters::testing();
+        other_parameters.num_queries += 1;
+        let other_parameters = MachineKeys::<Outer>::new(&guest("fibonacci"), other_parameters);
+        for keys in [&other_program, &other_parameters] {
+            assert!(matches!(
+                VerifierWitness::new(&fixture.shape, keys, &fixture.proof),
+                Err(WrapError::OtherKeys)
+            ));
+        }
+        // The other program's circuit at this proof's heights: its program table is another
+        // height (no such circuit), or the circuit refuses this program's proof.
+        match VerifierShape::new(&other_program, bits) {
+            Ok(shape) => assert!(matches!(
+                VerifierWitness::new(&shape, &other_program, &fixture.proof),
+                Err(WrapError::Rejected(_))
+            )),
+            Err(error) => assert!(matches!(error, WrapError::Heights(_)), "{error}"),
+        }
     }
 
     /// A run that halts with a non-zero exit code verifies natively but settles nothing.
