@@ -141,7 +141,7 @@ pub fn wrap(
         );
     }
     let start = Instant::now();
-    let witness = VerifierWitness::new(&shape, &keys, &proof)?;
+    let witness = VerifierWitness::new(&shape, &keys, proof)?;
     let verified = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let path = dir.join(PROVING_KEY);

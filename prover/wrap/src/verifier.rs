@@ -321,11 +321,12 @@ pub struct VerifierWitness {
 
 impl VerifierWitness {
     /// Verifies `proof` natively (a one-segment run of `keys`' program that exits with 0, of
-    /// `shape`'s heights) and lays it out; every refusal is an error, never a panic.
+    /// `shape`'s heights) and lays it out, keeping it; every refusal is an error, never a
+    /// panic.
     pub fn new(
         shape: &VerifierShape,
         keys: &MachineKeys<Outer>,
-        proof: &SegmentProof<Outer>,
+        proof: SegmentProof<Outer>,
     ) -> Result<Self, WrapError> {
         if keys.parameters() != shape.parameters || keys.program().0 != shape.program.commitment {
             return Err(WrapError::OtherKeys);
@@ -336,7 +337,7 @@ impl VerifierWitness {
                 found: proof.proof.degree_bits.clone(),
             });
         }
-        let claim = verify_run(keys, std::slice::from_ref(proof))?;
+        let claim = verify_run(keys, std::slice::from_ref(&proof))?;
         if claim.exit_code != 0 {
             return Err(WrapError::ExitCode(claim.exit_code));
         }
@@ -352,7 +353,7 @@ impl VerifierWitness {
             &native.challenger,
         );
         Ok(Self {
-            proof: SegmentProof::from_bytes(&proof.to_bytes()).expect("a proof round-trips"),
+            proof,
             opening,
             public_inputs: public_inputs(&values),
         })
@@ -397,10 +398,7 @@ fn native_claims(
 /// The two public inputs of a run with `values` (its last segment's public values), as the
 /// settlement program computes them (`settlement_verifier::inputs`).
 pub fn public_inputs(values: &PublicValues) -> [Fr; PUBLIC_INPUTS] {
-    let mut commitment = [0u8; 32];
-    for (bytes, element) in commitment.chunks_exact_mut(4).zip(values.program.0) {
-        bytes.copy_from_slice(&element.as_canonical_u32().to_le_bytes());
-    }
+    let commitment = values.program.to_bytes();
     let mut digest = [0u8; 32];
     for (bytes, word) in digest.chunks_exact_mut(4).zip(values.output_digest) {
         bytes.copy_from_slice(&word.to_be_bytes());
@@ -703,7 +701,7 @@ mod tests {
 
     fn honest() -> VerifierWitness {
         let fixture = fixture();
-        VerifierWitness::new(&fixture.shape, &fixture.keys, &fixture.proof).unwrap()
+        VerifierWitness::new(&fixture.shape, &fixture.keys, copy(&fixture.proof)).unwrap()
     }
 
     /// Whether the circuit of the fixture's shape is satisfied by `witness`.
@@ -744,10 +742,7 @@ mod tests {
         assert!(satisfied(&witness));
         // The inputs are those the settlement program computes: the packed commitment, and
         // the SHA-256 of what the guest committed with its first byte cleared.
-        let mut commitment = [0u8; 32];
-        for (bytes, element) in commitment.chunks_exact_mut(4).zip(fixture.keys.program().0) {
-            bytes.copy_from_slice(&element.as_canonical_u32().to_le_bytes());
-        }
+        let commitment = fixture.keys.program().to_bytes();
         let output: [u8; 32] = Sha256::digest(&fixture.journal).into();
         let expected = [
             commitment_input(&commitment).unwrap(),
@@ -821,7 +816,7 @@ mod tests {
             let mut proof = copy(&fixture.proof);
             tamper(&mut proof);
             assert!(
-                VerifierWitness::new(&fixture.shape, &fixture.keys, &proof).is_err(),
+                VerifierWitness::new(&fixture.shape, &fixture.keys, copy(&proof)).is_err(),
                 "natively rejected: {what}"
             );
             // The circuit takes it all the same, with the honest opening proof.
@@ -1008,7 +1003,7 @@ mod tests {
         other[taller[0]] += 1;
         let shape = VerifierShape::new(keys, &other).unwrap();
         assert!(matches!(
-            VerifierWitness::new(&shape, keys, &fixture.proof),
+            VerifierWitness::new(&shape, keys, copy(&fixture.proof)),
             Err(WrapError::OtherShape { .. })
         ));
         let mut other = bits.clone();
@@ -1024,7 +1019,7 @@ mod tests {
         let other_parameters = MachineKeys::<Outer>::new(&guest("fibonacci"), other_parameters);
         for keys in [&other_program, &other_parameters] {
             assert!(matches!(
-                VerifierWitness::new(&fixture.shape, keys, &fixture.proof),
+                VerifierWitness::new(&fixture.shape, keys, copy(&fixture.proof)),
                 Err(WrapError::OtherKeys)
             ));
         }
@@ -1032,7 +1027,7 @@ mod tests {
         // height (no such circuit), or the circuit refuses this program's proof.
         match VerifierShape::new(&other_program, bits) {
             Ok(shape) => assert!(matches!(
-                VerifierWitness::new(&shape, &other_program, &fixture.proof),
+                VerifierWitness::new(&shape, &other_program, copy(&fixture.proof)),
                 Err(WrapError::Rejected(_))
             )),
             Err(error) => assert!(matches!(error, WrapError::Heights(_)), "{error}"),
@@ -1050,7 +1045,7 @@ mod tests {
         let proof = keys.prove_segment(&segments[0]).unwrap();
         let shape = VerifierShape::new(&keys, &proof.proof.degree_bits).unwrap();
         assert!(matches!(
-            VerifierWitness::new(&shape, &keys, &proof),
+            VerifierWitness::new(&shape, &keys, proof),
             Err(WrapError::ExitCode(7))
         ));
     }
