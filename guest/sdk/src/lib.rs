@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+mod atomics;
 mod heap;
 pub mod io;
 mod runtime;
