@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use p3_air::{Air, BaseAir, WindowAccess};
+use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
 use p3_baby_bear::{
     BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL, BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
     BABYBEAR_POSEIDON2_RC_16_INTERNAL, GenericPoseidon2LinearLayersBabyBear,
@@ -47,26 +47,24 @@ type PermutationAir = Poseidon2Air<
 type PermutationCols<T> =
     Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>;
 
-/// Columns of Plonky3's permutation AIR; the table adds a multiplicity in front.
-const PERMUTATION_WIDTH: usize =
-    num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>();
-
+/// Plonky3's AIR of one permutation per row, with the constants of
+/// `p3_baby_bear::default_babybear_poseidon2_16`: the permutation the memory commitment, the
+/// transcript and the precompile all use. Tables embed it at a column offset and add their own
+/// columns and bus interactions around it.
 #[derive(Clone)]
-pub struct Poseidon2Chip {
+pub struct Permutation {
     air: Arc<PermutationAir>,
     constants: Arc<RoundConstants<F, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>>,
 }
 
-impl std::fmt::Debug for Poseidon2Chip {
+impl std::fmt::Debug for Permutation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Poseidon2Chip")
+        f.write_str("Poseidon2 permutation")
     }
 }
 
-impl Default for Poseidon2Chip {
+impl Default for Permutation {
     fn default() -> Self {
-        // The constants of `p3_baby_bear::default_babybear_poseidon2_16`, the permutation the
-        // memory commitment, the transcript and the precompile all use.
         let external = ExternalLayerConstants::new(
             BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL.to_vec(),
             BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL.to_vec(),
@@ -81,13 +79,14 @@ impl Default for Poseidon2Chip {
     }
 }
 
-impl TraceGenerator for Poseidon2Chip {
-    fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
-        let requests = record.poseidon2_requests();
-        let height = requests.len().next_power_of_two().max(MIN_HEIGHT);
-        let mut inputs: Vec<[F; WIDTH]> = requests.iter().map(|(input, _)| *input).collect();
-        inputs.resize(height, [F::ZERO; WIDTH]);
-        let permutations = generate_trace_rows::<
+impl Permutation {
+    /// Columns of one permutation.
+    pub const WIDTH: usize =
+        num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>();
+
+    /// One row of [`Self::WIDTH`] columns per input.
+    pub fn generate(&self, inputs: Vec<[F; WIDTH]>) -> RowMajorMatrix<F> {
+        generate_trace_rows::<
             F,
             GenericPoseidon2LinearLayersBabyBear,
             WIDTH,
@@ -95,12 +94,50 @@ impl TraceGenerator for Poseidon2Chip {
             SBOX_REGISTERS,
             HALF_FULL_ROUNDS,
             PARTIAL_ROUNDS,
-        >(inputs, &self.constants, 0);
-        let width = PERMUTATION_WIDTH + 1;
+        >(inputs, &self.constants, 0)
+    }
+
+    pub fn max_constraint_degree(&self) -> Option<usize> {
+        BaseAir::<F>::max_constraint_degree(self.air.as_ref())
+    }
+
+    /// Constrains columns `offset..offset + WIDTH` of every row to be one permutation, and
+    /// returns its input and output.
+    pub fn eval<AB: AirBuilder<F = F>>(
+        &self,
+        builder: &mut AB,
+        offset: usize,
+    ) -> ([AB::Expr; WIDTH], [AB::Expr; WIDTH]) {
+        let main = builder.main();
+        let columns: &PermutationCols<AB::Var> =
+            core::borrow::Borrow::borrow(&main.current_slice()[offset..offset + Self::WIDTH]);
+        let input = columns.inputs.map(Into::into);
+        let output = columns.ending_full_rounds[HALF_FULL_ROUNDS - 1]
+            .post
+            .map(Into::into);
+        self.air
+            .eval(&mut SubBuilder::new(builder, offset..offset + Self::WIDTH));
+        (input, output)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Poseidon2Chip {
+    permutation: Permutation,
+}
+
+impl TraceGenerator for Poseidon2Chip {
+    fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
+        let requests = record.poseidon2_requests();
+        let height = requests.len().next_power_of_two().max(MIN_HEIGHT);
+        let mut inputs: Vec<[F; WIDTH]> = requests.iter().map(|(input, _)| *input).collect();
+        inputs.resize(height, [F::ZERO; WIDTH]);
+        let permutations = self.permutation.generate(inputs);
+        let width = Permutation::WIDTH + 1;
         let mut values = Vec::with_capacity(height * width);
         for (row, permutation) in permutations
             .values
-            .chunks_exact(PERMUTATION_WIDTH)
+            .chunks_exact(Permutation::WIDTH)
             .enumerate()
         {
             let multiplicity = requests.get(row).map_or(0, |(_, count)| *count);
@@ -113,7 +150,7 @@ impl TraceGenerator for Poseidon2Chip {
 
 impl BaseAir<F> for Poseidon2Chip {
     fn width(&self) -> usize {
-        PERMUTATION_WIDTH + 1
+        Permutation::WIDTH + 1
     }
 
     fn main_next_row_columns(&self) -> Vec<usize> {
@@ -121,22 +158,14 @@ impl BaseAir<F> for Poseidon2Chip {
     }
 
     fn max_constraint_degree(&self) -> Option<usize> {
-        BaseAir::<F>::max_constraint_degree(self.air.as_ref())
+        self.permutation.max_constraint_degree()
     }
 }
 
 impl<AB: InteractionBuilder<F = F>> Air<AB> for Poseidon2Chip {
     fn eval(&self, builder: &mut AB) {
-        let main = builder.main();
-        let row = main.current_slice();
-        let multiplicity = row[0];
-        let permutation: &PermutationCols<AB::Var> = core::borrow::Borrow::borrow(&row[1..]);
-        let input = permutation.inputs.map(Into::into);
-        let output = permutation.ending_full_rounds[HALF_FULL_ROUNDS - 1]
-            .post
-            .map(Into::into);
-        self.air
-            .eval(&mut SubBuilder::new(builder, 1..PERMUTATION_WIDTH + 1));
+        let multiplicity = builder.main().current_slice()[0];
+        let (input, output) = self.permutation.eval(builder, 1);
         builder.poseidon2(input, output, Count::provided(-multiplicity.into()));
     }
 }

@@ -1,0 +1,212 @@
+//! Proving and verifying runs of one recursion program.
+
+use p3_air::BaseAir;
+use p3_batch_stark::{
+    BatchProof, CommonData, ProverData, StarkInstance, prove_batch, verify_batch,
+};
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use serde::{Deserialize, Serialize};
+
+use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters, inner_config};
+
+use crate::program::{Memory, Program, RunError};
+use crate::tables::RecursionAir;
+
+/// A program's tables and the commitment to their preprocessed columns: what proving and
+/// verifying its runs needs.
+pub struct RecursionKeys {
+    program: Program,
+    airs: Vec<RecursionAir>,
+    config: InnerConfig,
+    prover_data: ProverData<InnerConfig>,
+    /// Every table's height, fixed by the program.
+    degree_bits: Vec<usize>,
+}
+
+impl std::fmt::Debug for RecursionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecursionKeys")
+            .field("instructions", &self.program.instructions().len())
+            .field("degree_bits", &self.degree_bits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a run could not be proven.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error("the program does not run on this witness: {0}")]
+    Run(#[from] RunError),
+    #[error("the STARK prover failed: {0}")]
+    Stark(String),
+}
+
+/// Why a proof was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("the proof does not decode: {0}")]
+    Malformed(String),
+    #[error("the proof has tables of 2^{found:?} rows; the program's are 2^{expected:?}")]
+    WrongShape {
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("the proof has {found} public values; the program has {expected}")]
+    WrongPublicValueCount { expected: usize, found: usize },
+    #[error("the STARK does not verify: {0}")]
+    Stark(String),
+}
+
+/// A proof of one run, with its public values.
+#[derive(Serialize, Deserialize)]
+pub struct RecursionProof {
+    pub public_values: Vec<F>,
+    pub proof: BatchProof<InnerConfig>,
+}
+
+impl std::fmt::Debug for RecursionProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecursionProof")
+            .field("public_values", &self.public_values)
+            .field("degree_bits", &self.proof.degree_bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecursionProof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a proof serializes into a Vec")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, VerifyError> {
+        postcard::from_bytes(bytes).map_err(|error| VerifyError::Malformed(error.to_string()))
+    }
+}
+
+impl RecursionKeys {
+    /// The tables of `program` and their preprocessed commitment, for `parameters`.
+    pub fn new(program: Program, parameters: StarkParameters) -> Self {
+        let airs = RecursionAir::all(&program);
+        let config = inner_config(parameters);
+        let degree_bits: Vec<usize> = airs
+            .iter()
+            .map(|air| {
+                let height = air
+                    .preprocessed_trace()
+                    .expect("every recursion table is preprocessed")
+                    .height();
+                height.trailing_zeros() as usize
+            })
+            .collect();
+        let prover_data = ProverData::from_airs_and_degrees(&config, &airs, &degree_bits)
+            .expect("committing to the preprocessed tables cannot fail");
+        Self {
+            program,
+            airs,
+            config,
+            prover_data,
+            degree_bits,
+        }
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn airs(&self) -> &[RecursionAir] {
+        &self.airs
+    }
+
+    /// The preprocessed commitment (the program) and the buses: what a verifier needs beside
+    /// the proof.
+    pub fn common(&self) -> &CommonData<InnerConfig> {
+        &self.prover_data.common
+    }
+
+    /// Every table's trace for a run that left `memory`, and the run's public values.
+    pub fn traces(&self, memory: &Memory) -> (Vec<F>, Vec<RowMajorMatrix<F>>) {
+        let traces = self
+            .airs
+            .iter()
+            .map(|air| air.generate(&self.program, memory))
+            .collect();
+        let public_values = self
+            .airs
+            .iter()
+            .flat_map(|air| air.public_values(&self.program, memory))
+            .collect();
+        (public_values, traces)
+    }
+
+    /// Runs the program on `witness` and proves the run.
+    pub fn prove(&self, witness: &[EF]) -> Result<RecursionProof, ProveError> {
+        let memory = self.program.run(witness)?;
+        let (public_values, traces) = self.traces(&memory);
+        self.prove_traces(&public_values, &traces)
+    }
+
+    /// Proves already generated traces (the tests' malicious provers tamper with them first).
+    pub fn prove_traces(
+        &self,
+        public_values: &[F],
+        traces: &[RowMajorMatrix<F>],
+    ) -> Result<RecursionProof, ProveError> {
+        let per_instance = self.instance_public_values(public_values);
+        let instances: Vec<StarkInstance<'_, InnerConfig, RecursionAir>> = self
+            .airs
+            .iter()
+            .zip(traces)
+            .zip(per_instance)
+            .map(|((air, trace), public_values)| StarkInstance {
+                air,
+                trace,
+                public_values,
+            })
+            .collect();
+        let proof = prove_batch(&self.config, &instances, &self.prover_data)
+            .map_err(|error| ProveError::Stark(format!("{error:?}")))?;
+        Ok(RecursionProof {
+            public_values: public_values.to_vec(),
+            proof,
+        })
+    }
+
+    /// Verifies a proof of a run of this program; on success its public values are the values
+    /// of the program's public cells.
+    pub fn verify(&self, proof: &RecursionProof) -> Result<(), VerifyError> {
+        let expected = self.program.public().len();
+        if proof.public_values.len() != expected {
+            return Err(VerifyError::WrongPublicValueCount {
+                expected,
+                found: proof.public_values.len(),
+            });
+        }
+        if proof.proof.degree_bits != self.degree_bits {
+            return Err(VerifyError::WrongShape {
+                expected: self.degree_bits.clone(),
+                found: proof.proof.degree_bits.clone(),
+            });
+        }
+        let per_instance = self.instance_public_values(&proof.public_values);
+        verify_batch(
+            &self.config,
+            &self.airs,
+            &proof.proof,
+            &per_instance,
+            self.common(),
+        )
+        .map_err(|error| VerifyError::Stark(format!("{error:?}")))
+    }
+
+    /// The public values each table is proven with: the public table's are the proof's.
+    fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
+        self.airs
+            .iter()
+            .map(|air| match air {
+                RecursionAir::Public(_) => public_values.to_vec(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+}
