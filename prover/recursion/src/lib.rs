@@ -16,6 +16,8 @@
 //! proof whose tables are not the program's (their shape is fixed), and never let a value in a
 //! trace go unconstrained, padding rows included.
 
+pub mod challenger;
+pub mod merkle;
 pub mod program;
 pub mod proof;
 pub mod tables;

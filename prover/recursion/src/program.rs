@@ -6,7 +6,9 @@
 //! a run by matching every read of a cell with the one write of it on the `memory` bus, so a
 //! program is built only through [`Builder`], which hands out a cell only once it is written.
 
-use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
+use std::collections::BTreeMap;
+
+use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
 use p3_symmetric::Permutation;
 
 use gnomon_machine::config::{EF, F};
@@ -102,6 +104,11 @@ pub enum Instruction {
         out: Address,
         value: EF,
     },
+    /// A base-field value the run computes from another cell: advice the program must check.
+    Hint {
+        out: Address,
+        hint: Hint,
+    },
     Alu {
         op: AluOp,
         lhs: Address,
@@ -114,6 +121,27 @@ pub enum Instruction {
         input: [Address; POSEIDON2_WIDTH],
         output: [Address; POSEIDON2_WIDTH],
     },
+}
+
+/// What a hint cell holds. Nothing constrains it where it is written: the program that asks
+/// for it checks it (a decomposition is recomposed, for example).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// Bit `index` of the canonical value of a base-field cell.
+    Bit { of: Address, index: u32 },
+    /// Coordinate `index` of an extension-field cell.
+    Coordinate { of: Address, index: u32 },
+}
+
+impl Hint {
+    fn evaluate(self, values: &[EF]) -> F {
+        match self {
+            Self::Bit { of, index } => {
+                F::from_bool(base(values[of.index()]).as_canonical_u32() >> index & 1 == 1)
+            }
+            Self::Coordinate { of, index } => coordinates(&values[of.index()])[index as usize],
+        }
+    }
 }
 
 /// A complete program: what the preprocessed tables commit to.
@@ -142,6 +170,16 @@ impl Program {
 
     /// Runs the program on `witness`, returning every cell's value.
     pub fn run(&self, witness: &[EF]) -> Result<Memory, RunError> {
+        self.run_overriding(witness, &BTreeMap::new())
+    }
+
+    /// Runs the program with the values of some witness or hint cells chosen by the caller
+    /// instead: what a malicious prover can do, for tests of the checks a program makes.
+    pub fn run_overriding(
+        &self,
+        witness: &[EF],
+        overrides: &BTreeMap<Address, EF>,
+    ) -> Result<Memory, RunError> {
         let mut values = vec![EF::ZERO; self.reads.len()];
         let mut witness = witness.iter();
         let permutation = gnomon_machine::config::permutation();
@@ -155,6 +193,9 @@ impl Program {
                     values[out.index()] = value;
                 }
                 Instruction::Constant { out, value } => values[out.index()] = value,
+                Instruction::Hint { out, hint } => {
+                    values[out.index()] = EF::from(hint.evaluate(&values));
+                }
                 Instruction::Alu { op, lhs, rhs, out } => {
                     let (lhs, rhs) = (values[lhs.index()], values[rhs.index()]);
                     if op == AluOp::AssertEq && lhs != rhs {
@@ -171,6 +212,11 @@ impl Program {
                         values[address.index()] = EF::from(value);
                     }
                 }
+            }
+            if let Instruction::Witness { out, .. } | Instruction::Hint { out, .. } = *instruction
+                && let Some(&value) = overrides.get(&out)
+            {
+                values[out.index()] = value;
             }
         }
         if witness.next().is_some() {
@@ -243,6 +289,8 @@ pub struct Builder {
     instructions: Vec<Instruction>,
     reads: Vec<u32>,
     public: Vec<Address>,
+    /// Each constant is written once, by its coordinates.
+    constants: BTreeMap<[u32; 4], Address>,
 }
 
 impl Builder {
@@ -278,20 +326,33 @@ impl Builder {
         out
     }
 
-    pub fn constant_ext(&mut self, value: EF) -> Ext {
-        let out: Ext = self.allocate();
+    fn constant<C: Cell>(&mut self, value: EF) -> C {
+        let key: [u32; 4] = std::array::from_fn(|k| coordinates(&value)[k].as_canonical_u32());
+        if let Some(&address) = self.constants.get(&key) {
+            return C::at(address);
+        }
+        let out: C = self.allocate();
         self.instructions.push(Instruction::Constant {
             out: out.address(),
             value,
         });
+        self.constants.insert(key, out.address());
         out
     }
 
+    pub fn constant_ext(&mut self, value: EF) -> Ext {
+        self.constant(value)
+    }
+
     pub fn constant_felt(&mut self, value: F) -> Felt {
+        self.constant(EF::from(value))
+    }
+
+    fn hint(&mut self, hint: Hint) -> Felt {
         let out: Felt = self.allocate();
-        self.instructions.push(Instruction::Constant {
+        self.instructions.push(Instruction::Hint {
             out: out.address(),
-            value: EF::from(value),
+            hint,
         });
         out
     }
@@ -339,6 +400,94 @@ impl Builder {
             output: output.map(Cell::address),
         });
         output
+    }
+
+    /// `value == 0`.
+    pub fn assert_zero<C: Cell>(&mut self, value: C) {
+        let zero = self.constant(EF::ZERO);
+        self.assert_eq(value, zero);
+    }
+
+    /// `bit` is 0 or 1.
+    pub fn assert_bool(&mut self, bit: Felt) {
+        let square = self.mul(bit, bit);
+        self.assert_eq(square, bit);
+    }
+
+    /// `when_one` if `bit` (0 or 1, as the caller has asserted) is one, else `when_zero`.
+    pub fn select<C: Cell>(&mut self, bit: Felt, when_one: C, when_zero: C) -> C {
+        let difference = self.sub(when_one, when_zero);
+        let bit = C::at(bit.address());
+        let offset = self.mul(bit, difference);
+        self.add(when_zero, offset)
+    }
+
+    /// The low `count` bits of `value`'s canonical representative, least significant first,
+    /// each asserted boolean. All 31 bits are hinted and recomposed, and the decomposition is
+    /// checked to be the canonical one (below the modulus `2^31 - 2^27 + 1`), so that `value + p`
+    /// cannot pass for `value`.
+    pub fn bits(&mut self, value: Felt, count: usize) -> Vec<Felt> {
+        const BITS: u32 = 31;
+        const LOW: u32 = 27;
+        assert!(count <= BITS as usize, "a base-field value has 31 bits");
+        let bits: Vec<Felt> = (0..BITS)
+            .map(|index| {
+                let bit = self.hint(Hint::Bit {
+                    of: value.address(),
+                    index,
+                });
+                self.assert_bool(bit);
+                bit
+            })
+            .collect();
+        let low = self.weighted_sum(&bits[..LOW as usize], 0);
+        let high = self.weighted_sum(&bits[LOW as usize..], LOW);
+        let sum = self.add(low, high);
+        self.assert_eq(sum, value);
+        // At or above 2^31 - 2^27 (the top four bits set), only 2^31 - 2^27 itself is canonical.
+        let mut top = bits[LOW as usize];
+        for &bit in &bits[LOW as usize + 1..] {
+            top = self.mul(top, bit);
+        }
+        let overflow = self.mul(top, low);
+        self.assert_zero(overflow);
+        bits[..count].to_vec()
+    }
+
+    /// `sum_i bits[i] * 2^(shift + i)`.
+    fn weighted_sum(&mut self, bits: &[Felt], shift: u32) -> Felt {
+        let mut sum = self.constant_felt(F::ZERO);
+        for (index, &bit) in bits.iter().enumerate() {
+            let weight = self.constant_felt(F::from_u32(1 << (shift + index as u32)));
+            let term = self.mul(bit, weight);
+            sum = self.add(sum, term);
+        }
+        sum
+    }
+
+    /// The extension element with these coordinates.
+    pub fn ext_from_coordinates(&mut self, coordinates: [Felt; 4]) -> Ext {
+        let mut sum = Ext::from(coordinates[0]);
+        for (index, &coordinate) in coordinates.iter().enumerate().skip(1) {
+            let basis =
+                self.constant_ext(EF::from_basis_coefficients_fn(|k| F::from_bool(k == index)));
+            let term = self.mul(Ext::from(coordinate), basis);
+            sum = self.add(sum, term);
+        }
+        sum
+    }
+
+    /// The coordinates of `value`: hinted, then joined and compared with it.
+    pub fn coordinates(&mut self, value: Ext) -> [Felt; 4] {
+        let coordinates = std::array::from_fn(|index| {
+            self.hint(Hint::Coordinate {
+                of: value.address(),
+                index: index as u32,
+            })
+        });
+        let joined = self.ext_from_coordinates(coordinates);
+        self.assert_eq(joined, value);
+        coordinates
     }
 
     /// Makes `value` the next public value of the proof.

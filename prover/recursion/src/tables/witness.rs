@@ -1,7 +1,7 @@
-//! The witness table: one row per witness or constant instruction, writing its cell.
+//! The witness table: one row per witness, hint or constant instruction, writing its cell.
 //!
-//! A constant row's value is its preprocessed constant; a witness row's is the prover's, in
-//! the base field when the instruction says so. Padding rows are constants zero, read by no one.
+//! A constant row's value is its preprocessed constant; a witness or hint row's is the
+//! prover's, in the base field when the instruction says so (hints always are). Padding rows are constants zero, read by no one.
 
 use p3_air::{Air, BaseAir, WindowAccess};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
@@ -38,6 +38,7 @@ fn written(program: &Program) -> Vec<(Address, Source)> {
         .iter()
         .filter_map(|instruction| match *instruction {
             Instruction::Witness { out, base } => Some((out, Source::Witness { base })),
+            Instruction::Hint { out, .. } => Some((out, Source::Witness { base: true })),
             Instruction::Constant { out, value } => Some((out, Source::Constant(value))),
             _ => None,
         })
