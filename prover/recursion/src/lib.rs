@@ -17,6 +17,7 @@
 //! trace go unconstrained, padding rows included.
 
 pub mod challenger;
+pub mod constraints;
 pub mod merkle;
 pub mod program;
 pub mod proof;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
+use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, PrimeField32};
 use p3_symmetric::Permutation;
 
 use gnomon_machine::config::{EF, F};
@@ -131,6 +131,9 @@ pub enum Hint {
     Bit { of: Address, index: u32 },
     /// Coordinate `index` of an extension-field cell.
     Coordinate { of: Address, index: u32 },
+    /// Coordinate `index` of the inverse of an extension-field cell (zero for zero, which no
+    /// check that the product is one accepts).
+    InverseCoordinate { of: Address, index: u32 },
 }
 
 impl Hint {
@@ -140,6 +143,10 @@ impl Hint {
                 F::from_bool(base(values[of.index()]).as_canonical_u32() >> index & 1 == 1)
             }
             Self::Coordinate { of, index } => coordinates(&values[of.index()])[index as usize],
+            Self::InverseCoordinate { of, index } => {
+                let inverse = values[of.index()].try_inverse().unwrap_or(EF::ZERO);
+                coordinates(&inverse)[index as usize]
+            }
         }
     }
 }
@@ -488,6 +495,27 @@ impl Builder {
         let joined = self.ext_from_coordinates(coordinates);
         self.assert_eq(joined, value);
         coordinates
+    }
+
+    /// `1 / value`: hinted, and its product with `value` asserted to be one, which also proves
+    /// `value` nonzero.
+    pub fn inverse(&mut self, value: Ext) -> Ext {
+        let coordinates = std::array::from_fn(|index| {
+            self.hint(Hint::InverseCoordinate {
+                of: value.address(),
+                index: index as u32,
+            })
+        });
+        let inverse = self.ext_from_coordinates(coordinates);
+        let product = self.mul(value, inverse);
+        let one = self.constant_ext(EF::ONE);
+        self.assert_eq(product, one);
+        inverse
+    }
+
+    /// `value^(2^log)`, by squaring.
+    pub fn exp_power_of_two<C: Cell>(&mut self, value: C, log: usize) -> C {
+        (0..log).fold(value, |power, _| self.mul(power, power))
     }
 
     /// Makes `value` the next public value of the proof.
