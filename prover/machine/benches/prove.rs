@@ -11,25 +11,9 @@ use std::time::Instant;
 
 use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
 use gnomon_machine::config::{Hashing, Inner, Outer, StarkParameters};
+use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::MachineKeys;
 use p3_matrix::Matrix;
-
-/// Peak resident memory of this process so far, in MiB (Linux).
-fn peak_memory_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 /// Segment sizes from the comma-separated list in `variable`, or `default`.
 fn sizes(variable: &str, default: &[u32]) -> Vec<u32> {

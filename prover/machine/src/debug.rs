@@ -160,3 +160,21 @@ pub fn check_traces(
     }
     first_imbalance(traffic)
 }
+
+/// Peak resident memory of this process so far, in MiB (Linux's `VmHWM`; NaN elsewhere): what
+/// the benchmarks report beside their times.
+pub fn peak_memory_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}

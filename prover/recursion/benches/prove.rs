@@ -9,27 +9,11 @@
 use std::time::Instant;
 
 use gnomon_machine::config::{EF, F, StarkParameters};
+use gnomon_machine::debug::peak_memory_mib;
 use gnomon_recursion::RecursionKeys;
 use gnomon_recursion::program::{Builder, Felt};
 use p3_field::PrimeCharacteristicRing;
 use p3_matrix::Matrix;
-
-/// Peak resident memory of this process so far, in MiB (Linux).
-fn peak_memory_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 /// `2^log_arithmetic` ALU rows (`x = x * x + c`, two a step) and `2^log_permutations`
 /// chained permutations; the witness is `x` and the first state.

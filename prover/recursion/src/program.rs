@@ -313,24 +313,23 @@ impl Builder {
         address
     }
 
-    /// The next extension-field value of the witness.
-    pub fn witness_ext(&mut self) -> Ext {
-        let out: Ext = self.allocate();
+    fn witness<C: Cell>(&mut self, base: bool) -> C {
+        let out: C = self.allocate();
         self.instructions.push(Instruction::Witness {
             out: out.address(),
-            base: false,
+            base,
         });
         out
     }
 
+    /// The next extension-field value of the witness.
+    pub fn witness_ext(&mut self) -> Ext {
+        self.witness(false)
+    }
+
     /// The next base-field value of the witness.
     pub fn witness_felt(&mut self) -> Felt {
-        let out: Felt = self.allocate();
-        self.instructions.push(Instruction::Witness {
-            out: out.address(),
-            base: true,
-        });
-        out
+        self.witness(true)
     }
 
     fn constant<C: Cell>(&mut self, value: EF) -> C {
@@ -484,15 +483,16 @@ impl Builder {
         sum
     }
 
+    /// Four hinted coordinates, `hint(index)` each, and the element they make.
+    fn hinted_ext(&mut self, hint: impl Fn(u32) -> Hint) -> ([Felt; 4], Ext) {
+        let coordinates = std::array::from_fn(|index| self.hint(hint(index as u32)));
+        (coordinates, self.ext_from_coordinates(coordinates))
+    }
+
     /// The coordinates of `value`: hinted, then joined and compared with it.
     pub fn coordinates(&mut self, value: Ext) -> [Felt; 4] {
-        let coordinates = std::array::from_fn(|index| {
-            self.hint(Hint::Coordinate {
-                of: value.address(),
-                index: index as u32,
-            })
-        });
-        let joined = self.ext_from_coordinates(coordinates);
+        let of = value.address();
+        let (coordinates, joined) = self.hinted_ext(|index| Hint::Coordinate { of, index });
         self.assert_eq(joined, value);
         coordinates
     }
@@ -500,13 +500,8 @@ impl Builder {
     /// `1 / value`: hinted, and its product with `value` asserted to be one, which also proves
     /// `value` nonzero.
     pub fn inverse(&mut self, value: Ext) -> Ext {
-        let coordinates = std::array::from_fn(|index| {
-            self.hint(Hint::InverseCoordinate {
-                of: value.address(),
-                index: index as u32,
-            })
-        });
-        let inverse = self.ext_from_coordinates(coordinates);
+        let of = value.address();
+        let (_, inverse) = self.hinted_ext(|index| Hint::InverseCoordinate { of, index });
         let product = self.mul(value, inverse);
         let one = self.constant_ext(EF::ONE);
         self.assert_eq(product, one);

@@ -12,13 +12,13 @@ fn ext(seed: u32) -> EF {
     EF::from_basis_coefficients_fn(|k| F::from_u32(seed * 7 + k as u32 + 1))
 }
 
-/// `(x * y + c - x == w)` over the extension and `a * 5` over the base field, with `a * 5`
-/// and `a` public; its witness is `[x, y, w, a]`.
-fn arithmetic() -> (RecursionKeys, Vec<EF>) {
+/// `(x * y + c - x == w)` over the extension, `c = ext(seed)`, and `a * 5` over the base
+/// field, with `a * 5` and `a` public; its witness is `[x, y, w, a]`.
+fn arithmetic_with(seed: u32) -> (RecursionKeys, Vec<EF>) {
     let mut builder = Builder::default();
     let x = builder.witness_ext();
     let y = builder.witness_ext();
-    let c = builder.constant_ext(ext(9));
+    let c = builder.constant_ext(ext(seed));
     let product = builder.mul(x, y);
     let sum = builder.add(product, c);
     let difference = builder.sub(sum, x);
@@ -31,8 +31,12 @@ fn arithmetic() -> (RecursionKeys, Vec<EF>) {
     builder.public(a);
     let keys = RecursionKeys::new(builder.build(), StarkParameters::testing());
     let (x, y) = (ext(1), ext(2));
-    let witness = vec![x, y, x * y + ext(9) - x, EF::from(F::from_u32(12))];
+    let witness = vec![x, y, x * y + ext(seed) - x, EF::from(F::from_u32(12))];
     (keys, witness)
+}
+
+fn arithmetic() -> (RecursionKeys, Vec<EF>) {
+    arithmetic_with(9)
 }
 
 /// Poseidon2 of 16 base-field witness values, the first 8 outputs public.
@@ -172,23 +176,7 @@ fn tampered_proofs_are_rejected() {
     }
 
     // A proof of another program, even with the same tables' shapes, is not this one's.
-    let mut builder = Builder::default();
-    let x = builder.witness_ext();
-    let y = builder.witness_ext();
-    let c = builder.constant_ext(ext(10));
-    let product = builder.mul(x, y);
-    let sum = builder.add(product, c);
-    let difference = builder.sub(sum, x);
-    let w = builder.witness_ext();
-    builder.assert_eq(difference, w);
-    let a = builder.witness_felt();
-    let five = builder.constant_felt(F::from_u32(5));
-    let scaled = builder.mul(a, five);
-    builder.public(scaled);
-    builder.public(a);
-    let other = RecursionKeys::new(builder.build(), StarkParameters::testing());
-    let mut other_witness = witness;
-    other_witness[2] += ext(10) - ext(9);
+    let (other, other_witness) = arithmetic_with(10);
     let other_proof = other.prove(&other_witness).unwrap();
     other.verify(&other_proof).unwrap();
     assert!(matches!(

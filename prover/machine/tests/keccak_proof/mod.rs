@@ -40,23 +40,15 @@ pub fn verify(proof: &KeccakProof, parameters: StarkParameters) -> bool {
 /// The guest's input: the parameters (and whether to hash with the Poseidon2 precompile) on
 /// stdin, the proof as a hint.
 pub fn input(proof: &KeccakProof, parameters: StarkParameters, use_precompile: bool) -> Input {
-    let StarkParameters {
-        log_blowup,
-        num_queries,
-        query_pow_bits,
-        lookup_pow_bits,
-        deep_pow_bits,
-        log_final_poly_len,
-        cap_height,
-    } = parameters;
+    // In the order of the fields' declaration, which the guest reads them in.
     let parameters = [
-        log_blowup,
-        num_queries,
-        query_pow_bits,
-        lookup_pow_bits,
-        deep_pow_bits,
-        log_final_poly_len,
-        cap_height,
+        parameters.log_blowup,
+        parameters.num_queries,
+        parameters.query_pow_bits,
+        parameters.lookup_pow_bits,
+        parameters.deep_pow_bits,
+        parameters.log_final_poly_len,
+        parameters.cap_height,
     ]
     .map(|value| u32::try_from(value).unwrap());
     let mut input = Input::new();

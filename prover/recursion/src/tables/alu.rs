@@ -4,16 +4,15 @@
 //!
 //! Padding rows and the unused result of an assertion are zero.
 
-use p3_air::{Air, BaseAir, WindowAccess};
 use p3_field::extension::BinomiallyExtendable;
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
-use gnomon_machine::chips::{MAX_CONSTRAINT_DEGREE, trace_from_rows};
+use gnomon_machine::chips::trace_from_rows;
 use gnomon_machine::config::F;
 
-use super::{read, write};
+use super::{main_row, preprocessed_row, read, write};
 use crate::program::{Address, AluOp, Instruction, Memory, Program};
 
 /// Preprocessed: is_add, is_sub, is_mul, is_assert, lhs, rhs, out, out_reads.
@@ -23,7 +22,7 @@ const WIDTH: usize = 12;
 
 #[derive(Clone, Debug)]
 pub struct AluTable {
-    preprocessed: RowMajorMatrix<F>,
+    pub(super) preprocessed: RowMajorMatrix<F>,
 }
 
 /// The table's rows, in order.
@@ -85,42 +84,17 @@ impl AluTable {
             }
         })
     }
-}
 
-impl BaseAir<F> for AluTable {
-    fn width(&self) -> usize {
+    pub fn width(&self) -> usize {
         WIDTH
     }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        Some(self.preprocessed.clone())
-    }
-    fn preprocessed_width(&self) -> usize {
-        PREPROCESSED
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    fn max_constraint_degree(&self) -> Option<usize> {
-        Some(MAX_CONSTRAINT_DEGREE)
-    }
-}
 
-impl<AB: InteractionBuilder<F = F>> Air<AB> for AluTable {
-    fn eval(&self, builder: &mut AB) {
-        let fixed: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
-        let main = builder.main();
-        let values = main.current_slice();
-        let lhs: [AB::Expr; 4] = std::array::from_fn(|k| values[k].into());
-        let rhs: [AB::Expr; 4] = std::array::from_fn(|k| values[4 + k].into());
-        let out: [AB::Expr; 4] = std::array::from_fn(|k| values[8 + k].into());
+    pub fn eval<AB: InteractionBuilder<F = F>>(&self, builder: &mut AB) {
+        let fixed = preprocessed_row(builder);
+        let values = main_row(builder);
+        let lhs: [AB::Expr; 4] = std::array::from_fn(|k| values[k].clone());
+        let rhs: [AB::Expr; 4] = std::array::from_fn(|k| values[4 + k].clone());
+        let out: [AB::Expr; 4] = std::array::from_fn(|k| values[8 + k].clone());
         let [is_add, is_sub, is_mul, is_assert] = std::array::from_fn(|k| fixed[k].clone());
         let computes = is_add.clone() + is_sub.clone() + is_mul.clone();
         let is_real = computes.clone() + is_assert.clone();

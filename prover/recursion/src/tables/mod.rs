@@ -15,11 +15,12 @@ pub mod witness;
 
 use std::iter::once;
 
-use p3_air::{Air, BaseAir};
+use p3_air::{Air, BaseAir, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
+use gnomon_machine::chips::MAX_CONSTRAINT_DEGREE;
 use gnomon_machine::config::F;
 
 use crate::program::{Memory, Program};
@@ -44,6 +45,26 @@ fn write<AB: InteractionBuilder>(
     reads: AB::Expr,
 ) {
     builder.push_interaction(MEMORY, once(address).chain(value), Count::provided(-reads));
+}
+
+/// The current row of the preprocessed trace.
+fn preprocessed_row<AB: InteractionBuilder>(builder: &AB) -> Vec<AB::Expr> {
+    builder
+        .preprocessed()
+        .current_slice()
+        .iter()
+        .map(|&value| value.into())
+        .collect()
+}
+
+/// The current row of the main trace.
+fn main_row<AB: InteractionBuilder>(builder: &AB) -> Vec<AB::Expr> {
+    builder
+        .main()
+        .current_slice()
+        .iter()
+        .map(|&value| value.into())
+        .collect()
 }
 
 /// A base-field value as a cell's coordinates.
@@ -114,28 +135,34 @@ impl RecursionAir {
     }
 }
 
-// Every method any table overrides is forwarded: one left out would silently take its default.
+// No table reads the next row.
 impl BaseAir<F> for RecursionAir {
     fn width(&self) -> usize {
         each_table!(self, table => table.width())
     }
     fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        each_table!(self, table => table.preprocessed_trace())
+        Some(each_table!(self, table => table.preprocessed.clone()))
     }
     fn preprocessed_width(&self) -> usize {
-        each_table!(self, table => table.preprocessed_width())
+        each_table!(self, table => table.preprocessed.width)
     }
     fn main_next_row_columns(&self) -> Vec<usize> {
-        each_table!(self, table => table.main_next_row_columns())
+        Vec::new()
     }
     fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        each_table!(self, table => table.preprocessed_next_row_columns())
+        Vec::new()
     }
     fn max_constraint_degree(&self) -> Option<usize> {
-        each_table!(self, table => table.max_constraint_degree())
+        match self {
+            Self::Poseidon2(table) => table.max_constraint_degree(),
+            _ => Some(MAX_CONSTRAINT_DEGREE),
+        }
     }
     fn num_public_values(&self) -> usize {
-        each_table!(self, table => table.num_public_values())
+        match self {
+            Self::Public(table) => table.width(),
+            _ => 0,
+        }
     }
 }
 

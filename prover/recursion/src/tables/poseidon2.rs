@@ -3,7 +3,6 @@
 //!
 //! Padding rows permute zero and touch no cell.
 
-use p3_air::{Air, BaseAir, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
@@ -12,7 +11,7 @@ use gnomon_machine::chips::poseidon2::Permutation;
 use gnomon_machine::chips::{MIN_HEIGHT, trace_from_rows};
 use gnomon_machine::config::F;
 
-use super::{base, read, write};
+use super::{base, preprocessed_row, read, write};
 use crate::program::{Address, Instruction, Memory, POSEIDON2_WIDTH as LANES, Program};
 
 /// Preprocessed: is_real, input[16], output[16], output_reads[16].
@@ -21,7 +20,7 @@ const PREPROCESSED: usize = 1 + 3 * LANES;
 #[derive(Clone, Debug)]
 pub struct Poseidon2Table {
     permutation: Permutation,
-    preprocessed: RowMajorMatrix<F>,
+    pub(super) preprocessed: RowMajorMatrix<F>,
 }
 
 type Call = ([Address; LANES], [Address; LANES]);
@@ -67,37 +66,17 @@ impl Poseidon2Table {
         inputs.resize(height, [F::ZERO; LANES]);
         self.permutation.generate(inputs)
     }
-}
 
-impl BaseAir<F> for Poseidon2Table {
-    fn width(&self) -> usize {
+    pub fn width(&self) -> usize {
         Permutation::WIDTH
     }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        Some(self.preprocessed.clone())
-    }
-    fn preprocessed_width(&self) -> usize {
-        PREPROCESSED
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    fn max_constraint_degree(&self) -> Option<usize> {
+
+    pub fn max_constraint_degree(&self) -> Option<usize> {
         self.permutation.max_constraint_degree()
     }
-}
 
-impl<AB: InteractionBuilder<F = F>> Air<AB> for Poseidon2Table {
-    fn eval(&self, builder: &mut AB) {
-        let fixed: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
+    pub fn eval<AB: InteractionBuilder<F = F>>(&self, builder: &mut AB) {
+        let fixed = preprocessed_row(builder);
         let (input, output) = self.permutation.eval(builder, 0);
         let is_real = fixed[0].clone();
         for (lane, value) in input.into_iter().enumerate() {

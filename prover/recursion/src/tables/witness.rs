@@ -3,15 +3,14 @@
 //! A constant row's value is its preprocessed constant; a witness or hint row's is the
 //! prover's, in the base field when the instruction says so (hints always are). Padding rows are constants zero, read by no one.
 
-use p3_air::{Air, BaseAir, WindowAccess};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
-use gnomon_machine::chips::{MAX_CONSTRAINT_DEGREE, trace_from_rows};
+use gnomon_machine::chips::trace_from_rows;
 use gnomon_machine::config::{EF, F};
 
-use super::write;
+use super::{main_row, preprocessed_row, write};
 use crate::program::{Address, Instruction, Memory, Program};
 
 /// Preprocessed: address, reads, is_witness, is_base, constant[4].
@@ -21,7 +20,7 @@ const WIDTH: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct WitnessTable {
-    preprocessed: RowMajorMatrix<F>,
+    pub(super) preprocessed: RowMajorMatrix<F>,
 }
 
 /// Where a row's value comes from.
@@ -70,39 +69,15 @@ impl WitnessTable {
             row.copy_from_slice(&memory.coordinates(out));
         })
     }
-}
 
-impl BaseAir<F> for WitnessTable {
-    fn width(&self) -> usize {
+    pub fn width(&self) -> usize {
         WIDTH
     }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        Some(self.preprocessed.clone())
-    }
-    fn preprocessed_width(&self) -> usize {
-        PREPROCESSED
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    fn max_constraint_degree(&self) -> Option<usize> {
-        Some(MAX_CONSTRAINT_DEGREE)
-    }
-}
 
-impl<AB: InteractionBuilder<F = F>> Air<AB> for WitnessTable {
-    fn eval(&self, builder: &mut AB) {
-        let fixed: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
-        let value: [AB::Expr; 4] =
-            std::array::from_fn(|k| builder.main().current_slice()[k].into());
+    pub fn eval<AB: InteractionBuilder<F = F>>(&self, builder: &mut AB) {
+        let fixed = preprocessed_row(builder);
+        let main = main_row(builder);
+        let value: [AB::Expr; 4] = std::array::from_fn(|k| main[k].clone());
         let (address, reads, is_witness, is_base) = (
             fixed[0].clone(),
             fixed[1].clone(),
