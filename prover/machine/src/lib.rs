@@ -66,3 +66,4 @@ pub mod rom;
 pub mod run;
 pub mod segment;
 mod sub_builder;
+pub mod verification;

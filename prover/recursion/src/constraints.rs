@@ -1,7 +1,8 @@
-//! The out-of-domain constraint check of a table as recursion-program code: what p3-uni-stark
-//! 0.9.0-rc.2's `verify_constraints` and `recompose_quotient_from_chunks` compute natively,
-//! for an AIR's base-field constraints (tables without lookups, no periodic columns, no zero
-//! knowledge).
+//! The out-of-domain constraint check of a table as recursion-program code: what p3's
+//! `verify_constraints` and `recompose_quotient_from_chunks` (0.9.0-rc.2) compute natively, on
+//! the table's [`TableConstraints`] (p3's own symbolic constraints, the chunk constants). For
+//! now tables without lookups: LogUp's extension-field constraints come with the batch
+//! verifier.
 //!
 //! 1. The trace domain's selectors at `zeta` (the subgroup of `N = 2^n` rows, shift one):
 //!    `Z = zeta^N - 1`, `is_first_row = Z / (zeta - 1)`, `is_last_row = Z / (zeta - g^-1)`,
@@ -11,8 +12,9 @@
 //!    opened rows once per shared node and folded in emission order, `acc = acc * alpha + c`.
 //! 3. `quotient(zeta) = sum_i zps_i * q_i(zeta)`, `q_i(zeta)` the opened chunk's four
 //!    coordinate polynomials recombined, `zps_i` the product over the other chunk domains
-//!    `D_j` of `Z_Dj(zeta) / Z_Dj(first point of D_i)` (constants but for `Z_Dj(zeta)`).
-//! 4. `folded * inv_vanishing == quotient(zeta)`, asserted.
+//!    `D_j` of `Z_Dj(zeta) / Z_Dj(first point of D_i)` (constants but for `Z_Dj(zeta)`, which
+//!    is `zeta^N * s_j^-N - 1`).
+//! 4. `folded * inv_vanishing == quotient(zeta)`, asserted ([`check`]).
 //!
 //! The caller binds the inputs as the native verifier does: `alpha` and `zeta` drawn by the
 //! transcript after the commitments and public values, the opened values checked by the PCS.
@@ -21,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gnomon_machine::config::{EF, F};
+use gnomon_machine::verification::{Emitted, TableConstraints};
 use p3_air::symbolic::{BaseEntry, BaseLeaf, SymbolicExpr, SymbolicExpression};
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
 
@@ -44,20 +47,6 @@ pub struct Selectors {
     pub inv_vanishing: Ext,
 }
 
-/// A chunk of the quotient's domain: the coset `shift * <g>` of `2^log_size` points.
-#[derive(Clone, Copy, Debug)]
-pub struct ChunkDomain {
-    pub shift: F,
-    pub log_size: usize,
-}
-
-impl ChunkDomain {
-    /// `Z_D(x) = (x / shift)^|D| - 1` at a point of the base field.
-    fn vanishing_at(self, point: F) -> F {
-        (point * self.shift.inverse()).exp_power_of_2(self.log_size) - F::ONE
-    }
-}
-
 /// The selectors of a trace of `2^log_degree` rows at `zeta`.
 pub fn selectors(builder: &mut Builder, zeta: Ext, log_degree: usize) -> Selectors {
     let one = builder.constant_ext(EF::ONE);
@@ -79,10 +68,38 @@ pub fn selectors(builder: &mut Builder, zeta: Ext, log_degree: usize) -> Selecto
     }
 }
 
-/// `sum_i alpha^(K - 1 - i) c_i` for the constraints `c_0..c_(K-1)`, in emission order.
-pub fn fold(
+/// Asserts the out-of-domain identity of `table`: its constraints on `openings`, folded with
+/// `alpha`, times `1 / Z_H(zeta)`, equal the quotient recombined from the opened `chunks`
+/// (each four coordinate-polynomial values, one per chunk domain).
+///
+/// # Panics
+///
+/// If the table has lookups (not supported yet), or `chunks` is not one per chunk domain.
+pub fn check(
     builder: &mut Builder,
-    constraints: &[SymbolicExpression<F>],
+    table: &TableConstraints,
+    openings: &Openings,
+    zeta: Ext,
+    alpha: Ext,
+    chunks: &[[Ext; 4]],
+) {
+    assert_eq!(
+        table.num_lookups(),
+        0,
+        "{}: LogUp constraints are not supported yet",
+        table.name()
+    );
+    let selectors = selectors(builder, zeta, table.log_degree());
+    let folded = fold(builder, table, openings, &selectors, alpha);
+    let quotient = quotient(builder, table, zeta, chunks);
+    let product = builder.mul(folded, selectors.inv_vanishing);
+    builder.assert_eq(product, quotient);
+}
+
+/// `sum_i alpha^(K - 1 - i) c_i` for the constraints `c_0..c_(K-1)`, in emission order.
+fn fold(
+    builder: &mut Builder,
+    table: &TableConstraints,
     openings: &Openings,
     selectors: &Selectors,
     alpha: Ext,
@@ -94,66 +111,68 @@ pub fn fold(
         nodes: BTreeMap::new(),
     };
     let mut folded = evaluator.builder.constant_ext(EF::ZERO);
-    for constraint in constraints {
-        let value = evaluator.evaluate(constraint);
+    for emitted in table.order() {
+        let Emitted::Base(index) = *emitted else {
+            panic!(
+                "{}: extension-field constraints are not supported yet",
+                table.name()
+            );
+        };
+        let value = evaluator.evaluate(&table.base_constraints()[index]);
         let scaled = evaluator.builder.mul(folded, alpha);
         folded = evaluator.builder.add(scaled, value);
     }
     folded
 }
 
-/// `quotient(zeta)` from the opened chunks (each four coordinate-polynomial values) of the
-/// chunk domains `domains`.
-pub fn quotient(
+/// `quotient(zeta)` from the opened chunks.
+fn quotient(
     builder: &mut Builder,
+    table: &TableConstraints,
     zeta: Ext,
-    domains: &[ChunkDomain],
     chunks: &[[Ext; 4]],
 ) -> Ext {
-    assert_eq!(domains.len(), chunks.len(), "one opened chunk per domain");
+    assert_eq!(
+        chunks.len(),
+        table.num_quotient_chunks(),
+        "one opened chunk per domain"
+    );
     let one = builder.constant_ext(EF::ONE);
-    let at_zeta: Vec<Ext> = domains
+    let zeta_n = builder.exp_power_of_two(zeta, table.log_degree());
+    let at_zeta: Vec<Ext> = table
+        .chunk_shift_powers()
         .iter()
-        .map(|domain| {
-            let scale = builder.constant_ext(EF::from(
-                domain.shift.inverse().exp_power_of_2(domain.log_size),
-            ));
-            let power = builder.exp_power_of_two(zeta, domain.log_size);
-            let scaled = builder.mul(power, scale);
+        .map(|&power| {
+            let power = builder.constant_ext(EF::from(power));
+            let scaled = builder.mul(zeta_n, power);
             builder.sub(scaled, one)
         })
         .collect();
     let mut quotient = builder.constant_ext(EF::ZERO);
-    for (i, (domain, chunk)) in domains.iter().zip(chunks).enumerate() {
-        let denominator: F = domains
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .map(|(_, other)| other.vanishing_at(domain.shift))
-            .product();
-        let mut zps = builder.constant_ext(EF::from(denominator.inverse()));
+    for (i, (chunk, &denominator)) in chunks.iter().zip(table.chunk_denominators()).enumerate() {
+        let mut zps = builder.constant_ext(EF::from(denominator));
         for (j, &value) in at_zeta.iter().enumerate() {
             if j != i {
                 zps = builder.mul(zps, value);
             }
         }
-        let mut chunk_value = chunk[0];
-        for (index, &coordinate) in chunk.iter().enumerate().skip(1) {
-            let basis =
-                builder.constant_ext(EF::from_basis_coefficients_fn(|k| F::from_bool(k == index)));
-            let term = builder.mul(coordinate, basis);
-            chunk_value = builder.add(chunk_value, term);
-        }
-        let term = builder.mul(zps, chunk_value);
+        let chunk = from_coordinate_values(builder, chunk);
+        let term = builder.mul(zps, chunk);
         quotient = builder.add(quotient, term);
     }
     quotient
 }
 
-/// Asserts the out-of-domain identity `folded * inv_vanishing == quotient(zeta)`.
-pub fn check(builder: &mut Builder, folded: Ext, selectors: &Selectors, quotient: Ext) {
-    let product = builder.mul(folded, selectors.inv_vanishing);
-    builder.assert_eq(product, quotient);
+/// `sum_k coordinates[k] X^k`: a chunk's value from its four coordinate polynomials' values.
+fn from_coordinate_values(builder: &mut Builder, coordinates: &[Ext; 4]) -> Ext {
+    let mut value = coordinates[0];
+    for (index, &coordinate) in coordinates.iter().enumerate().skip(1) {
+        let basis =
+            builder.constant_ext(EF::from_basis_coefficients_fn(|k| F::from_bool(k == index)));
+        let term = builder.mul(coordinate, basis);
+        value = builder.add(value, term);
+    }
+    value
 }
 
 struct Evaluator<'a> {

@@ -4,12 +4,11 @@
 //! selectors and the quotient exactly as Plonky3 does.
 
 use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters, inner_config};
-use gnomon_recursion::constraints::{self, ChunkDomain, Openings};
+use gnomon_machine::verification::TableConstraints;
+use gnomon_recursion::constraints::{self, Openings};
 use gnomon_recursion::program::{Builder, Ext, Felt};
 use gnomon_recursion::{RecursionKeys, RunError};
-use p3_air::symbolic::{AirLayout, get_symbolic_constraints};
 use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
-use p3_commit::{Pcs, PolynomialSpace};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
 use p3_matrix::dense::RowMajorMatrix;
 use p3_uni_stark::{StarkGenericConfig, StarkShape, StarkVerifierTranscript};
@@ -73,7 +72,6 @@ struct Inputs {
     main_local: Vec<EF>,
     main_next: Vec<EF>,
     chunks: Vec<Vec<EF>>,
-    domains: Vec<ChunkDomain>,
 }
 
 impl Inputs {
@@ -124,20 +122,6 @@ fn prove_natively() -> Inputs {
     transcript.delegate(|_| ());
     transcript.finish();
 
-    let trace_domain =
-        <_ as Pcs<EF, <InnerConfig as StarkGenericConfig>::Challenger>>::natural_domain_for_degree(
-            config.pcs(),
-            1 << proof.degree_bits,
-        );
-    let domains = trace_domain
-        .create_disjoint_domain((1 << proof.degree_bits) * chunk_count)
-        .split_domains(chunk_count)
-        .into_iter()
-        .map(|domain| ChunkDomain {
-            shift: domain.shift(),
-            log_size: domain.log_size(),
-        })
-        .collect();
     let values = proof.opened_values;
     Inputs {
         alpha,
@@ -146,7 +130,6 @@ fn prove_natively() -> Inputs {
         main_local: values.trace_local,
         main_next: values.trace_next.expect("the AIR reads the next row"),
         chunks: values.quotient_chunks,
-        domains,
     }
 }
 
@@ -176,12 +159,8 @@ fn program(inputs: &Inputs) -> gnomon_recursion::Program {
         preprocessed_next: Vec::new(),
         public_values: public_values.clone(),
     };
-    let air_constraints =
-        get_symbolic_constraints::<F, _>(&Fibonacci, AirLayout::from_air(&Fibonacci));
-    let selectors = constraints::selectors(&mut builder, zeta, LOG_ROWS);
-    let folded = constraints::fold(&mut builder, &air_constraints, &openings, &selectors, alpha);
-    let quotient = constraints::quotient(&mut builder, zeta, &inputs.domains, &chunks);
-    constraints::check(&mut builder, folded, &selectors, quotient);
+    let table = TableConstraints::new("fibonacci", &Fibonacci, &[], 0, LOG_ROWS);
+    constraints::check(&mut builder, &table, &openings, zeta, alpha, &chunks);
     for value in public_values {
         builder.public(value);
     }

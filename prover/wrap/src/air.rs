@@ -18,7 +18,8 @@
 //!
 //! and, after every table, that the terminals sum to zero. [`verify`] does all of it.
 //!
-//! The constraints are p3's own symbolic ones: [`TableConstraints::new`] runs the AIR and the
+//! The constraints are p3's own symbolic ones: [`TableConstraints::new`] (shared with the
+//! recursion programs, in `gnomon_machine::verification`) runs the AIR and the
 //! LogUp gadget through `InteractionSymbolicBuilder` (as `get_symbolic_constraints` does) when
 //! the circuit is built, so they are circuit constants, as are the table's heights (the
 //! proof's degree bits are the circuit's shape) and the bus layout of the LogUp challenges.
@@ -54,20 +55,15 @@ use std::sync::Arc;
 use ark_bn254::Fr;
 use ark_r1cs_std::GR1CSVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use gnomon_machine::verification::Emitted;
+pub use gnomon_machine::verification::{DEGREE, MachineShape, TableConstraints};
 use p3_air::symbolic::{
-    AirLayout, BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression,
-    SymbolicExpressionExt,
+    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression, SymbolicExpressionExt,
 };
-use p3_air::{Air, BaseAir};
 use p3_baby_bear::BabyBear;
 use p3_batch_stark::proof::OpenedValuesWithLookups;
-use p3_commit::PolynomialSpace;
-use p3_field::coset::TwoAdicMultiplicativeCoset;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
-use p3_lookup::{
-    InteractionSymbolicBuilder, Kind, LogUpGadget, Lookup, LookupProtocol, LookupTerminal, Lookups,
-    assert_uniform_tuple_width, check_multiplicity_height_bound,
-};
+use p3_lookup::LookupTerminal;
 
 use crate::babybear::BabyBearVar;
 use crate::extension::{Ext, ExtVar};
@@ -77,329 +73,52 @@ use crate::extension::{Ext, ExtVar};
 /// accumulator (about 600 constraints), the powers about 280 each, once for all tables.
 pub const ALPHA_BLOCK: usize = 32;
 
-/// Base coefficients of an extension element.
-pub(crate) const DEGREE: usize = <Ext as BasedVectorSpace<BabyBear>>::DIMENSION;
-
-/// One constraint in emission order: an index into the base or the extension constraints.
-#[derive(Clone, Copy, Debug)]
-enum Emitted {
-    Base(usize),
-    Ext(usize),
-}
-
-/// What one table's check fixes when the circuit is built: its symbolic constraints (AIR and
-/// LogUp, in emission order), its widths and heights, the quotient's chunk constants and the
-/// bus of each lookup.
-#[derive(Clone, Debug)]
-pub struct TableConstraints {
-    name: String,
-    /// `n`: the trace has `2^n` rows.
-    pub(crate) log_degree: usize,
-    pub(crate) main_width: usize,
-    pub(crate) main_next: bool,
-    pub(crate) preprocessed_width: usize,
-    pub(crate) preprocessed_next: bool,
-    num_public_values: usize,
-    num_lookups: usize,
-    base: Vec<SymbolicExpression<BabyBear>>,
-    ext: Vec<SymbolicExpressionExt<BabyBear, Ext>>,
-    order: Vec<Emitted>,
-    /// Per quotient chunk domain `D_j` (shift `s_j`): `s_j^-N`, so that
-    /// `Z_Dj(zeta) = zeta^N * s_j^-N - 1`.
-    chunk_shift_powers: Vec<BabyBear>,
-    /// Per chunk `i`: the product over `j != i` of `1 / Z_Dj(s_i)`.
-    chunk_denominators: Vec<BabyBear>,
-}
-
-impl TableConstraints {
-    /// The constraints of `air` with `lookups` (the table's entry of the batch's `CommonData`),
-    /// for a trace of `2^log_degree` rows and a preprocessed trace `preprocessed_width` wide
-    /// (the common data's, zero for none).
-    pub fn new<A>(
-        name: impl Into<String>,
-        air: &A,
-        lookups: &[Lookup<BabyBear>],
-        preprocessed_width: usize,
-        log_degree: usize,
-    ) -> Self
-    where
-        A: Air<InteractionSymbolicBuilder<BabyBear, Ext>>,
-    {
-        let gadget = LogUpGadget::new();
-        assert_eq!(
-            BaseAir::<BabyBear>::num_periodic_columns(air),
-            0,
-            "periodic columns are not supported"
-        );
-        let base_layout = AirLayout {
-            preprocessed_width,
-            main_width: BaseAir::<BabyBear>::width(air),
-            num_public_values: BaseAir::<BabyBear>::num_public_values(air),
-            ..Default::default()
-        };
-        // As `get_symbolic_constraints`: the accumulator column and one fraction column per
-        // lookup, two challenges per lookup, one terminal.
-        let layout = AirLayout {
-            permutation_width: if lookups.is_empty() {
-                0
-            } else {
-                lookups.len() + 1
-            },
-            num_permutation_challenges: lookups.len() * gadget.num_challenges(),
-            num_permutation_values: usize::from(!lookups.is_empty()),
-            ..base_layout
-        };
-        layout.validate_against_air::<BabyBear>(air);
-        let mut builder = InteractionSymbolicBuilder::<BabyBear, Ext>::new(layout);
-        gadget.eval_air_and_lookups(air, &mut builder, lookups);
-        let base = builder.base_constraints();
-        let ext = builder.extension_constraints();
-        let emitted = builder.constraint_layout();
-        let mut order = vec![None; emitted.total_constraints()];
-        for (k, &index) in emitted.base_indices.iter().enumerate() {
-            order[index] = Some(Emitted::Base(k));
-        }
-        for (k, &index) in emitted.ext_indices.iter().enumerate() {
-            order[index] = Some(Emitted::Ext(k));
-        }
-        let order = order
-            .into_iter()
-            .map(|emitted| emitted.expect("every index is base or extension"))
-            .collect();
-
-        // The chunk count exactly as `verify_batch` infers it (no zero knowledge).
-        let trace_domain = TwoAdicMultiplicativeCoset::<BabyBear>::new(BabyBear::ONE, log_degree)
-            .expect("the two-adicity bounds the height");
-        let log_num_chunks = p3_batch_stark::symbolic::get_log_num_quotient_chunks_for_domain::<
-            _,
-            Ext,
-            A,
-            _,
-        >(air, base_layout, trace_domain, lookups, 0, &gadget);
-        let quotient_domain = trace_domain
-            .try_create_disjoint_domain(1 << (log_degree + log_num_chunks))
-            .expect("the quotient domain fits the two-adicity");
-        let chunks = quotient_domain.split_domains(1 << log_num_chunks);
-        let chunk_shift_powers = chunks
-            .iter()
-            .map(|domain| domain.shift_inverse().exp_power_of_2(log_degree))
-            .collect();
-        let chunk_denominators = chunks
-            .iter()
-            .enumerate()
-            .map(|(i, domain)| {
-                chunks
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .map(|(_, other)| {
-                        other
-                            .vanishing_poly_at_point(domain.first_point())
-                            .inverse()
-                    })
-                    .product()
-            })
-            .collect();
-        Self {
-            name: name.into(),
-            log_degree,
-            main_width: base_layout.main_width,
-            main_next: !BaseAir::<BabyBear>::main_next_row_columns(air).is_empty(),
-            preprocessed_width,
-            preprocessed_next: preprocessed_width > 0
-                && !BaseAir::<BabyBear>::preprocessed_next_row_columns(air).is_empty(),
-            num_public_values: base_layout.num_public_values,
-            num_lookups: lookups.len(),
-            base,
-            ext,
-            order,
-            chunk_shift_powers,
-            chunk_denominators,
+/// The LogUp challenges of each of `shape`'s tables as the gadget reads them,
+/// `[prefix[bus], beta]` per lookup, from the pair the transcript draws: `beta^W` costs a few
+/// multiplications, the prefixes are linear.
+pub fn lookup_challenges(
+    shape: &MachineShape,
+    alpha: &ExtVar,
+    beta: &ExtVar,
+) -> Result<LookupChallenges, SynthesisError> {
+    // gamma = beta^W by square-and-multiply.
+    let width = shape.max_message_width();
+    let mut gamma = ExtVar::constant(Ext::ONE);
+    for bit in (0..usize::BITS - width.leading_zeros()).rev() {
+        gamma = gamma.square()?.reduce_weak()?;
+        if (width >> bit) & 1 == 1 {
+            gamma = gamma.mul(beta)?.reduce_weak()?;
         }
     }
-
-    /// The table's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The number of constraints folded (AIR and LogUp).
-    pub fn num_constraints(&self) -> usize {
-        self.order.len()
-    }
-
-    /// The number of quotient chunks.
-    pub fn num_quotient_chunks(&self) -> usize {
-        self.chunk_shift_powers.len()
-    }
-
-    /// The number of LogUp lookups (fraction columns).
-    pub fn num_lookups(&self) -> usize {
-        self.num_lookups
-    }
-
-    /// The number of public values the table reads.
-    pub fn num_public_values(&self) -> usize {
-        self.num_public_values
-    }
-
-    /// Width of the opened permutation rows: `(lookups + 1) * 4` base columns, or none.
-    pub(crate) fn permutation_width(&self) -> usize {
-        if self.num_lookups == 0 {
-            0
-        } else {
-            (self.num_lookups + 1) * DEGREE
-        }
-    }
-}
-
-/// The tables of a batch, with the bus of each lookup: what the LogUp challenges are laid out
-/// by (`lay_out_lookup_challenges`: one bus per global bus name in order of first appearance,
-/// a fresh one per local lookup; `prefix[bus] = alpha + (bus + 1) * beta^W`, `W` the widest
-/// tuple).
-#[derive(Clone, Debug)]
-pub struct MachineShape {
-    tables: Vec<TableConstraints>,
-    bus_ids: Vec<Vec<usize>>,
-    max_message_width: usize,
-}
-
-impl MachineShape {
-    /// The shape of a batch proof of `airs` with `lookups` and preprocessed widths from the
-    /// batch's `CommonData`, at the proof's extended degree bits `degree_bits` (no zero
-    /// knowledge: the trace degree bits).
-    ///
-    /// # Panics
-    ///
-    /// If the heights break LogUp's multiplicity bound (`check_multiplicity_height_bound`:
-    /// the native verifier rejects every proof of this shape), or lengths disagree.
-    pub fn new<A>(
-        names: &[String],
-        airs: &[A],
-        lookups: &[Lookups<BabyBear>],
-        preprocessed_widths: &[usize],
-        degree_bits: &[usize],
-    ) -> Self
-    where
-        A: Air<InteractionSymbolicBuilder<BabyBear, Ext>>,
-    {
-        assert!(
-            names.len() == airs.len()
-                && lookups.len() == airs.len()
-                && preprocessed_widths.len() == airs.len()
-                && degree_bits.len() == airs.len(),
-            "one entry per table"
-        );
-        let heights: Vec<usize> = degree_bits.iter().map(|&bits| 1 << bits).collect();
-        check_multiplicity_height_bound(lookups, &heights)
-            .expect("LogUp multiplicities cannot wrap at these heights");
-        let tables = (0..airs.len())
-            .map(|i| {
-                TableConstraints::new(
-                    names[i].clone(),
-                    &airs[i],
-                    &lookups[i],
-                    preprocessed_widths[i],
-                    degree_bits[i],
-                )
-            })
-            .collect();
-        let mut global: HashMap<&str, usize> = HashMap::new();
-        // As natively: tuples on one global bus share a width across tables, or a shorter
-        // tuple could alias a longer one.
-        let mut global_width: HashMap<&str, usize> = HashMap::new();
-        let mut next_bus = 0;
-        let mut max_message_width = 1;
-        let bus_ids = lookups
-            .iter()
-            .map(|table| {
-                table
-                    .iter()
-                    .map(|lookup| {
-                        let width = assert_uniform_tuple_width(&lookup.elements, "lookup");
-                        max_message_width = max_message_width.max(width);
-                        match &lookup.kind {
-                            Kind::Global(name) => {
-                                let expected = *global_width.entry(name).or_insert(width);
-                                assert_eq!(expected, width, "bus {name:?}: tuple widths differ");
-                                *global.entry(name).or_insert_with(|| {
-                                    next_bus += 1;
-                                    next_bus - 1
-                                })
-                            }
-                            Kind::Local => {
-                                next_bus += 1;
-                                next_bus - 1
-                            }
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        Self {
-            tables,
-            bus_ids,
-            max_message_width,
-        }
-    }
-
-    /// The tables, in batch order.
-    pub fn tables(&self) -> &[TableConstraints] {
-        &self.tables
-    }
-
-    /// Whether any table has a lookup (the batch then draws LogUp challenges and commits
-    /// permutation columns).
-    pub fn has_lookups(&self) -> bool {
-        self.tables.iter().any(|table| table.num_lookups > 0)
-    }
-
-    /// The LogUp challenges of each table as the gadget reads them, `[prefix[bus], beta]`
-    /// per lookup, from the pair the transcript draws: `beta^W` costs a few
-    /// multiplications, the prefixes are linear.
-    pub fn lookup_challenges(
-        &self,
-        alpha: &ExtVar,
-        beta: &ExtVar,
-    ) -> Result<LookupChallenges, SynthesisError> {
-        // gamma = beta^W by square-and-multiply.
-        let width = self.max_message_width;
-        let mut gamma = ExtVar::constant(Ext::ONE);
-        for bit in (0..usize::BITS - width.leading_zeros()).rev() {
-            gamma = gamma.square()?.reduce_weak()?;
-            if (width >> bit) & 1 == 1 {
-                gamma = gamma.mul(beta)?.reduce_weak()?;
+    shape
+        .bus_ids()
+        .iter()
+        .map(|buses| {
+            let mut challenges = Vec::with_capacity(2 * buses.len());
+            for &bus in buses {
+                let offset =
+                    gamma.mul(&ExtVar::constant(Ext::from(BabyBear::from_usize(bus + 1))))?;
+                challenges.push(alpha.add(&offset)?);
+                challenges.push(beta.clone());
             }
-        }
-        self.bus_ids
-            .iter()
-            .map(|buses| {
-                let mut challenges = Vec::with_capacity(2 * buses.len());
-                for &bus in buses {
-                    let offset =
-                        gamma.mul(&ExtVar::constant(Ext::from(BabyBear::from_usize(bus + 1))))?;
-                    challenges.push(alpha.add(&offset)?);
-                    challenges.push(beta.clone());
-                }
-                Ok(challenges)
-            })
-            .collect::<Result<_, _>>()
-            .map(|tables| LookupChallenges {
-                tables,
-                beta_powers: vec![ExtVar::constant(Ext::ONE), beta.clone()],
-            })
-    }
+            Ok(challenges)
+        })
+        .collect::<Result<_, _>>()
+        .map(|tables| LookupChallenges {
+            tables,
+            beta_powers: vec![ExtVar::constant(Ext::ONE), beta.clone()],
+        })
+}
 
-    /// The challenges of a batch without lookups: none.
-    fn no_lookup_challenges(&self) -> LookupChallenges {
-        LookupChallenges {
-            tables: vec![Vec::new(); self.tables.len()],
-            beta_powers: Vec::new(),
-        }
+/// The challenges of a batch without lookups: none.
+fn no_lookup_challenges(shape: &MachineShape) -> LookupChallenges {
+    LookupChallenges {
+        tables: vec![Vec::new(); shape.tables().len()],
+        beta_powers: Vec::new(),
     }
 }
 
-/// The LogUp challenges of a batch laid out per table ([`MachineShape::lookup_challenges`]),
+/// The LogUp challenges of a batch laid out per table ([`lookup_challenges`]),
 /// and the powers of `beta`, computed as far as a table needs them and shared by all.
 #[derive(Clone, Debug)]
 pub struct LookupChallenges {
@@ -479,23 +198,23 @@ impl TableOpenings {
         };
         let opened = native.map(|(opened, _)| opened);
         let base = opened.map(|opened| &opened.base_opened_values);
-        let main_local = row(base.map(|b| b.trace_local.as_slice()), table.main_width)?;
-        let main_next = if table.main_next {
+        let main_local = row(base.map(|b| b.trace_local.as_slice()), table.main_width())?;
+        let main_next = if table.main_next() {
             Some(row(
                 base.and_then(|b| b.trace_next.as_deref()),
-                table.main_width,
+                table.main_width(),
             )?)
         } else {
             None
         };
         let preprocessed_local = row(
             base.map(|b| b.preprocessed_local().unwrap_or(&[])),
-            table.preprocessed_width,
+            table.preprocessed_width(),
         )?;
-        let preprocessed_next = if table.preprocessed_next {
+        let preprocessed_next = if table.preprocessed_next() {
             Some(row(
                 base.and_then(|b| b.preprocessed_next()),
-                table.preprocessed_width,
+                table.preprocessed_width(),
             )?)
         } else {
             None
@@ -511,7 +230,7 @@ impl TableOpenings {
         let quotient_chunks = (0..table.num_quotient_chunks())
             .map(|c| row(base.map(|b| b.quotient_chunks[c].as_slice()), DEGREE))
             .collect::<Result<Vec<_>, _>>()?;
-        let terminal = if table.num_lookups > 0 {
+        let terminal = if table.num_lookups() > 0 {
             Some(ext(native.and_then(|(_, terminal)| terminal.map(|t| t.0)))?)
         } else {
             None
@@ -537,25 +256,27 @@ impl TableOpenings {
         let width = |row: Option<&[Ext]>, len: usize| row.map_or(len == 0, |row| row.len() == len);
         let checks = [
             (
-                width(Some(&base.trace_local), table.main_width),
+                width(Some(&base.trace_local), table.main_width()),
                 "the main row",
             ),
             (
                 match &base.trace_next {
-                    Some(next) => table.main_next && next.len() == table.main_width,
-                    None => !table.main_next,
+                    Some(next) => table.main_next() && next.len() == table.main_width(),
+                    None => !table.main_next(),
                 },
                 "the main next row",
             ),
             (
-                base.preprocessed.is_some() == (table.preprocessed_width > 0)
-                    && width(base.preprocessed_local(), table.preprocessed_width),
+                base.preprocessed.is_some() == (table.preprocessed_width() > 0)
+                    && width(base.preprocessed_local(), table.preprocessed_width()),
                 "the preprocessed row",
             ),
             (
                 match base.preprocessed_next() {
-                    Some(next) => table.preprocessed_next && next.len() == table.preprocessed_width,
-                    None => !table.preprocessed_next,
+                    Some(next) => {
+                        table.preprocessed_next() && next.len() == table.preprocessed_width()
+                    }
+                    None => !table.preprocessed_next(),
                 },
                 "the preprocessed next row",
             ),
@@ -574,13 +295,13 @@ impl TableOpenings {
             ),
             (base.random.is_none(), "the zero-knowledge randomness"),
             (
-                terminal.is_some() == (table.num_lookups > 0),
+                terminal.is_some() == (table.num_lookups() > 0),
                 "the LogUp terminal",
             ),
         ];
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, what)) => Err(OpeningsError::Shape {
-                table: table.name.clone(),
+                table: table.name().to_string(),
                 what,
             }),
             None => Ok(()),
@@ -591,21 +312,23 @@ impl TableOpenings {
 impl TableOpenings {
     /// Panics unless the openings have `table`'s widths, next rows, chunk count and terminal.
     fn assert_shape(&self, table: &TableConstraints) {
-        let name = &table.name;
-        assert_eq!(self.main_local.len(), table.main_width, "{name}");
+        let name = &table.name();
+        assert_eq!(self.main_local.len(), table.main_width(), "{name}");
         assert_eq!(
             self.main_next.as_ref().map(Vec::len),
-            table.main_next.then_some(table.main_width),
+            table.main_next().then_some(table.main_width()),
             "{name}"
         );
         assert_eq!(
             self.preprocessed_local.len(),
-            table.preprocessed_width,
+            table.preprocessed_width(),
             "{name}"
         );
         assert_eq!(
             self.preprocessed_next.as_ref().map(Vec::len),
-            table.preprocessed_next.then_some(table.preprocessed_width),
+            table
+                .preprocessed_next()
+                .then_some(table.preprocessed_width()),
             "{name}"
         );
         assert_eq!(
@@ -627,7 +350,7 @@ impl TableOpenings {
             self.quotient_chunks.iter().all(|c| c.len() == DEGREE),
             "{name}"
         );
-        assert_eq!(self.terminal.is_some(), table.num_lookups > 0, "{name}");
+        assert_eq!(self.terminal.is_some(), table.num_lookups() > 0, "{name}");
     }
 }
 
@@ -843,7 +566,7 @@ fn challenge_index(node: &SymbolicExpressionExt<BabyBear, Ext>) -> Option<usize>
 
 /// Recognizes LogUp's combination of a tuple, `elt + acc * beta` from the first element on,
 /// that is `((t_(k-1) beta + ..) beta + t_1) beta + t_0` in a challenge at an odd index (the
-/// `beta` slots of [`MachineShape::lookup_challenges`]), and returns the terms `t_0..t_(k-1)`,
+/// `beta` slots of [`lookup_challenges`]), and returns the terms `t_0..t_(k-1)`,
 /// lowest power first; three at least.
 fn horner(
     mut node: &SymbolicExpressionExt<BabyBear, Ext>,
@@ -1026,13 +749,18 @@ pub fn verify_table(
     // proof to accept (natively an `InvalidProofShape`).
     assert_eq!(
         public_values.len(),
-        table.num_public_values,
+        table.num_public_values(),
         "{}",
-        table.name
+        table.name()
     );
-    assert_eq!(challenges.len(), 2 * table.num_lookups, "{}", table.name);
+    assert_eq!(
+        challenges.len(),
+        2 * table.num_lookups(),
+        "{}",
+        table.name()
+    );
     openings.assert_shape(table);
-    let selectors = zeta.selectors(table.log_degree)?;
+    let selectors = zeta.selectors(table.log_degree())?;
     let recompose = |flat: &[ExtVar]| {
         flat.chunks(DEGREE)
             .map(from_basis)
@@ -1049,18 +777,18 @@ pub fn verify_table(
         base_nodes: HashMap::new(),
         ext_nodes: HashMap::new(),
     };
-    let mut values = Vec::with_capacity(table.order.len());
-    for emitted in &table.order {
+    let mut values = Vec::with_capacity(table.order().len());
+    for emitted in table.order() {
         values.push(match *emitted {
-            Emitted::Base(k) => evaluator.base(&table.base[k])?,
-            Emitted::Ext(k) => evaluator.ext(&table.ext[k])?,
+            Emitted::Base(k) => evaluator.base(&table.base_constraints()[k])?,
+            Emitted::Ext(k) => evaluator.ext(&table.ext_constraints()[k])?,
         });
     }
     let folded = alpha.fold(&values)?;
 
     // quotient(zeta) = sum_i zps_i * q_i(zeta), zps_i = prod_(j != i) Z_Dj(zeta) / Z_Dj(s_i).
     let vanishing: Vec<ExtVar> = table
-        .chunk_shift_powers
+        .chunk_shift_powers()
         .iter()
         .map(|&power| {
             selectors
@@ -1071,7 +799,7 @@ pub fn verify_table(
         .collect::<Result<_, _>>()?;
     let mut quotient = ExtVar::constant(Ext::ZERO);
     for (i, chunk) in openings.quotient_chunks.iter().enumerate() {
-        let mut zps = ExtVar::constant(Ext::from(table.chunk_denominators[i]));
+        let mut zps = ExtVar::constant(Ext::from(table.chunk_denominators()[i]));
         for (j, factor) in vanishing.iter().enumerate() {
             if j != i {
                 zps = zps.mul(factor)?;
@@ -1113,16 +841,16 @@ pub(crate) fn verify_counted(
     challenges: &Challenges,
     mut counts: Option<(&ConstraintSystemRef<Fr>, &mut Vec<usize>)>,
 ) -> Result<(), SynthesisError> {
-    assert_eq!(openings.len(), shape.tables.len());
-    assert_eq!(public_values.len(), shape.tables.len());
+    assert_eq!(openings.len(), shape.tables().len());
+    assert_eq!(public_values.len(), shape.tables().len());
     assert_eq!(challenges.lookup.is_some(), shape.has_lookups());
     let mut lookup = match &challenges.lookup {
-        Some((alpha, beta)) => shape.lookup_challenges(alpha, beta)?,
-        None => shape.no_lookup_challenges(),
+        Some((alpha, beta)) => lookup_challenges(shape, alpha, beta)?,
+        None => no_lookup_challenges(shape),
     };
     let alpha = AlphaPowers::new(&challenges.alpha)?;
     let mut zeta = OodPoint::new(challenges.zeta.clone());
-    for (i, table) in shape.tables.iter().enumerate() {
+    for (i, table) in shape.tables().iter().enumerate() {
         let before = counts.as_ref().map(|(cs, _)| cs.num_constraints());
         verify_table(
             table,
@@ -1190,13 +918,13 @@ pub(crate) mod tests {
             .expect("the fixture's grinding checks");
         // The pair itself: beta is laid out as drawn, alpha behind its first bus offset.
         let lookup = shape
-            .bus_ids
+            .bus_ids()
             .iter()
             .zip(&native.laid_out)
             .find_map(|(buses, laid)| {
                 let &bus = buses.first()?;
                 let beta = laid[1];
-                let gamma = beta.exp_u64(shape.max_message_width as u64);
+                let gamma = beta.exp_u64(shape.max_message_width() as u64);
                 Some((laid[0] - gamma * Ext::from(F::from_usize(bus + 1)), beta))
             });
         Native {
@@ -1312,7 +1040,7 @@ pub(crate) mod tests {
             .collect();
         let mut openings = Vec::new();
         let mut public_values = Vec::new();
-        for (i, table) in fixture.shape.tables.iter().enumerate() {
+        for (i, table) in fixture.shape.tables().iter().enumerate() {
             let native_values = (
                 &proof.proof.opened_values.instances[i],
                 proof.proof.lookup_terminals[i].as_ref(),
@@ -1348,7 +1076,7 @@ pub(crate) mod tests {
     fn table(name: &str) -> usize {
         fixture()
             .shape
-            .tables
+            .tables()
             .iter()
             .position(|table| table.name() == name)
             .unwrap_or_else(|| panic!("no table {name}"))
@@ -1357,7 +1085,7 @@ pub(crate) mod tests {
     #[test]
     fn a_real_segment_proof_satisfies_every_table() {
         let fixture = fixture();
-        assert!(fixture.shape.tables.len() > 20);
+        assert!(fixture.shape.tables().len() > 20);
         assert!(fixture.shape.has_lookups());
         assert!(check(|_, _| {}));
     }
@@ -1370,10 +1098,7 @@ pub(crate) mod tests {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let (alpha, beta) = fixture.native.lookup.unwrap();
         let ext = |v: Ext| ExtVar::new_witness(cs.clone(), || Ok(v)).unwrap();
-        let laid_out = fixture
-            .shape
-            .lookup_challenges(&ext(alpha), &ext(beta))
-            .unwrap();
+        let laid_out = lookup_challenges(&fixture.shape, &ext(alpha), &ext(beta)).unwrap();
         for (i, native) in fixture.native.laid_out.iter().enumerate() {
             let values: Vec<Ext> = laid_out
                 .table(i)
@@ -1429,7 +1154,7 @@ pub(crate) mod tests {
             let mut proof = copy(&fixture.proof);
             tamper(&mut proof.proof.opened_values.instances[index]);
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let table = &fixture.shape.tables[index];
+            let table = &fixture.shape.tables()[index];
             let opened = (
                 &proof.proof.opened_values.instances[index],
                 proof.proof.lookup_terminals[index].as_ref(),
@@ -1444,8 +1169,8 @@ pub(crate) mod tests {
         proof.proof.lookup_terminals[index] = None;
         let opened = (&proof.proof.opened_values.instances[index], None);
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let error =
-            TableOpenings::new_witness(cs, &fixture.shape.tables[index], Some(opened)).unwrap_err();
+        let error = TableOpenings::new_witness(cs, &fixture.shape.tables()[index], Some(opened))
+            .unwrap_err();
         assert!(error.to_string().contains("the LogUp terminal"), "{error}");
     }
 
@@ -1461,7 +1186,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_tampered_quotient_chunk_fails() {
-        let last = fixture().shape.tables.len() - 1;
+        let last = fixture().shape.tables().len() - 1;
         assert_rejected(|proof| {
             proof.proof.opened_values.instances[last]
                 .base_opened_values
@@ -1473,8 +1198,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_tampered_permutation_value_or_terminal_fails() {
-        let index = (0..fixture().shape.tables.len())
-            .find(|&i| fixture().shape.tables[i].num_lookups() > 0)
+        let index = (0..fixture().shape.tables().len())
+            .find(|&i| fixture().shape.tables()[i].num_lookups() > 0)
             .unwrap();
         assert_rejected(|proof| {
             proof.proof.opened_values.instances[index].permutation_next[1] += Ext::ONE;
@@ -1518,7 +1243,7 @@ pub(crate) mod tests {
         let (_, (total, _), per_table) = circuit(fixture, &fixture.proof, &fixture.native, true);
         let tables = fixture
             .shape
-            .tables
+            .tables()
             .iter()
             .zip(per_table)
             .map(|(table, count)| {

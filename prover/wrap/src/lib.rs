@@ -75,7 +75,7 @@
 //! (`InteractionSymbolicBuilder` over the AIR and the LogUp gadget), computed when the circuit
 //! is built ([`air::MachineShape::new`], from the airs, the batch's `CommonData` lookups and
 //! preprocessed widths, and the degree bits: circuit constants); the LogUp challenges are laid
-//! out per bus from the drawn pair ([`air::MachineShape::lookup_challenges`]). Opened values,
+//! out per bus from the drawn pair ([`air::lookup_challenges`]). Opened values,
 //! terminals and public values are witnesses ([`air::TableOpenings`]); the caller must bind
 //! them (the PCS verifier binds the opened values, the transcript the rest) and the
 //! challenges. Not supported, asserted when built: periodic columns, zero knowledge.

@@ -143,8 +143,8 @@ impl VerifierShape {
                 .map(|(i, table)| {
                     let shape = MatrixShape {
                         log_degree: degree_bits[i],
-                        width: table.main_width,
-                        num_points: points(table.main_next),
+                        width: table.main_width(),
+                        num_points: points(table.main_next()),
                     };
                     (Source::Main(i), shape)
                 })
@@ -178,8 +178,8 @@ impl VerifierShape {
                 }
                 let shape = MatrixShape {
                     log_degree: degree_bits[i],
-                    width: tables[i].preprocessed_width,
-                    num_points: points(tables[i].preprocessed_next),
+                    width: tables[i].preprocessed_width(),
+                    num_points: points(tables[i].preprocessed_next()),
                 };
                 round.push((Source::Preprocessed(i), shape));
             }

@@ -94,7 +94,7 @@ pub struct RoundConstants {
     pub terminal: Vec<[Bn254; WIDTH]>,
 }
 
-/// The round constants of [`Grain`], generated once.
+/// The round constants of `Grain`, generated once.
 pub fn round_constants() -> &'static RoundConstants {
     static CONSTANTS: std::sync::OnceLock<RoundConstants> = std::sync::OnceLock::new();
     CONSTANTS.get_or_init(|| {
