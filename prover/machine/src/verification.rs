@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use p3_air::symbolic::{AirLayout, SymbolicExpression, SymbolicExpressionExt};
 use p3_air::{Air, BaseAir};
 use p3_baby_bear::BabyBear;
+use p3_batch_stark::{BatchShape, CommonData};
+use p3_challenger::CanObserve;
 use p3_commit::PolynomialSpace;
 use p3_field::coset::TwoAdicMultiplicativeCoset;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing};
@@ -17,8 +19,9 @@ use p3_lookup::{
     InteractionSymbolicBuilder, Kind, LogUpGadget, Lookup, LookupProtocol, Lookups,
     assert_uniform_tuple_width, check_multiplicity_height_bound,
 };
+use p3_uni_stark::StarkGenericConfig;
 
-use crate::config::EF as Ext;
+use crate::config::{EF as Ext, StarkParameters};
 
 /// Base coefficients of an extension element.
 pub const DEGREE: usize = <Ext as BasedVectorSpace<BabyBear>>::DIMENSION;
@@ -354,5 +357,53 @@ impl MachineShape {
 
     pub fn has_lookups(&self) -> bool {
         self.tables.iter().any(|table| table.num_lookups > 0)
+    }
+}
+
+/// The `BatchShape` `verify_batch` describes its transcript with, from the same sources: the
+/// tables, the batch's common data and the parameters the configuration was built from.
+pub fn batch_shape<SC: StarkGenericConfig, A: BaseAir<BabyBear>>(
+    airs: &[A],
+    common: &CommonData<SC>,
+    parameters: &StarkParameters,
+) -> BatchShape {
+    assert_eq!(common.lookups.len(), airs.len(), "one entry per table");
+    BatchShape {
+        trace_widths: airs.iter().map(BaseAir::width).collect(),
+        public_value_counts: airs.iter().map(BaseAir::num_public_values).collect(),
+        preprocessed_widths: preprocessed_widths(common, airs.len()),
+        has_preprocessed_commitment: common.preprocessed.is_some(),
+        num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
+        // `stark_config` sets these two from the parameters.
+        lookup_pow_bits: parameters.lookup_pow_bits,
+        has_randomization_commitment: false,
+        ood_pow_bits: parameters.deep_pow_bits,
+    }
+}
+
+/// Each of the first `tables` tables' preprocessed width (zero without one).
+pub fn preprocessed_widths<SC: StarkGenericConfig>(
+    common: &CommonData<SC>,
+    tables: usize,
+) -> Vec<usize> {
+    (0..tables)
+        .map(|i| {
+            common
+                .preprocessed
+                .as_ref()
+                .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Collects what a domain separator's seed observes: the values a verifier circuit's
+/// transcript starts by observing.
+#[derive(Debug, Default)]
+pub struct Recorder(pub Vec<BabyBear>);
+
+impl CanObserve<BabyBear> for Recorder {
+    fn observe(&mut self, value: BabyBear) {
+        self.0.push(value);
     }
 }

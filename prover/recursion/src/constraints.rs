@@ -1,42 +1,51 @@
-//! The out-of-domain constraint check of a table as recursion-program code: what p3's
-//! `verify_constraints` and `recompose_quotient_from_chunks` (0.9.0-rc.2) compute natively, on
-//! the table's [`TableConstraints`] (p3's own symbolic constraints, the chunk constants). For
-//! now tables without lookups: LogUp's extension-field constraints come with the batch
-//! verifier.
+//! The out-of-domain constraint check of a table as recursion-program code: what p3-batch-stark
+//! 0.9.0-rc.2's per-table check (and p3-uni-stark's `verify_constraints` with
+//! `recompose_quotient_from_chunks`) computes natively, on the table's [`TableConstraints`]
+//! (p3's own symbolic constraints, AIR and LogUp, and the chunk constants).
 //!
 //! 1. The trace domain's selectors at `zeta` (the subgroup of `N = 2^n` rows, shift one):
 //!    `Z = zeta^N - 1`, `is_first_row = Z / (zeta - 1)`, `is_last_row = Z / (zeta - g^-1)`,
 //!    `is_transition = zeta - g^-1`, `inv_vanishing = 1 / Z`. Inverting `Z` proves `zeta` is
 //!    off the trace domain.
-//! 2. The AIR's symbolic constraints (p3's own, from `SymbolicAirBuilder`), evaluated on the
-//!    opened rows once per shared node and folded in emission order, `acc = acc * alpha + c`.
+//! 2. The constraints, evaluated on the opened rows once per shared node and folded in
+//!    emission order, `acc = acc * alpha + c`. LogUp's read the permutation columns (opened as
+//!    four base columns each, recombined), the table's challenges and its terminal.
 //! 3. `quotient(zeta) = sum_i zps_i * q_i(zeta)`, `q_i(zeta)` the opened chunk's four
 //!    coordinate polynomials recombined, `zps_i` the product over the other chunk domains
 //!    `D_j` of `Z_Dj(zeta) / Z_Dj(first point of D_i)` (constants but for `Z_Dj(zeta)`, which
 //!    is `zeta^N * s_j^-N - 1`).
 //! 4. `folded * inv_vanishing == quotient(zeta)`, asserted ([`check`]).
 //!
-//! The caller binds the inputs as the native verifier does: `alpha` and `zeta` drawn by the
-//! transcript after the commitments and public values, the opened values checked by the PCS.
+//! The caller binds the inputs as the native verifier does: the challenges drawn by the
+//! transcript after the commitments, public values and terminals, the opened values checked by
+//! the PCS.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gnomon_machine::config::{EF, F};
 use gnomon_machine::verification::{Emitted, TableConstraints};
-use p3_air::symbolic::{BaseEntry, BaseLeaf, SymbolicExpr, SymbolicExpression};
+use p3_air::symbolic::{BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr};
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
 
 use crate::program::{Builder, Ext, Felt};
 
-/// The opened values a table's constraints read, and its public values.
-#[derive(Clone, Debug)]
+/// The opened values a table's constraints read, its public values, and for a table with
+/// lookups its LogUp challenges and terminal. A row the AIR does not read is empty (natively
+/// it reads zeros).
+#[derive(Clone, Debug, Default)]
 pub struct Openings {
     pub main_local: Vec<Ext>,
     pub main_next: Vec<Ext>,
     pub preprocessed_local: Vec<Ext>,
     pub preprocessed_next: Vec<Ext>,
+    /// The permutation columns as opened: four base-coordinate values per column.
+    pub permutation_local: Vec<Ext>,
+    pub permutation_next: Vec<Ext>,
     pub public_values: Vec<Felt>,
+    /// `[prefix[bus], beta]` per lookup, as the LogUp gadget reads them.
+    pub challenges: Vec<Ext>,
+    pub terminal: Option<Ext>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -74,7 +83,7 @@ pub fn selectors(builder: &mut Builder, zeta: Ext, log_degree: usize) -> Selecto
 ///
 /// # Panics
 ///
-/// If the table has lookups (not supported yet), or `chunks` is not one per chunk domain.
+/// If `chunks` is not one per chunk domain.
 pub fn check(
     builder: &mut Builder,
     table: &TableConstraints,
@@ -83,12 +92,6 @@ pub fn check(
     alpha: Ext,
     chunks: &[[Ext; 4]],
 ) {
-    assert_eq!(
-        table.num_lookups(),
-        0,
-        "{}: LogUp constraints are not supported yet",
-        table.name()
-    );
     let selectors = selectors(builder, zeta, table.log_degree());
     let folded = fold(builder, table, openings, &selectors, alpha);
     let quotient = quotient(builder, table, zeta, chunks);
@@ -104,21 +107,32 @@ fn fold(
     selectors: &Selectors,
     alpha: Ext,
 ) -> Ext {
+    let zero = builder.constant_ext(EF::ZERO);
+    let recombine = |builder: &mut Builder, flat: &[Ext]| -> Vec<Ext> {
+        flat.chunks(4)
+            .map(|coordinates| {
+                from_coordinate_values(builder, coordinates.try_into().expect("four a column"))
+            })
+            .collect()
+    };
+    let permutation_local = recombine(builder, &openings.permutation_local);
+    let permutation_next = recombine(builder, &openings.permutation_next);
     let mut evaluator = Evaluator {
         builder,
         openings,
         selectors,
-        nodes: BTreeMap::new(),
+        zero,
+        permutation_local,
+        permutation_next,
+        base_nodes: BTreeMap::new(),
+        ext_nodes: BTreeMap::new(),
     };
-    let mut folded = evaluator.builder.constant_ext(EF::ZERO);
+    let mut folded = zero;
     for emitted in table.order() {
-        let Emitted::Base(index) = *emitted else {
-            panic!(
-                "{}: extension-field constraints are not supported yet",
-                table.name()
-            );
+        let value = match *emitted {
+            Emitted::Base(index) => evaluator.evaluate(&table.base_constraints()[index]),
+            Emitted::Ext(index) => evaluator.evaluate(&table.ext_constraints()[index]),
         };
-        let value = evaluator.evaluate(&table.base_constraints()[index]);
         let scaled = evaluator.builder.mul(folded, alpha);
         folded = evaluator.builder.add(scaled, value);
     }
@@ -179,24 +193,110 @@ struct Evaluator<'a> {
     builder: &'a mut Builder,
     openings: &'a Openings,
     selectors: &'a Selectors,
+    zero: Ext,
+    permutation_local: Vec<Ext>,
+    permutation_next: Vec<Ext>,
     /// Shared nodes (p3 shares subtrees by `Arc`), evaluated once.
-    nodes: BTreeMap<*const SymbolicExpression<F>, Ext>,
+    base_nodes: BTreeMap<*const SymbolicExpr<BaseLeaf<F>>, Ext>,
+    ext_nodes: BTreeMap<*const SymbolicExpr<ExtLeaf<F, EF>>, Ext>,
+}
+
+/// A leaf of a symbolic expression, and where its expression's shared nodes are memoized.
+trait Leaf: Sized {
+    fn value(&self, evaluator: &mut Evaluator<'_>) -> Ext;
+    fn nodes<'e>(
+        evaluator: &'e mut Evaluator<'_>,
+    ) -> &'e mut BTreeMap<*const SymbolicExpr<Self>, Ext>;
+}
+
+/// `row[index]` of the current (`offset` 0) or next (1) row; an unopened row reads zeros.
+fn row_value(local: &[Ext], next: &[Ext], offset: usize, index: usize, zero: Ext) -> Ext {
+    match offset {
+        0 => local[index],
+        1 => next.get(index).copied().unwrap_or(zero),
+        _ => panic!("constraints read the current and the next row only"),
+    }
+}
+
+impl Leaf for BaseLeaf<F> {
+    fn value(&self, evaluator: &mut Evaluator<'_>) -> Ext {
+        let openings = evaluator.openings;
+        match self {
+            Self::Variable(variable) => match variable.entry {
+                BaseEntry::Main { offset } => row_value(
+                    &openings.main_local,
+                    &openings.main_next,
+                    offset,
+                    variable.index,
+                    evaluator.zero,
+                ),
+                BaseEntry::Preprocessed { offset } => row_value(
+                    &openings.preprocessed_local,
+                    &openings.preprocessed_next,
+                    offset,
+                    variable.index,
+                    evaluator.zero,
+                ),
+                BaseEntry::Public => Ext::from(openings.public_values[variable.index]),
+                BaseEntry::Periodic => panic!("periodic columns are not supported"),
+            },
+            Self::IsFirstRow => evaluator.selectors.is_first_row,
+            Self::IsLastRow => evaluator.selectors.is_last_row,
+            Self::IsTransition => evaluator.selectors.is_transition,
+            Self::Constant(constant) => evaluator.builder.constant_ext(EF::from(*constant)),
+        }
+    }
+
+    fn nodes<'e>(
+        evaluator: &'e mut Evaluator<'_>,
+    ) -> &'e mut BTreeMap<*const SymbolicExpr<Self>, Ext> {
+        &mut evaluator.base_nodes
+    }
+}
+
+impl Leaf for ExtLeaf<F, EF> {
+    fn value(&self, evaluator: &mut Evaluator<'_>) -> Ext {
+        match self {
+            Self::Base(expression) => evaluator.evaluate(expression),
+            Self::ExtVariable(variable) => match variable.entry {
+                ExtEntry::Permutation { offset } => row_value(
+                    &evaluator.permutation_local,
+                    &evaluator.permutation_next,
+                    offset,
+                    variable.index,
+                    evaluator.zero,
+                ),
+                ExtEntry::Challenge => evaluator.openings.challenges[variable.index],
+                ExtEntry::PermutationValue => evaluator
+                    .openings
+                    .terminal
+                    .expect("a table with lookups has a terminal"),
+            },
+            Self::ExtConstant(constant) => evaluator.builder.constant_ext(*constant),
+        }
+    }
+
+    fn nodes<'e>(
+        evaluator: &'e mut Evaluator<'_>,
+    ) -> &'e mut BTreeMap<*const SymbolicExpr<Self>, Ext> {
+        &mut evaluator.ext_nodes
+    }
 }
 
 impl Evaluator<'_> {
-    fn node(&mut self, node: &Arc<SymbolicExpression<F>>) -> Ext {
+    fn node<L: Leaf>(&mut self, node: &Arc<SymbolicExpr<L>>) -> Ext {
         let key = Arc::as_ptr(node);
-        if let Some(&value) = self.nodes.get(&key) {
+        if let Some(&value) = L::nodes(self).get(&key) {
             return value;
         }
         let value = self.evaluate(node);
-        self.nodes.insert(key, value);
+        L::nodes(self).insert(key, value);
         value
     }
 
-    fn evaluate(&mut self, expression: &SymbolicExpression<F>) -> Ext {
+    fn evaluate<L: Leaf>(&mut self, expression: &SymbolicExpr<L>) -> Ext {
         match expression {
-            SymbolicExpr::Leaf(leaf) => self.leaf(leaf),
+            SymbolicExpr::Leaf(leaf) => leaf.value(self),
             SymbolicExpr::Add { x, y, .. } => {
                 let (x, y) = (self.node(x), self.node(y));
                 self.builder.add(x, y)
@@ -207,41 +307,12 @@ impl Evaluator<'_> {
             }
             SymbolicExpr::Neg { x, .. } => {
                 let x = self.node(x);
-                let zero = self.builder.constant_ext(EF::ZERO);
-                self.builder.sub(zero, x)
+                self.builder.sub(self.zero, x)
             }
             SymbolicExpr::Mul { x, y, .. } => {
                 let (x, y) = (self.node(x), self.node(y));
                 self.builder.mul(x, y)
             }
-        }
-    }
-
-    fn leaf(&mut self, leaf: &BaseLeaf<F>) -> Ext {
-        match leaf {
-            BaseLeaf::Variable(variable) => {
-                let row = |local: &[Ext], next: &[Ext], offset: usize| match offset {
-                    0 => local[variable.index],
-                    1 => next[variable.index],
-                    _ => panic!("constraints read the current and the next row only"),
-                };
-                match variable.entry {
-                    BaseEntry::Main { offset } => {
-                        row(&self.openings.main_local, &self.openings.main_next, offset)
-                    }
-                    BaseEntry::Preprocessed { offset } => row(
-                        &self.openings.preprocessed_local,
-                        &self.openings.preprocessed_next,
-                        offset,
-                    ),
-                    BaseEntry::Public => Ext::from(self.openings.public_values[variable.index]),
-                    BaseEntry::Periodic => panic!("periodic columns are not supported"),
-                }
-            }
-            BaseLeaf::IsFirstRow => self.selectors.is_first_row,
-            BaseLeaf::IsLastRow => self.selectors.is_last_row,
-            BaseLeaf::IsTransition => self.selectors.is_transition,
-            BaseLeaf::Constant(constant) => self.builder.constant_ext(EF::from(*constant)),
         }
     }
 }

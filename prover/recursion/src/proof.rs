@@ -17,6 +17,7 @@ use crate::tables::RecursionAir;
 /// verifying its runs needs.
 pub struct RecursionKeys {
     program: Program,
+    parameters: StarkParameters,
     airs: Vec<RecursionAir>,
     config: InnerConfig,
     prover_data: ProverData<InnerConfig>,
@@ -103,6 +104,7 @@ impl RecursionKeys {
             .expect("committing to the preprocessed tables cannot fail");
         Self {
             program,
+            parameters,
             airs,
             config,
             prover_data,
@@ -112,6 +114,10 @@ impl RecursionKeys {
 
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    pub fn parameters(&self) -> StarkParameters {
+        self.parameters
     }
 
     pub fn airs(&self) -> &[RecursionAir] {
@@ -200,7 +206,7 @@ impl RecursionKeys {
     }
 
     /// The public values each table is proven with: the public table's are the proof's.
-    fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
+    pub fn instance_public_values(&self, public_values: &[F]) -> Vec<Vec<F>> {
         self.airs
             .iter()
             .map(|air| match air {

@@ -155,9 +155,8 @@ fn program(inputs: &Inputs) -> gnomon_recursion::Program {
     let openings = Openings {
         main_local,
         main_next,
-        preprocessed_local: Vec::new(),
-        preprocessed_next: Vec::new(),
         public_values: public_values.clone(),
+        ..Openings::default()
     };
     let table = TableConstraints::new("fibonacci", &Fibonacci, &[], 0, LOG_ROWS);
     constraints::check(&mut builder, &table, &openings, zeta, alpha, &chunks);

@@ -963,7 +963,8 @@ pub(crate) mod tests {
                 );
             }
             let names: Vec<String> = airs.iter().map(|air| air.name().to_string()).collect();
-            let preprocessed_widths = crate::transcript::preprocessed_widths(common, airs.len());
+            let preprocessed_widths =
+                gnomon_machine::verification::preprocessed_widths(common, airs.len());
             let shape = MachineShape::new(
                 &names,
                 airs,

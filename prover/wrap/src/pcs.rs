@@ -57,6 +57,7 @@ use crate::challenger::ChallengerVar;
 use crate::extension::{Ext, ExtVar};
 use crate::merkle::{self, OpenedRow};
 use crate::{fri, native};
+use gnomon_machine::verification::Recorder;
 
 /// One committed matrix as the verifier knows it: `2^log_degree` rows of trace domain (the
 /// committed LDE has `2^(log_degree + log_blowup)`), its width, and how many points it opens at.
@@ -103,15 +104,6 @@ struct Layout {
     num_rounds: usize,
     pcs_seed: Vec<BabyBear>,
     fri_seed: Vec<BabyBear>,
-}
-
-/// Collects what a domain separator's seed observes.
-pub(crate) struct Recorder(pub(crate) Vec<BabyBear>);
-
-impl CanObserve<BabyBear> for Recorder {
-    fn observe(&mut self, value: BabyBear) {
-        self.0.push(value);
-    }
 }
 
 impl Layout {

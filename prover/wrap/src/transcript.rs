@@ -33,10 +33,11 @@ use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use gnomon_machine::config::{Hashing, Outer};
 use gnomon_machine::config::{OuterConfig, StarkParameters};
 use gnomon_machine::segment::MachineKeys;
+use gnomon_machine::verification::{Recorder, batch_shape};
 use p3_air::BaseAir;
 use p3_baby_bear::BabyBear;
 use p3_batch_stark::proof::BatchProof;
-use p3_batch_stark::{BatchShape, BatchVerifierTranscript, CommonData};
+use p3_batch_stark::{BatchVerifierTranscript, CommonData};
 use p3_bn254::Bn254;
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::LogUpGadget;
@@ -46,7 +47,7 @@ use crate::babybear::BabyBearVar;
 use crate::challenger::ChallengerVar;
 use crate::extension::{Ext, ExtVar};
 use crate::native;
-use crate::pcs::{OuterChallenger, Recorder};
+use crate::pcs::OuterChallenger;
 
 /// What the transcript of a batch fixes when the circuit is built (see the module
 /// documentation).
@@ -104,40 +105,6 @@ impl TranscriptShape {
     pub(crate) fn has_lookups(&self) -> bool {
         self.num_lookup_instances > 0
     }
-}
-
-/// The `BatchShape` `verify_batch` describes its transcript with, from the same sources.
-fn batch_shape<A: BaseAir<BabyBear>>(
-    airs: &[A],
-    common: &CommonData<OuterConfig>,
-    parameters: &StarkParameters,
-) -> BatchShape {
-    assert_eq!(common.lookups.len(), airs.len(), "one entry per table");
-    let preprocessed_widths = preprocessed_widths(common, airs.len());
-    BatchShape {
-        trace_widths: airs.iter().map(BaseAir::width).collect(),
-        public_value_counts: airs.iter().map(BaseAir::num_public_values).collect(),
-        preprocessed_widths,
-        has_preprocessed_commitment: common.preprocessed.is_some(),
-        num_lookup_instances: common.lookups.iter().filter(|l| !l.is_empty()).count(),
-        // `stark_config` sets these two from the parameters.
-        lookup_pow_bits: parameters.lookup_pow_bits,
-        has_randomization_commitment: false,
-        ood_pow_bits: parameters.deep_pow_bits,
-    }
-}
-
-/// Each of the first `tables` tables' preprocessed width (zero without one).
-pub(crate) fn preprocessed_widths(common: &CommonData<OuterConfig>, tables: usize) -> Vec<usize> {
-    (0..tables)
-        .map(|i| {
-            common
-                .preprocessed
-                .as_ref()
-                .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
-                .unwrap_or(0)
-        })
-        .collect()
 }
 
 /// `verify_batch`'s transcript of a batch proof, replayed natively to `zeta`.

@@ -121,7 +121,8 @@ impl VerifierShape {
         check_multiplicity_height_bound(&common.lookups, &heights)
             .map_err(|error| WrapError::Heights(format!("{error:?}")))?;
         let names: Vec<String> = airs.iter().map(|air| air.name().to_string()).collect();
-        let preprocessed_widths = transcript::preprocessed_widths(common, airs.len());
+        let preprocessed_widths =
+            gnomon_machine::verification::preprocessed_widths(common, airs.len());
         let machine = MachineShape::new(
             &names,
             airs,
@@ -373,7 +374,7 @@ fn native_claims(
 ) -> Vec<OuterClaim> {
     let config = gnomon_machine::config::stark_config::<Outer>(keys.parameters());
     let (airs, common) = (keys.airs(), keys.common());
-    let preprocessed_widths = transcript::preprocessed_widths(common, airs.len());
+    let preprocessed_widths = gnomon_machine::verification::preprocessed_widths(common, airs.len());
     let log_num_quotient_chunks: Vec<usize> = proof
         .opened_values
         .instances
