@@ -9,6 +9,11 @@
 //! their commitment is the program; a run differs only in its witness. [`proof`] proves and
 //! verifies runs with Plonky3's batch STARK in the segment prover's configuration.
 //!
+//! On top, the STARK verifier as program code, each piece equal to Plonky3's native one:
+//! [`challenger`] (the transcript), [`merkle`] (batch openings), [`constraints`] (a table's
+//! out-of-domain check) and [`batch`] (the out-of-domain half of a batch proof's
+//! verification). The PCS half, and the aggregation tree built from them, are still to come.
+//!
 //! Why a dedicated machine rather than running the verifier as an RV32IM guest is measured in
 //! `prover/AGGREGATION.md`.
 //!
