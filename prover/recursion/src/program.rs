@@ -38,17 +38,27 @@ pub struct Ext(Address);
 pub struct Felt(Address);
 
 /// A cell the arithmetic instructions take and give: [`Ext`], or [`Felt`], whose sums,
-/// differences and products stay in the base field.
-pub trait Cell: Copy {
+/// differences and products stay in the base field. Only the [`Builder`] makes cells.
+pub trait Cell: Copy + sealed::At {
     fn address(self) -> Address;
-    #[doc(hidden)]
-    fn at(address: Address) -> Self;
 }
+
+mod sealed {
+    /// A cell at an address: for the builder, which writes the cell first.
+    pub trait At {
+        fn at(address: super::Address) -> Self;
+    }
+}
+
+use sealed::At;
 
 impl Cell for Ext {
     fn address(self) -> Address {
         self.0
     }
+}
+
+impl At for Ext {
     fn at(address: Address) -> Self {
         Self(address)
     }
@@ -58,6 +68,9 @@ impl Cell for Felt {
     fn address(self) -> Address {
         self.0
     }
+}
+
+impl At for Felt {
     fn at(address: Address) -> Self {
         Self(address)
     }

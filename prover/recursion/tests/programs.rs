@@ -184,3 +184,37 @@ fn tampered_proofs_are_rejected() {
         Err(VerifyError::Stark(_))
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn corrupted_proofs_are_rejected_without_panics(
+        flips in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), 1u8..=255),
+            1..4,
+        ),
+        truncate in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+    ) {
+        let (keys, bytes) = &*CORRUPTIBLE;
+        let mut bytes = bytes.clone();
+        for (index, mask) in flips {
+            let position = index.index(bytes.len());
+            bytes[position] ^= mask;
+        }
+        if let Some(index) = truncate {
+            bytes.truncate(index.index(bytes.len()));
+        }
+        if let Ok(proof) = gnomon_recursion::RecursionProof::from_bytes(&bytes) {
+            proptest::prop_assert!(keys.verify(&proof).is_err());
+        }
+    }
+}
+
+/// A valid proof's bytes, to corrupt.
+static CORRUPTIBLE: std::sync::LazyLock<(RecursionKeys, Vec<u8>)> =
+    std::sync::LazyLock::new(|| {
+        let (keys, witness) = arithmetic();
+        let bytes = keys.prove(&witness).unwrap().to_bytes();
+        (keys, bytes)
+    });
