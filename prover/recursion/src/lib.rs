@@ -11,8 +11,8 @@
 //!
 //! On top, the STARK verifier as program code, each piece equal to Plonky3's native one:
 //! [`challenger`] (the transcript), [`merkle`] (batch openings), [`constraints`] (a table's
-//! out-of-domain check) and [`batch`] (the out-of-domain half of a batch proof's
-//! verification). The PCS half, and the aggregation tree built from them, are still to come.
+//! out-of-domain check), [`batch`] (the out-of-domain half of a batch proof's verification)
+//! and [`fri`] (folding, query points, the final polynomial). The PCS half, and the aggregation tree built from them, are still to come.
 //!
 //! Why a dedicated machine rather than running the verifier as an RV32IM guest is measured in
 //! `prover/AGGREGATION.md`.
@@ -24,6 +24,7 @@
 pub mod batch;
 pub mod challenger;
 pub mod constraints;
+pub mod fri;
 pub mod merkle;
 pub mod program;
 pub mod proof;
