@@ -1,31 +1,16 @@
 //! FRI's arithmetic as recursion programs equals p3-fri's native `fold_row`, the points a
 //! query index names and Horner's evaluation, and the runs are proven.
 
+mod common;
+
+use common::Rng;
 use gnomon_machine::config::{EF, F, StarkParameters};
 use gnomon_recursion::fri;
 use gnomon_recursion::program::{Builder, Felt};
 use gnomon_recursion::{Program, RecursionKeys};
-use p3_field::{BasedVectorSpace, HornerIter, PrimeCharacteristicRing, PrimeField32, TwoAdicField};
+use p3_field::{BasedVectorSpace, HornerIter, PrimeCharacteristicRing, TwoAdicField};
 use p3_fri::{FriFoldingStrategy, TwoAdicFriFolding};
 use p3_util::reverse_bits_len;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn felt(&mut self) -> F {
-        F::from_u32((self.next() % u64::from(F::ORDER_U32)) as u32)
-    }
-    fn ext(&mut self) -> EF {
-        EF::from_basis_coefficients_fn(|_| self.felt())
-    }
-}
 
 /// Publishes an extension value's coordinates.
 fn publish(builder: &mut Builder, value: gnomon_recursion::Ext) {
@@ -46,7 +31,7 @@ fn folds_match_native() {
     let mut rng = Rng(5);
     let folding = TwoAdicFriFolding::<(), ()>(std::marker::PhantomData);
     for log_height in [1usize, 2, 5, 12, 20] {
-        let index = (rng.next() % (1 << log_height)) as usize;
+        let index = rng.below(1 << log_height);
         let (beta, folded, sibling) = (rng.ext(), rng.ext(), rng.ext());
         let (lo, hi) = if index & 1 == 0 {
             (folded, sibling)
@@ -81,7 +66,7 @@ fn folds_match_native() {
 fn final_polynomials_evaluate_at_the_query_point_as_natively() {
     let mut rng = Rng(6);
     let (log_order, log_bits) = (20usize, 14usize);
-    let index = (rng.next() % (1 << log_bits)) as usize;
+    let index = rng.below(1 << log_bits);
     let coefficients: Vec<EF> = (0..4).map(|_| rng.ext()).collect();
     let x = F::two_adic_generator(log_order).exp_u64(reverse_bits_len(index, log_bits) as u64);
     let expected: EF = coefficients.iter().copied().horner(x);

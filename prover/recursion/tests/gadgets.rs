@@ -2,8 +2,11 @@
 //! natively: the transcript, canonical bit decompositions and Merkle batch openings. Each
 //! program is proven and verified; wrong advice makes the run fail.
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::Rng;
 use gnomon_machine::config::{EF, F, Hashing, Inner, StarkParameters};
 use gnomon_recursion::challenger::Challenger;
 use gnomon_recursion::merkle::{Digest, OpenedRow, verify_batch};
@@ -13,19 +16,6 @@ use p3_challenger::{CanObserve, CanSample, CanSampleBits, FieldChallenger, Grind
 use p3_commit::Mmcs;
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
-
-/// A deterministic stream of field elements.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> F {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        F::from_u32((self.0 >> 33) as u32)
-    }
-}
 
 /// Proves and verifies a run of `program` on `witness`; its public values.
 fn prove(program: Program, witness: &[EF]) -> Vec<F> {
@@ -74,7 +64,7 @@ fn the_transcript_draws_the_native_challenges() {
         match step {
             Observe(count) => {
                 for _ in 0..count {
-                    let value = rng.next();
+                    let value = rng.felt();
                     native.observe(value);
                     witness.push(EF::from(value));
                     let cell = builder.witness_felt();
@@ -82,7 +72,7 @@ fn the_transcript_draws_the_native_challenges() {
                 }
             }
             ObserveExt => {
-                let value = EF::from_basis_coefficients_fn(|_| rng.next());
+                let value = EF::from_basis_coefficients_fn(|_| rng.felt());
                 native.observe_algebra_element(value);
                 witness.push(value);
                 let cell = builder.witness_ext();
@@ -214,7 +204,7 @@ fn open(cap_height: usize, index: usize, tamper: impl Fn(&mut Vec<EF>)) -> Resul
     let matrices: Vec<RowMajorMatrix<F>> = shapes
         .iter()
         .map(|&(height, width)| {
-            RowMajorMatrix::new((0..height * width).map(|_| rng.next()).collect(), width)
+            RowMajorMatrix::new((0..height * width).map(|_| rng.felt()).collect(), width)
         })
         .collect();
     let mmcs = Inner::mmcs(cap_height);
