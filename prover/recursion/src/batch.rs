@@ -318,59 +318,7 @@ pub fn verify(
     check: &BatchCheck,
     proof: &BatchProofCells,
 ) -> (Challenges, Challenger) {
-    let challenges = |builder: &mut Builder| -> (Challenges, Challenger) {
-        let mut challenger = Challenger::new(builder);
-        for &value in &check.seed {
-            let value = builder.constant_felt(value);
-            challenger.observe(builder, value);
-        }
-        let zero = builder.constant_felt(F::ZERO);
-        for &bits in &check.degree_bits {
-            let bits = builder.constant_felt(F::from_usize(bits));
-            challenger.observe_all(builder, &[bits, zero, zero, zero]);
-        }
-        observe_cap(builder, &mut challenger, &proof.main);
-        for values in &proof.public_values {
-            challenger.observe_all(builder, values);
-        }
-        if let Some(cap) = &check.preprocessed_cap {
-            let cap: Vec<Digest> = cap
-                .iter()
-                .map(|digest| digest.map(|value| builder.constant_felt(value)))
-                .collect();
-            observe_cap(builder, &mut challenger, &cap);
-        }
-        let lookup = check.has_lookups().then(|| {
-            let witness = proof.lookup_pow.expect("allocated for this shape");
-            proof_of_work(builder, &mut challenger, check.lookup_pow_bits, witness);
-            let alpha = challenger.sample_ext(builder);
-            let beta = challenger.sample_ext(builder);
-            let cap = proof
-                .permutation
-                .as_ref()
-                .expect("allocated for this shape");
-            observe_cap(builder, &mut challenger, cap);
-            (alpha, beta)
-        });
-        for (openings, _) in &proof.tables {
-            if let Some(terminal) = openings.terminal {
-                challenger.observe_ext(builder, terminal);
-            }
-        }
-        let alpha = challenger.sample_ext(builder);
-        observe_cap(builder, &mut challenger, &proof.quotient);
-        proof_of_work(builder, &mut challenger, check.ood_pow_bits, proof.ood_pow);
-        let zeta = challenger.sample_ext(builder);
-        (
-            Challenges {
-                lookup,
-                alpha,
-                zeta,
-            },
-            challenger,
-        )
-    };
-    let (challenges, challenger) = challenges(builder);
+    let (challenges, challenger) = replay_transcript(builder, check, proof);
     let laid_out = lookup_challenges(builder, check, challenges.lookup);
     for (index, table) in check.shape.tables().iter().enumerate() {
         let (openings, chunks) = &proof.tables[index];
@@ -396,6 +344,64 @@ pub fn verify(
     }
     builder.assert_zero(sum);
     (challenges, challenger)
+}
+
+/// Steps 1 to 6 of the module documentation: the challenges to `zeta`, and the challenger.
+fn replay_transcript(
+    builder: &mut Builder,
+    check: &BatchCheck,
+    proof: &BatchProofCells,
+) -> (Challenges, Challenger) {
+    let mut challenger = Challenger::new(builder);
+    for &value in &check.seed {
+        let value = builder.constant_felt(value);
+        challenger.observe(builder, value);
+    }
+    let zero = builder.constant_felt(F::ZERO);
+    for &bits in &check.degree_bits {
+        let bits = builder.constant_felt(F::from_usize(bits));
+        challenger.observe_all(builder, &[bits, zero, zero, zero]);
+    }
+    observe_cap(builder, &mut challenger, &proof.main);
+    for values in &proof.public_values {
+        challenger.observe_all(builder, values);
+    }
+    if let Some(cap) = &check.preprocessed_cap {
+        let cap: Vec<Digest> = cap
+            .iter()
+            .map(|digest| digest.map(|value| builder.constant_felt(value)))
+            .collect();
+        observe_cap(builder, &mut challenger, &cap);
+    }
+    let lookup = check.has_lookups().then(|| {
+        let witness = proof.lookup_pow.expect("allocated for this shape");
+        proof_of_work(builder, &mut challenger, check.lookup_pow_bits, witness);
+        let alpha = challenger.sample_ext(builder);
+        let beta = challenger.sample_ext(builder);
+        let cap = proof
+            .permutation
+            .as_ref()
+            .expect("allocated for this shape");
+        observe_cap(builder, &mut challenger, cap);
+        (alpha, beta)
+    });
+    for (openings, _) in &proof.tables {
+        if let Some(terminal) = openings.terminal {
+            challenger.observe_ext(builder, terminal);
+        }
+    }
+    let alpha = challenger.sample_ext(builder);
+    observe_cap(builder, &mut challenger, &proof.quotient);
+    proof_of_work(builder, &mut challenger, check.ood_pow_bits, proof.ood_pow);
+    let zeta = challenger.sample_ext(builder);
+    (
+        Challenges {
+            lookup,
+            alpha,
+            zeta,
+        },
+        challenger,
+    )
 }
 
 fn observe_cap(builder: &mut Builder, challenger: &mut Challenger, cap: &[Digest]) {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use gnomon_machine::config::{EF, F};
 use gnomon_machine::verification::{Emitted, TableConstraints};
 use p3_air::symbolic::{BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr};
-use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
+use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
 
 use crate::program::{Builder, Ext, Felt};
 
@@ -111,7 +111,8 @@ fn fold(
     let recombine = |builder: &mut Builder, flat: &[Ext]| -> Vec<Ext> {
         flat.chunks(4)
             .map(|coordinates| {
-                from_coordinate_values(builder, coordinates.try_into().expect("four a column"))
+                let coordinates: [Ext; 4] = coordinates.try_into().expect("four a column");
+                builder.ext_from_coordinates(coordinates)
             })
             .collect()
     };
@@ -170,23 +171,11 @@ fn quotient(
                 zps = builder.mul(zps, value);
             }
         }
-        let chunk = from_coordinate_values(builder, chunk);
+        let chunk = builder.ext_from_coordinates(*chunk);
         let term = builder.mul(zps, chunk);
         quotient = builder.add(quotient, term);
     }
     quotient
-}
-
-/// `sum_k coordinates[k] X^k`: a chunk's value from its four coordinate polynomials' values.
-fn from_coordinate_values(builder: &mut Builder, coordinates: &[Ext; 4]) -> Ext {
-    let mut value = coordinates[0];
-    for (index, &coordinate) in coordinates.iter().enumerate().skip(1) {
-        let basis =
-            builder.constant_ext(EF::from_basis_coefficients_fn(|k| F::from_bool(k == index)));
-        let term = builder.mul(coordinate, basis);
-        value = builder.add(value, term);
-    }
-    value
 }
 
 struct Evaluator<'a> {

@@ -34,10 +34,8 @@ pub fn hash_leaf(builder: &mut Builder, values: &[Felt]) -> Digest {
 }
 
 pub fn compress(builder: &mut Builder, left: Digest, right: Digest) -> Digest {
-    let mut state = [left[0]; POSEIDON2_WIDTH];
-    state[..8].copy_from_slice(&left);
-    state[8..].copy_from_slice(&right);
-    let state = builder.poseidon2(state);
+    let input = std::array::from_fn(|i| if i < 8 { left[i] } else { right[i - 8] });
+    let state = builder.poseidon2(input);
     std::array::from_fn(|index| state[index])
 }
 

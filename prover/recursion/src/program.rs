@@ -283,21 +283,9 @@ pub struct Memory {
 }
 
 impl Memory {
-    pub fn get(&self, address: Address) -> EF {
-        self.values[address.index()]
-    }
-
-    pub fn felt(&self, felt: Felt) -> F {
-        base(self.get(felt.address()))
-    }
-
-    pub fn ext(&self, ext: Ext) -> EF {
-        self.get(ext.address())
-    }
-
     /// The coordinates of `address`'s value.
     pub(crate) fn coordinates(&self, address: Address) -> [F; 4] {
-        coordinates(&self.get(address))
+        coordinates(&self.values[address.index()])
             .try_into()
             .expect("the extension has degree 4")
     }
@@ -484,13 +472,15 @@ impl Builder {
         sum
     }
 
-    /// The extension element with these coordinates.
-    pub fn ext_from_coordinates(&mut self, coordinates: [Felt; 4]) -> Ext {
-        let mut sum = Ext::from(coordinates[0]);
+    /// `sum_k coordinates[k] X^k`: the extension element with these coordinates, or (with
+    /// extension-valued coordinates) the value at a point of a polynomial from the values of its
+    /// four coordinate polynomials, as quotient chunks and permutation columns are opened.
+    pub fn ext_from_coordinates<C: Into<Ext> + Copy>(&mut self, coordinates: [C; 4]) -> Ext {
+        let mut sum = coordinates[0].into();
         for (index, &coordinate) in coordinates.iter().enumerate().skip(1) {
             let basis =
                 self.constant_ext(EF::from_basis_coefficients_fn(|k| F::from_bool(k == index)));
-            let term = self.mul(Ext::from(coordinate), basis);
+            let term = self.mul(coordinate.into(), basis);
             sum = self.add(sum, term);
         }
         sum
