@@ -1,8 +1,7 @@
-//! The out-of-domain half of p3-batch-stark 0.9.0-rc.2's `verify_batch` as recursion-program
-//! code, for proofs in the segment prover's configuration: the transcript from its seed to
-//! `zeta`, every table's constraint check (AIR and LogUp, [`crate::constraints`]), and the
-//! LogUp terminals' sum. The PCS half (the opened values against the commitments, FRI) is
-//! still to come: until it is, a program built on this takes the opened values as given.
+//! p3-batch-stark 0.9.0-rc.2's `verify_batch` as recursion-program code, for proofs in the
+//! segment prover's configuration: the transcript from its seed to `zeta`, every table's
+//! constraint check (AIR and LogUp, [`crate::constraints`]), the LogUp terminals' sum, and the
+//! opened values against the commitments ([`crate::pcs`]).
 //!
 //! The native verifier, on a fresh challenger:
 //!
@@ -17,23 +16,30 @@
 //!    proof of work and samples `zeta`.
 //!
 //! A table's LogUp challenges are `[alpha + (bus + 1) * beta^W, beta]` per lookup, `W` the
-//! widest tuple of the batch. What the program fixes ([`BatchCheck`]): the seed, the degree
-//! bits, the tables' constraints, the preprocessed commitment (the batch's verifying key) and
-//! the proof-of-work difficulties. What the proof supplies ([`BatchProofCells`]): everything
-//! else, as witnesses.
+//! widest tuple of the batch. The PCS then opens, continuing the challenger, the rounds of
+//! `commitments_with_opening_points`: main, quotient, preprocessed and permutation, each
+//! table's rows at `zeta` and, where its constraints read the next row, at `g * zeta` (`g`
+//! its trace domain's generator).
+//!
+//! What the program fixes ([`BatchCheck`]): the seed, the degree bits, the tables'
+//! constraints, the preprocessed commitment (the batch's verifying key), the parameters and the
+//! proof-of-work difficulties. What the proof supplies ([`BatchProofCells`]): everything else,
+//! as witnesses.
 
 use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters};
+use gnomon_machine::verification::opening::{BatchOpenings, OpeningWitness, Source};
 use gnomon_machine::verification::{MachineShape, Recorder, batch_shape, preprocessed_widths};
 use p3_air::Air;
 use p3_batch_stark::CommonData;
 use p3_batch_stark::proof::BatchProof;
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{PrimeCharacteristicRing, TwoAdicField};
 use p3_lookup::InteractionSymbolicBuilder;
 use p3_symmetric::MerkleCap;
 
 use crate::challenger::Challenger;
 use crate::constraints::{self, Openings};
 use crate::merkle::Digest;
+use crate::pcs::{self, CommitmentClaims, OpeningCells, PointClaim};
 use crate::program::{Builder, Ext, Felt};
 
 /// What a batch proof's check fixes when the program is built.
@@ -48,23 +54,26 @@ pub struct BatchCheck {
     ood_pow_bits: usize,
     /// Digests per commitment: `2^cap_height`.
     cap_len: usize,
+    parameters: StarkParameters,
+    openings: BatchOpenings,
 }
 
 /// Why a proof cannot be a witness of a [`BatchCheck`]: natively, an invalid proof shape.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the proof's {0} does not have the batch's shape")]
-pub struct ShapeError(&'static str);
+pub struct ShapeError(pub(crate) &'static str);
 
 impl BatchCheck {
     /// The check of batch proofs of `airs` (named `names`) with the batch's `common` data,
-    /// made with `parameters` at degree bits `degree_bits`.
+    /// made with `parameters` at degree bits `degree_bits`; an error for heights no proof can
+    /// have (a preprocessed table at another height).
     pub fn new<A>(
         names: &[String],
         airs: &[A],
         common: &CommonData<InnerConfig>,
         parameters: &StarkParameters,
         degree_bits: &[usize],
-    ) -> Self
+    ) -> Result<Self, ShapeError>
     where
         A: Air<InteractionSymbolicBuilder<F, EF>>,
     {
@@ -78,7 +87,9 @@ impl BatchCheck {
             &preprocessed_widths(common, airs.len()),
             degree_bits,
         );
-        Self {
+        let openings = BatchOpenings::new(&shape, common, degree_bits)
+            .map_err(|_| ShapeError("preprocessed tables' heights"))?;
+        Ok(Self {
             shape,
             seed: seed.0,
             degree_bits: degree_bits.to_vec(),
@@ -90,7 +101,9 @@ impl BatchCheck {
             lookup_pow_bits: batch.lookup_pow_bits,
             ood_pow_bits: batch.ood_pow_bits,
             cap_len: 1 << parameters.cap_height,
-        }
+            parameters: *parameters,
+            openings,
+        })
     }
 
     fn has_lookups(&self) -> bool {
@@ -114,6 +127,7 @@ pub struct BatchProofCells {
     /// Per table: its opened values (challenges left empty: the transcript draws them) and
     /// quotient chunks.
     pub tables: Vec<(Openings, Vec<[Ext; 4]>)>,
+    pub opening: OpeningCells,
 }
 
 impl BatchProofCells {
@@ -174,6 +188,7 @@ impl BatchProofCells {
                 (openings, chunks)
             })
             .collect();
+        let opening = OpeningCells::allocate(builder, &check.parameters, &check.openings.shape);
         Self {
             main,
             permutation,
@@ -182,16 +197,19 @@ impl BatchProofCells {
             ood_pow,
             public_values,
             tables,
+            opening,
         }
     }
 }
 
-/// The witness values of `proof` (with its tables' `public_values`) for the cells of
+/// The witness values of `proof` (with its tables' `public_values` and its opening proof laid
+/// out as `opening`, from `OpeningWitness::of_batch`) for the cells of
 /// [`BatchProofCells::allocate`], in their order; a proof of another shape is an error.
 pub fn witness(
     check: &BatchCheck,
     proof: &BatchProof<InnerConfig>,
     public_values: &[Vec<F>],
+    opening: &OpeningWitness<[F; 8]>,
 ) -> Result<Vec<EF>, ShapeError> {
     let mut values = Vec::new();
     let push_cap = |values: &mut Vec<EF>, cap: &MerkleCap<F, [F; 8]>, what| {
@@ -294,6 +312,11 @@ pub fn witness(
             _ => return Err(ShapeError("LogUp terminal")),
         }
     }
+    values.extend(pcs::witness(
+        &check.parameters,
+        &check.openings.shape,
+        opening,
+    )?);
     Ok(values)
 }
 
@@ -310,15 +333,11 @@ pub struct Challenges {
     pub zeta: Ext,
 }
 
-/// Replays the transcript to `zeta` over `proof`'s cells, checks every table's constraints
-/// and the terminals' sum, and returns the challenges with the challenger where the PCS
-/// verifier takes it over.
-pub fn verify(
-    builder: &mut Builder,
-    check: &BatchCheck,
-    proof: &BatchProofCells,
-) -> (Challenges, Challenger) {
-    let (challenges, challenger) = replay_transcript(builder, check, proof);
+/// Verifies the batch proof `proof` (see the module documentation): the transcript to `zeta`,
+/// every table's constraints, the terminals' sum and the opening proof. Returns the
+/// challenges to `zeta`.
+pub fn verify(builder: &mut Builder, check: &BatchCheck, proof: &BatchProofCells) -> Challenges {
+    let (challenges, mut challenger) = replay_transcript(builder, check, proof);
     let laid_out = lookup_challenges(builder, check, challenges.lookup);
     for (index, table) in check.shape.tables().iter().enumerate() {
         let (openings, chunks) = &proof.tables[index];
@@ -343,7 +362,89 @@ pub fn verify(
         }
     }
     builder.assert_zero(sum);
-    (challenges, challenger)
+    let claims = claims(builder, check, proof, challenges.zeta);
+    pcs::verify(
+        builder,
+        &check.parameters,
+        &check.openings.shape,
+        &mut challenger,
+        &claims,
+        &proof.opening,
+    );
+    challenges
+}
+
+/// The PCS claims over the proof's cells: its caps (the preprocessed one a constant), its
+/// opened values, at `zeta` and `g_i * zeta` for table `i`'s next row.
+fn claims(
+    builder: &mut Builder,
+    check: &BatchCheck,
+    proof: &BatchProofCells,
+    zeta: Ext,
+) -> Vec<CommitmentClaims> {
+    // One point per height, so that the PCS divides once per point and height.
+    let mut next_points = std::collections::BTreeMap::new();
+    for &bits in &check.degree_bits {
+        if let std::collections::btree_map::Entry::Vacant(entry) = next_points.entry(bits) {
+            let generator = builder.constant_ext(EF::from(F::two_adic_generator(bits)));
+            entry.insert(builder.mul(zeta, generator));
+        }
+    }
+    let at = |point: Ext, values: &[Ext]| PointClaim {
+        point,
+        values: values.to_vec(),
+    };
+    let local_and_next = |i: usize, local: &[Ext], next: &[Ext], opens_next: bool| {
+        let mut points = vec![at(zeta, local)];
+        if opens_next {
+            points.push(at(next_points[&check.degree_bits[i]], next));
+        }
+        points
+    };
+    let preprocessed_cap: Option<Vec<Digest>> = check.preprocessed_cap.as_ref().map(|cap| {
+        cap.iter()
+            .map(|digest| digest.map(|value| builder.constant_felt(value)))
+            .collect()
+    });
+    let tables = check.shape.tables();
+    check
+        .openings
+        .sources
+        .iter()
+        .map(|round| {
+            let cap = match round.first() {
+                Some(Source::Main(_)) | None => proof.main.clone(),
+                Some(Source::Quotient(..)) => proof.quotient.clone(),
+                Some(Source::Preprocessed(_)) => preprocessed_cap
+                    .clone()
+                    .expect("a preprocessed round only with a preprocessed commitment"),
+                Some(Source::Permutation(_)) => proof
+                    .permutation
+                    .clone()
+                    .expect("a permutation round only with lookups"),
+            };
+            let matrices = round
+                .iter()
+                .map(|&source| match source {
+                    Source::Main(i) => {
+                        let o = &proof.tables[i].0;
+                        local_and_next(i, &o.main_local, &o.main_next, tables[i].main_next())
+                    }
+                    Source::Quotient(i, chunk) => vec![at(zeta, &proof.tables[i].1[chunk])],
+                    Source::Preprocessed(i) => {
+                        let o = &proof.tables[i].0;
+                        let opens_next = tables[i].preprocessed_next();
+                        local_and_next(i, &o.preprocessed_local, &o.preprocessed_next, opens_next)
+                    }
+                    Source::Permutation(i) => {
+                        let o = &proof.tables[i].0;
+                        local_and_next(i, &o.permutation_local, &o.permutation_next, true)
+                    }
+                })
+                .collect();
+            CommitmentClaims { cap, matrices }
+        })
+        .collect()
 }
 
 /// Steps 1 to 6 of the module documentation: the challenges to `zeta`, and the challenger.
@@ -375,7 +476,7 @@ fn replay_transcript(
     }
     let lookup = check.has_lookups().then(|| {
         let witness = proof.lookup_pow.expect("allocated for this shape");
-        proof_of_work(builder, &mut challenger, check.lookup_pow_bits, witness);
+        challenger.check_witness(builder, check.lookup_pow_bits, witness);
         let alpha = challenger.sample_ext(builder);
         let beta = challenger.sample_ext(builder);
         let cap = proof
@@ -392,7 +493,7 @@ fn replay_transcript(
     }
     let alpha = challenger.sample_ext(builder);
     observe_cap(builder, &mut challenger, &proof.quotient);
-    proof_of_work(builder, &mut challenger, check.ood_pow_bits, proof.ood_pow);
+    challenger.check_witness(builder, check.ood_pow_bits, proof.ood_pow);
     let zeta = challenger.sample_ext(builder);
     (
         Challenges {
@@ -407,15 +508,6 @@ fn replay_transcript(
 fn observe_cap(builder: &mut Builder, challenger: &mut Challenger, cap: &[Digest]) {
     for digest in cap {
         challenger.observe_all(builder, digest);
-    }
-}
-
-/// A proof-of-work check: at zero difficulty the witness must be zero and nothing is observed.
-fn proof_of_work(builder: &mut Builder, challenger: &mut Challenger, bits: usize, witness: Felt) {
-    if bits == 0 {
-        builder.assert_zero(witness);
-    } else {
-        challenger.check_witness(builder, bits, witness);
     }
 }
 

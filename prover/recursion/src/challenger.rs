@@ -9,7 +9,8 @@
 //! - Sampling absorbs first if anything is buffered (or no output is left), then takes the last
 //!   output. An extension element is four samples, its coordinates in order.
 //! - `sample_bits(n)` keeps the low `n` bits of a sample's canonical value; a proof-of-work
-//!   witness is observed, and the next `sample_bits(bits)` must be zero.
+//!   witness is observed, and the next `sample_bits(bits)` must be zero (at zero difficulty
+//!   the witness must be zero, and is not observed).
 //!
 //! The program computes exactly what the native challenger does, so a transcript the program
 //! replays draws the native verifier's challenges.
@@ -93,9 +94,11 @@ impl Challenger {
     }
 
     /// Asserts that `witness` is a proof of work of `bits` bits at this point of the
-    /// transcript.
+    /// transcript. At zero difficulty the witness must be zero and nothing is observed (p3's
+    /// canonical witnesses).
     pub fn check_witness(&mut self, builder: &mut Builder, bits: usize, witness: Felt) {
         if bits == 0 {
+            builder.assert_zero(witness);
             return;
         }
         self.observe(builder, witness);

@@ -36,12 +36,12 @@ fn selected_product(
     product
 }
 
-/// `g^rev(index, n)` for `g` of order `2^log_order`, `index_bits` the `n` little-endian bits
-/// of the index (`n <= log_order`): bit `j` weighs `2^(n - 1 - j)` once reversed.
-pub fn point(builder: &mut Builder, index_bits: &[Felt], log_order: usize) -> Felt {
+/// `shift * g^rev(index, n)` for `g` of order `2^log_order`, `index_bits` the `n` little-endian
+/// bits of the index (`n <= log_order`): bit `j` weighs `2^(n - 1 - j)` once reversed.
+pub fn point(builder: &mut Builder, index_bits: &[Felt], log_order: usize, shift: F) -> Felt {
     let n = index_bits.len();
     let generator = F::two_adic_generator(log_order);
-    selected_product(builder, F::ONE, index_bits, |j| {
+    selected_product(builder, shift, index_bits, |j| {
         generator.exp_power_of_2(n - 1 - j)
     })
 }

@@ -26,6 +26,7 @@ pub mod challenger;
 pub mod constraints;
 pub mod fri;
 pub mod merkle;
+pub mod pcs;
 pub mod program;
 pub mod proof;
 pub mod tables;

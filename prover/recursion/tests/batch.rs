@@ -1,10 +1,13 @@
-//! A recursion program replays a batch proof's transcript to `zeta` and checks every table's
-//! constraints (AIR and LogUp) and the LogUp terminals' sum: on a real proof of the recursion
-//! machine it draws the native verifier's `zeta` and passes, and the run is proven; any
-//! tampered commitment, opened value, terminal, public value or proof of work fails it.
+//! A recursion program verifies a batch proof: the transcript to `zeta`, every table's
+//! constraints (AIR and LogUp), the LogUp terminals' sum and the opening proof (FRI). On a
+//! real proof of the recursion machine it draws the native verifier's `zeta` and passes, and
+//! the run is proven; any tampered commitment, opened value, terminal, public value, proof of
+//! work, Merkle path, opened row, fold or final polynomial fails it, and so does a proof of
+//! another program.
 
 use gnomon_machine::config::{EF, F, Hashing, Inner, StarkParameters};
 use gnomon_machine::verification::batch_shape;
+use gnomon_machine::verification::opening::OpeningWitness;
 use gnomon_recursion::batch::{self, BatchCheck, BatchProofCells};
 use gnomon_recursion::program::{Builder, Felt};
 use gnomon_recursion::{Program, RecursionKeys, RecursionProof, RunError};
@@ -52,13 +55,37 @@ fn check_of(keys: &RecursionKeys, proof: &RecursionProof) -> BatchCheck {
         &keys.parameters(),
         &proof.proof.degree_bits,
     )
+    .unwrap()
+}
+
+/// The opening proof of `proof` as the program's witness takes it.
+fn opening(keys: &RecursionKeys, proof: &RecursionProof) -> OpeningWitness<[F; 8]> {
+    OpeningWitness::of_batch::<Inner, _>(
+        keys.airs(),
+        keys.common(),
+        &keys.parameters(),
+        &proof.proof,
+        &keys.instance_public_values(&proof.public_values),
+    )
+    .unwrap()
+}
+
+/// The program's witness for `proof`, its opening proof laid out as `opening`.
+fn witness_of(
+    check: &BatchCheck,
+    keys: &RecursionKeys,
+    proof: &RecursionProof,
+    opening: &OpeningWitness<[F; 8]>,
+) -> Vec<EF> {
+    let public_values = keys.instance_public_values(&proof.public_values);
+    batch::witness(check, &proof.proof, &public_values, opening).unwrap()
 }
 
 /// The check as a program, with `zeta`'s coordinates public.
 fn program(check: &BatchCheck) -> Program {
     let mut builder = Builder::default();
     let cells = BatchProofCells::allocate(&mut builder, check);
-    let (challenges, _) = batch::verify(&mut builder, check, &cells);
+    let challenges = batch::verify(&mut builder, check, &cells);
     for coordinate in builder.coordinates(challenges.zeta) {
         builder.public(coordinate);
     }
@@ -108,8 +135,7 @@ fn native_zeta(keys: &RecursionKeys, proof: &RecursionProof) -> EF {
 fn a_real_batch_proof_passes_and_the_check_is_proven() {
     let (keys, proof) = inner();
     let check = check_of(&keys, &proof);
-    let public_values = keys.instance_public_values(&proof.public_values);
-    let witness = batch::witness(&check, &proof.proof, &public_values).unwrap();
+    let witness = witness_of(&check, &keys, &proof, &opening(&keys, &proof));
     let outer = RecursionKeys::new(program(&check), StarkParameters::testing());
     let outer_proof = outer.prove(&witness).unwrap();
     outer.verify(&outer_proof).unwrap();
@@ -120,11 +146,13 @@ fn a_real_batch_proof_passes_and_the_check_is_proven() {
     );
 }
 
+/// Tampering with what the out-of-domain check reads; the opening proof is the honest one.
 #[test]
 fn tampered_proofs_fail_the_check() {
     let (keys, proof) = inner();
     let check = check_of(&keys, &proof);
     let program = program(&check);
+    let honest_opening = opening(&keys, &proof);
     let tampering: [fn(&mut RecursionProof); 8] = [
         |p| {
             p.proof.opened_values.instances[1]
@@ -154,8 +182,7 @@ fn tampered_proofs_fail_the_check() {
     for (index, tamper) in tampering.into_iter().enumerate() {
         let mut tampered = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
         tamper(&mut tampered);
-        let public_values = keys.instance_public_values(&tampered.public_values);
-        let witness = batch::witness(&check, &tampered.proof, &public_values).unwrap();
+        let witness = witness_of(&check, &keys, &tampered, &honest_opening);
         assert!(
             matches!(program.run(&witness), Err(RunError::AssertionFailed { .. })),
             "tampering {index} passes the check"
@@ -168,14 +195,79 @@ fn proofs_of_another_shape_are_refused() {
     let (keys, proof) = inner();
     let check = check_of(&keys, &proof);
     let public_values = keys.instance_public_values(&proof.public_values);
+    let opening = opening(&keys, &proof);
     let mut taller = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
     taller.proof.degree_bits[0] += 1;
-    assert!(batch::witness(&check, &taller.proof, &public_values).is_err());
+    assert!(batch::witness(&check, &taller.proof, &public_values, &opening).is_err());
     let mut narrower = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
     narrower.proof.opened_values.instances[1]
         .base_opened_values
         .trace_local
         .pop();
-    assert!(batch::witness(&check, &narrower.proof, &public_values).is_err());
-    assert!(batch::witness(&check, &proof.proof, &public_values[..2]).is_err());
+    assert!(batch::witness(&check, &narrower.proof, &public_values, &opening).is_err());
+    assert!(batch::witness(&check, &proof.proof, &public_values[..2], &opening).is_err());
+}
+
+/// Tampering with the opening proof: every part of it is bound.
+#[test]
+fn tampered_openings_fail_the_check() {
+    let (keys, proof) = inner();
+    let check = check_of(&keys, &proof);
+    let program = program(&check);
+    let honest = opening(&keys, &proof);
+    assert!(
+        program
+            .run(&witness_of(&check, &keys, &proof, &honest))
+            .is_ok()
+    );
+    let tampering: [fn(&mut OpeningWitness<[F; 8]>); 10] = [
+        |o| o.queries[0].rows[0][1][3] += F::ONE,
+        |o| o.queries[1].rows[1][0][0] += F::ONE,
+        |o| o.queries[2].input_paths[0][0][5] += F::ONE,
+        |o| o.queries[3].fold_siblings[1] += EF::ONE,
+        |o| o.queries[0].fold_paths[0][1][0] += F::ONE,
+        |o| o.commit_caps[2][0][7] += F::ONE,
+        |o| o.final_poly[0] += EF::ONE,
+        // The query proof of work (1 bit at the testing parameters).
+        |o| o.query_pow += F::ONE,
+        // Zero difficulty: the witnesses must be zero.
+        |o| o.batch_pow = F::ONE,
+        |o| o.commit_pows[0] = F::ONE,
+    ];
+    for (index, tamper) in tampering.into_iter().enumerate() {
+        let mut tampered = honest.clone();
+        tamper(&mut tampered);
+        let witness = witness_of(&check, &keys, &proof, &tampered);
+        assert!(
+            matches!(program.run(&witness), Err(RunError::AssertionFailed { .. })),
+            "tampering {index} passes the check"
+        );
+    }
+}
+
+/// A valid proof of another program (its preprocessed commitment differs) fails the check.
+#[test]
+fn a_proof_of_another_program_fails_the_check() {
+    let (keys, proof) = inner();
+    let check = check_of(&keys, &proof);
+    let mut builder = Builder::default();
+    let x = builder.witness_ext();
+    let cube = builder.mul(x, x);
+    let cube = builder.mul(cube, x);
+    let input: [Felt; 16] = std::array::from_fn(|_| builder.witness_felt());
+    let output = builder.poseidon2(input);
+    builder.public(output[0]);
+    builder.public(output[1]);
+    builder.assert_eq(cube, cube);
+    let other = RecursionKeys::new(builder.build(), StarkParameters::testing());
+    let witness: Vec<EF> = (0..17).map(|k| EF::from(F::from_u32(k))).collect();
+    let other_proof = other.prove(&witness).unwrap();
+    other.verify(&other_proof).unwrap();
+    assert_eq!(other_proof.proof.degree_bits, proof.proof.degree_bits);
+    let other_opening = opening(&other, &other_proof);
+    let witness = witness_of(&check, &other, &other_proof, &other_opening);
+    assert!(matches!(
+        program(&check).run(&witness),
+        Err(RunError::AssertionFailed { .. })
+    ));
 }

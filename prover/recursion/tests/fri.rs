@@ -74,7 +74,7 @@ fn final_polynomials_evaluate_at_the_query_point_as_natively() {
     let mut builder = Builder::default();
     let index_cell: Felt = builder.witness_felt();
     let bits = builder.bits(index_cell, log_bits);
-    let point = fri::point(&mut builder, &bits, log_order);
+    let point = fri::point(&mut builder, &bits, log_order, F::ONE);
     builder.public(point);
     let cells: Vec<_> = (0..4).map(|_| builder.witness_ext()).collect();
     let value = fri::evaluate(&mut builder, &cells, point);

@@ -1,11 +1,12 @@
-//! The out-of-domain half of verifying a real segment proof of the RV32IM machine (22 tables,
-//! their LogUp buses, the segment's public values) as a recursion program: the program draws
-//! the native verifier's challenges and passes, a tampered opened value fails it, and the run
-//! is proven. This is the first half of an aggregation leaf.
+//! Verifying a real segment proof of the RV32IM machine (22 tables, their LogUp buses, the
+//! segment's public values, the opening proof) as a recursion program: the program passes, a
+//! tampered opened value or opened row fails it, and the run is proven. This is the verifier
+//! an aggregation leaf runs.
 
 use gnomon_executor::{Input, Options, Program as Elf, SegmentSize, trace};
-use gnomon_machine::config::{EF, Inner, StarkParameters};
+use gnomon_machine::config::{EF, F, Inner, StarkParameters};
 use gnomon_machine::segment::MachineKeys;
+use gnomon_machine::verification::opening::OpeningWitness;
 use gnomon_recursion::batch::{self, BatchCheck, BatchProofCells};
 use gnomon_recursion::program::Builder;
 use gnomon_recursion::{RecursionKeys, RunError};
@@ -13,7 +14,7 @@ use p3_air::BaseAir;
 use p3_field::PrimeCharacteristicRing;
 
 #[test]
-fn a_segment_proofs_constraint_check_runs_and_is_proven() {
+fn a_segment_proofs_verification_runs_and_is_proven() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest/elf/fibonacci.elf");
     let elf = Elf::from_elf(&std::fs::read(path).unwrap()).unwrap();
     let options = Options {
@@ -39,17 +40,36 @@ fn a_segment_proofs_constraint_check_runs_and_is_proven() {
         keys.common(),
         &parameters,
         &proof.proof.degree_bits,
-    );
+    )
+    .unwrap();
     let mut builder = Builder::default();
     let cells = BatchProofCells::allocate(&mut builder, &check);
     batch::verify(&mut builder, &check, &cells);
     let program = builder.build();
     let public_values = keys.instance_public_values(&proof.public_values);
-    let witness = batch::witness(&check, &proof.proof, &public_values).unwrap();
+    let opening = OpeningWitness::of_batch::<Inner, _>(
+        keys.airs(),
+        keys.common(),
+        &parameters,
+        &proof.proof,
+        &public_values,
+    )
+    .unwrap();
+    let witness = batch::witness(&check, &proof.proof, &public_values, &opening).unwrap();
+    program.run(&witness).unwrap();
 
-    let mut tampered = witness.clone();
-    let last = tampered.len() - 1;
-    tampered[last] += EF::ONE;
+    let mut tampered_opening = opening.clone();
+    tampered_opening.queries[1].rows[0][5][0] += F::ONE;
+    let tampered = batch::witness(&check, &proof.proof, &public_values, &tampered_opening).unwrap();
+    assert!(matches!(
+        program.run(&tampered),
+        Err(RunError::AssertionFailed { .. })
+    ));
+    let mut tampered_proof = proof.proof;
+    tampered_proof.opened_values.instances[3]
+        .base_opened_values
+        .trace_local[2] += EF::ONE;
+    let tampered = batch::witness(&check, &tampered_proof, &public_values, &opening).unwrap();
     assert!(matches!(
         program.run(&tampered),
         Err(RunError::AssertionFailed { .. })

@@ -914,8 +914,9 @@ pub(crate) mod tests {
         shape: &MachineShape,
         proof: &SegmentProof<Outer>,
     ) -> Native {
-        let native = crate::transcript::replay_native(keys, &proof.proof, &proof.public_values)
-            .expect("the fixture's grinding checks");
+        let native =
+            crate::transcript::tests::replay_native(keys, &proof.proof, &proof.public_values)
+                .expect("the fixture's grinding checks");
         // The pair itself: beta is laid out as drawn, alpha behind its first bus offset.
         let lookup = shape
             .bus_ids()

@@ -24,8 +24,8 @@
 //!    A denominator `z - x = 0` makes the system unsatisfiable, as natively it is an error.
 //!
 //! What is not the native code step for step: the input and commit-phase openings are
-//! checked as one full authentication path per query ([`QueryWitness`]); the proof carries
-//! pruned multi-paths (`PrunedMerklePaths`), from which [`FriProofWitness::new`] restores the
+//! checked as one full authentication path per query (`QueryOpenings`); the proof carries
+//! pruned multi-paths (`PrunedMerklePaths`), from which `OpeningWitness::new` restores the
 //! per-query paths with p3's own `restore_and_recompute_paths`. The two accept the same
 //! openings (the pruned proof is valid exactly when the restored paths reach the cap). The
 //! proof's lengths (rounds, queries, widths, final polynomial) are the shape's, fixed when the
@@ -44,36 +44,15 @@ use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError, Variable};
 use gnomon_machine::config::{Hashing, Outer, StarkParameters};
 use p3_baby_bear::BabyBear;
 use p3_bn254::Bn254;
-use p3_challenger::CanObserve;
-use p3_commit::{CommitmentOpening, ExtensionMmcs};
-use p3_field::coset::TwoAdicMultiplicativeCoset;
 use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
-use p3_fri::TwoAdicFriFolding;
-use p3_fri::{FriShape, PcsShape, fold_schedule};
-use p3_matrix::Dimensions;
 
 use crate::babybear::BabyBearVar;
 use crate::challenger::ChallengerVar;
 use crate::extension::{Ext, ExtVar};
 use crate::merkle::{self, OpenedRow};
 use crate::{fri, native};
-use gnomon_machine::verification::Recorder;
-
-/// One committed matrix as the verifier knows it: `2^log_degree` rows of trace domain (the
-/// committed LDE has `2^(log_degree + log_blowup)`), its width, and how many points it opens at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatrixShape {
-    pub log_degree: usize,
-    pub width: usize,
-    pub num_points: usize,
-}
-
-/// The matrices of every commitment round, in commitment order: fixed when the circuit is
-/// built, with the parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpeningShape {
-    pub rounds: Vec<Vec<MatrixShape>>,
-}
+use gnomon_machine::verification::opening::{Claim, OpeningLayout, OpeningWitness};
+pub use gnomon_machine::verification::opening::{MatrixShape, OpeningShape};
 
 /// One opening point of a matrix and the claimed values of its columns there.
 #[derive(Clone, Debug)]
@@ -87,130 +66,6 @@ pub struct PointClaim {
 pub struct CommitmentClaims {
     pub cap: Vec<FpVar<Fr>>,
     pub matrices: Vec<Vec<PointClaim>>,
-}
-
-/// What the shape and the parameters fix.
-struct Layout {
-    log_blowup: usize,
-    cap_height: usize,
-    num_queries: usize,
-    batch_pow_bits: usize,
-    commit_pow_bits: usize,
-    query_pow_bits: usize,
-    final_poly_len: usize,
-    /// `L`: the tallest committed height.
-    log_max_height: usize,
-    log_final_height: usize,
-    num_rounds: usize,
-    pcs_seed: Vec<BabyBear>,
-    fri_seed: Vec<BabyBear>,
-}
-
-impl Layout {
-    fn new(parameters: &StarkParameters, shape: &OpeningShape) -> Self {
-        let fri = parameters.fri(());
-        assert_eq!(fri.max_log_arity, 1, "arity-2 folding only");
-        assert!(fri.num_queries > 0 && fri.log_blowup > 0);
-        let mut heights: Vec<usize> = shape
-            .rounds
-            .iter()
-            .flatten()
-            .map(|matrix| matrix.log_degree + fri.log_blowup)
-            .collect();
-        assert!(!heights.is_empty(), "at least one matrix");
-        assert!(
-            shape.rounds.iter().flatten().all(|m| m.num_points > 0),
-            "every matrix opens at a point"
-        );
-        heights.sort_unstable_by(|a, b| b.cmp(a));
-        heights.dedup();
-        let log_max_height = heights[0];
-        assert!(
-            log_max_height <= BabyBear::TWO_ADICITY,
-            "the two-adicity bounds heights"
-        );
-        let log_final_height = fri.log_blowup + fri.log_final_poly_len;
-        // Natively, a height below the final one is never consumed and every proof fails.
-        assert!(
-            heights.iter().all(|&h| h >= log_final_height),
-            "every matrix reaches the final height"
-        );
-        let arities = fold_schedule(&heights, log_final_height, fri.max_log_arity);
-        assert!(arities.iter().all(|&arity| arity == 1));
-        let num_rounds = arities.len();
-        assert_eq!(num_rounds, log_max_height - log_final_height);
-        assert!(
-            log_final_height >= parameters.cap_height,
-            "every commit-phase tree reaches its cap"
-        );
-        let pcs_shape = PcsShape {
-            claimed_evaluation_counts: shape
-                .rounds
-                .iter()
-                .map(|round| {
-                    round
-                        .iter()
-                        .map(|matrix| vec![matrix.width; matrix.num_points])
-                        .collect()
-                })
-                .collect(),
-            batch_pow_bits: fri.batch_proof_of_work_bits,
-        };
-        let mut pcs_seed = Recorder(Vec::new());
-        pcs_shape
-            .domain_separator::<BabyBear, Ext>()
-            .seed(&mut pcs_seed);
-        let fri_shape = FriShape::new(&fri, &heights, log_max_height);
-        let mut fri_seed = Recorder(Vec::new());
-        fri_shape
-            .domain_separator::<BabyBear, Ext>()
-            .seed(&mut fri_seed);
-        Self {
-            log_blowup: fri.log_blowup,
-            cap_height: parameters.cap_height,
-            num_queries: fri.num_queries,
-            batch_pow_bits: fri.batch_proof_of_work_bits,
-            commit_pow_bits: fri.commit_proof_of_work_bits,
-            query_pow_bits: fri.query_proof_of_work_bits,
-            final_poly_len: fri.final_poly_len(),
-            log_max_height,
-            log_final_height,
-            num_rounds,
-            pcs_seed: pcs_seed.0,
-            fri_seed: fri_seed.0,
-        }
-    }
-
-    fn batch_height(&self, round: &[MatrixShape]) -> usize {
-        round
-            .iter()
-            .map(|matrix| matrix.log_degree + self.log_blowup)
-            .max()
-            .expect("a commitment holds a matrix")
-    }
-}
-
-/// The native values of one query's openings: per input batch the opened rows (per matrix)
-/// and the authentication path (from the leaf up to the cap's level); per commit round the
-/// sibling of the folded value and the pair's path.
-#[derive(Clone, Debug)]
-pub struct QueryWitness {
-    pub rows: Vec<Vec<Vec<BabyBear>>>,
-    pub input_paths: Vec<Vec<Bn254>>,
-    pub fold_siblings: Vec<Ext>,
-    pub fold_paths: Vec<Vec<Bn254>>,
-}
-
-/// A `FriProof` of the outer configuration as the circuit's witness (see the module
-/// documentation for the restored paths).
-#[derive(Clone, Debug)]
-pub struct FriProofWitness {
-    pub batch_pow: BabyBear,
-    pub commit_caps: Vec<Vec<Bn254>>,
-    pub commit_pows: Vec<BabyBear>,
-    pub final_poly: Vec<Ext>,
-    pub query_pow: BabyBear,
-    pub queries: Vec<QueryWitness>,
 }
 
 /// One query's openings in the circuit.
@@ -250,7 +105,7 @@ impl FriProofVar {
         shape: &OpeningShape,
         witness: Option<&FriProofWitness>,
     ) -> Result<Self, SynthesisError> {
-        let layout = Layout::new(parameters, shape);
+        let layout = OpeningLayout::new(parameters, shape);
         let base = |value: Option<BabyBear>| {
             BabyBearVar::new_witness(cs.clone(), || value.ok_or_else(missing))
         };
@@ -309,7 +164,7 @@ impl FriProofVar {
                     );
                 }
                 rows.push(matrices);
-                let levels = layout.batch_height(round) - layout.cap_height;
+                let levels = layout.round_height(round) - layout.cap_height;
                 input_paths.push(digests(query.map(|query| &query.input_paths[b]), levels)?);
             }
             let mut fold_siblings = Vec::new();
@@ -456,7 +311,7 @@ pub(crate) fn verify_counted(
         *part += now - mark;
         mark = now;
     };
-    let layout = Layout::new(parameters, shape);
+    let layout = OpeningLayout::new(parameters, shape);
     assert_eq!(claims.len(), shape.rounds.len());
     for (claim, round) in claims.iter().zip(&shape.rounds) {
         assert_eq!(claim.cap.len(), 1 << layout.cap_height);
@@ -514,7 +369,7 @@ pub(crate) fn verify_counted(
 
     // Query-independent parts: alpha's powers (one ladder per height), the claimed sums
     // `sum_k alpha^(offset + k) p_k(z)`, `beta^2`.
-    let height = |matrix: &MatrixShape| matrix.log_degree + layout.log_blowup;
+    let height = |matrix: &MatrixShape| layout.height(matrix);
     let mut ladder = std::collections::BTreeMap::<usize, usize>::new();
     for (round, claim) in shape.rounds.iter().zip(claims) {
         for (matrix, points) in round.iter().zip(&claim.matrices) {
@@ -557,7 +412,7 @@ pub(crate) fn verify_counted(
         for (b, ((round, claim), rows)) in
             shape.rounds.iter().zip(claims).zip(&query.rows).enumerate()
         {
-            let batch_height = layout.batch_height(round);
+            let batch_height = layout.round_height(round);
             let opened: Vec<OpenedRow> = round
                 .iter()
                 .zip(rows)
@@ -668,209 +523,10 @@ pub(crate) fn verify_counted(
 /// The outer configuration's PCS, challenger, commitment and opening proof.
 pub type OuterPcs = gnomon_machine::config::Pcs<Outer>;
 pub type OuterChallenger = <Outer as Hashing>::Challenger;
-pub type OuterCommitment = <OuterPcs as p3_commit::Pcs<Ext, OuterChallenger>>::Commitment;
-pub type OuterPcsProof = <OuterPcs as p3_commit::Pcs<Ext, OuterChallenger>>::Proof;
 /// A native claim, as `Pcs::verify` takes it.
-pub type OuterClaim = CommitmentOpening<Ext, OuterCommitment, TwoAdicMultiplicativeCoset<BabyBear>>;
-
-impl OpeningShape {
-    /// The shape of native claims.
-    pub fn of_claims(claims: &[OuterClaim]) -> Self {
-        Self {
-            rounds: claims
-                .iter()
-                .map(|claim| {
-                    claim
-                        .matrices
-                        .iter()
-                        .map(|matrix| MatrixShape {
-                            log_degree: matrix.domain.log_size(),
-                            width: matrix.points.first().map_or(0, |p| p.values.len()),
-                            num_points: matrix.points.len(),
-                        })
-                        .collect()
-                })
-                .collect(),
-        }
-    }
-}
-
-impl FriProofWitness {
-    /// The witness of a native opening proof of `claims`, given the challenger as the caller
-    /// hands it to `Pcs::verify`: replays the transcript natively to find the query indices,
-    /// runs p3's own `open_inputs` and `fold_query` to find each commit-phase row, and restores
-    /// per-query authentication paths from the pruned ones. Panics on a proof p3 rejects (a
-    /// wrong shape, a failed grinding check, an invalid opening).
-    pub fn new(
-        parameters: &StarkParameters,
-        claims: &[OuterClaim],
-        proof: &OuterPcsProof,
-        challenger: &OuterChallenger,
-    ) -> Self {
-        use p3_challenger::{CanSampleBits, FieldChallenger, GrindingChallenger};
-
-        let shape = OpeningShape::of_claims(claims);
-        let layout = Layout::new(parameters, &shape);
-        let mmcs = Outer::mmcs(parameters.cap_height);
-        let fri = parameters.fri(ExtensionMmcs::<BabyBear, Ext, _>::new(mmcs.clone()));
-        let mut ch = challenger.clone();
-        ch.observe_slice(&layout.pcs_seed);
-        for claim in claims {
-            for matrix in &claim.matrices {
-                for point in &matrix.points {
-                    for value in &point.values {
-                        ch.observe_slice(coefficients(value));
-                    }
-                }
-            }
-        }
-        if layout.batch_pow_bits > 0 {
-            assert!(ch.check_witness(layout.batch_pow_bits, proof.batch_pow_witness));
-        }
-        let alpha: Ext = ch.sample_algebra_element();
-        ch.observe_slice(&layout.fri_seed);
-        let mut betas = Vec::new();
-        for (cap, &witness) in proof
-            .commit_phase_commits
-            .iter()
-            .zip(&proof.commit_pow_witnesses)
-        {
-            ch.observe(cap.clone());
-            if layout.commit_pow_bits > 0 {
-                assert!(ch.check_witness(layout.commit_pow_bits, witness));
-            }
-            betas.push(ch.sample_algebra_element::<Ext>());
-        }
-        for coefficient in &proof.final_poly {
-            ch.observe_slice(coefficients(coefficient));
-        }
-        if layout.query_pow_bits > 0 {
-            assert!(ch.check_witness(layout.query_pow_bits, proof.query_pow_witness));
-        }
-        let l = layout.log_max_height;
-        let indices: Vec<usize> = (0..layout.num_queries).map(|_| ch.sample_bits(l)).collect();
-
-        // Input openings: per batch, per query, the restored path.
-        let mut input_paths: Vec<Vec<Vec<Bn254>>> = Vec::new();
-        for (claim, opening) in claims.iter().zip(&proof.input_openings) {
-            let dims: Vec<Dimensions> = claim
-                .matrices
-                .iter()
-                .map(|matrix| Dimensions {
-                    width: matrix.points[0].values.len(),
-                    height: matrix.domain.size() << layout.log_blowup,
-                })
-                .collect();
-            let batch_height = dims.iter().map(|d| d.height).max().expect("a matrix");
-            let shift = l - batch_height.trailing_zeros() as usize;
-            let reduced: Vec<usize> = indices.iter().map(|&i| i >> shift).collect();
-            let paths = mmcs
-                .restore_and_recompute_paths(
-                    &dims,
-                    &reduced,
-                    &opening.opened_values,
-                    &opening.opening_proof,
-                )
-                .expect("a valid input opening");
-            input_paths.push(
-                paths
-                    .into_iter()
-                    .map(|path| path.siblings.iter().map(|s| s[0]).collect())
-                    .collect(),
-            );
-        }
-        // The fold chain, natively, for the commit-phase rows.
-        let reduced_openings = p3_fri::verifier::open_inputs(
-            &fri,
-            l,
-            &indices,
-            &proof.input_openings,
-            alpha,
-            &mmcs,
-            claims,
-        )
-        .expect("valid input openings");
-        let log_arities = vec![1; layout.num_rounds];
-        let mut group_indices = vec![Vec::new(); layout.num_rounds];
-        let mut rows_by_round: Vec<Vec<Vec<Vec<Ext>>>> = vec![Vec::new(); layout.num_rounds];
-        let folding = TwoAdicFriFolding::<(), ()>(std::marker::PhantomData);
-        for (query, (&index, ro)) in indices.iter().zip(reduced_openings).enumerate() {
-            let mut domain_index = index;
-            let _folded =
-                p3_fri::verifier::fold_query::<_, BabyBear, Ext, ExtensionMmcs<BabyBear, Ext, _>>(
-                    &folding,
-                    query,
-                    &mut domain_index,
-                    &betas,
-                    &log_arities,
-                    &proof.commit_phase_openings,
-                    ro,
-                    l,
-                    layout.log_final_height,
-                    &mut group_indices,
-                    &mut rows_by_round,
-                )
-                .expect("a valid fold chain");
-        }
-        let mut fold_paths: Vec<Vec<Vec<Bn254>>> = Vec::new();
-        for (round, opening) in proof.commit_phase_openings.iter().enumerate() {
-            let dims = [Dimensions {
-                width: 2 * 4,
-                height: 1 << (l - round - 1),
-            }];
-            let rows: Vec<Vec<Vec<BabyBear>>> = rows_by_round[round]
-                .iter()
-                .map(|rows| {
-                    rows.iter()
-                        .map(|row| row.iter().flat_map(|e| coefficients(e).to_vec()).collect())
-                        .collect()
-                })
-                .collect();
-            let paths = mmcs
-                .restore_and_recompute_paths(
-                    &dims,
-                    &group_indices[round],
-                    &rows,
-                    &opening.opening_proof,
-                )
-                .expect("a valid commit-phase opening");
-            fold_paths.push(
-                paths
-                    .into_iter()
-                    .map(|path| path.siblings.iter().map(|s| s[0]).collect())
-                    .collect(),
-            );
-        }
-        let queries = (0..layout.num_queries)
-            .map(|q| QueryWitness {
-                rows: proof
-                    .input_openings
-                    .iter()
-                    .map(|opening| opening.opened_values[q].clone())
-                    .collect(),
-                input_paths: input_paths.iter().map(|paths| paths[q].clone()).collect(),
-                fold_siblings: proof
-                    .commit_phase_openings
-                    .iter()
-                    .map(|opening| opening.sibling_values[q][0])
-                    .collect(),
-                fold_paths: fold_paths.iter().map(|paths| paths[q].clone()).collect(),
-            })
-            .collect();
-        Self {
-            batch_pow: proof.batch_pow_witness,
-            commit_caps: proof
-                .commit_phase_commits
-                .iter()
-                .map(|cap| cap.roots().iter().map(|root| root[0]).collect())
-                .collect(),
-            commit_pows: proof.commit_pow_witnesses.clone(),
-            final_poly: proof.final_poly.clone(),
-            query_pow: proof.query_pow_witness,
-            queries,
-        }
-    }
-}
+pub type OuterClaim = Claim<Outer>;
+/// A native opening proof as the circuit's witness.
+pub type FriProofWitness = OpeningWitness<Bn254>;
 
 /// Witnesses native claims: caps, points and values (canonical).
 pub fn claims_witness(
@@ -920,7 +576,7 @@ pub(crate) mod tests {
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
     use gnomon_machine::config::stark_config;
     use p3_challenger::{CanObserve, FieldChallenger};
-    use p3_commit::{MatrixOpening, OpeningRequest, Pcs, PointOpening};
+    use p3_commit::{CommitmentOpening, MatrixOpening, OpeningRequest, Pcs, PointOpening};
     use p3_matrix::dense::RowMajorMatrix;
     use p3_uni_stark::StarkGenericConfig;
 
@@ -1010,7 +666,9 @@ pub(crate) mod tests {
             .collect();
         pcs.verify(claims.clone(), &proof, &mut verifier_challenger.clone())
             .expect("the native verifier accepts");
-        let witness = FriProofWitness::new(&parameters, &claims, &proof, &verifier_challenger);
+        let witness =
+            FriProofWitness::new::<Outer>(&parameters, &claims, &proof, &verifier_challenger)
+                .unwrap();
         Fixture {
             parameters,
             claims,
@@ -1030,7 +688,7 @@ pub(crate) mod tests {
         if setup {
             cs.set_mode(SynthesisMode::Setup);
         }
-        let shape = OpeningShape::of_claims(&fixture.claims);
+        let shape = OpeningShape::of_claims::<Outer>(&fixture.claims);
         let claims_var = claims_witness(
             cs.clone(),
             &fixture.parameters,

@@ -30,24 +30,20 @@ use ark_bn254::Fr;
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
-use gnomon_machine::config::{Hashing, Outer};
 use gnomon_machine::config::{OuterConfig, StarkParameters};
-use gnomon_machine::segment::MachineKeys;
 use gnomon_machine::verification::{Recorder, batch_shape};
 use p3_air::BaseAir;
 use p3_baby_bear::BabyBear;
+use p3_batch_stark::CommonData;
 use p3_batch_stark::proof::BatchProof;
-use p3_batch_stark::{BatchVerifierTranscript, CommonData};
 use p3_bn254::Bn254;
 use p3_field::PrimeCharacteristicRing;
-use p3_lookup::LogUpGadget;
 
 use crate::air::{Challenges, OpeningsError, TableOpenings};
 use crate::babybear::BabyBearVar;
 use crate::challenger::ChallengerVar;
 use crate::extension::{Ext, ExtVar};
 use crate::native;
-use crate::pcs::OuterChallenger;
 
 /// What the transcript of a batch fixes when the circuit is built (see the module
 /// documentation).
@@ -105,75 +101,6 @@ impl TranscriptShape {
     pub(crate) fn has_lookups(&self) -> bool {
         self.num_lookup_instances > 0
     }
-}
-
-/// `verify_batch`'s transcript of a batch proof, replayed natively to `zeta`.
-pub(crate) struct NativeTranscript {
-    /// Per table, its LogUp challenges as the transcript lays them out.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the tests check the circuit's draws")
-    )]
-    pub(crate) laid_out: Vec<Vec<Ext>>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the tests check the circuit's draws")
-    )]
-    pub(crate) alpha: Ext,
-    pub(crate) zeta: Ext,
-    /// Where the PCS verifier takes over.
-    pub(crate) challenger: OuterChallenger,
-}
-
-/// The LogUp terminals of `proof`'s tables that have lookups, in table order.
-pub(crate) fn terminal_values(proof: &BatchProof<OuterConfig>) -> Vec<Ext> {
-    proof
-        .lookup_terminals
-        .iter()
-        .flatten()
-        .map(|t| t.0)
-        .collect()
-}
-
-/// Replays `verify_batch`'s transcript of `proof`, a batch proof of a segment of `keys`'
-/// program with the segment's `public_values`, from `Outer::challenger()` to `zeta`; `None`
-/// when a grinding witness fails its check (natively a rejection).
-pub(crate) fn replay_native(
-    keys: &MachineKeys<Outer>,
-    proof: &BatchProof<OuterConfig>,
-    public_values: &[BabyBear],
-) -> Option<NativeTranscript> {
-    let (airs, common) = (keys.airs(), keys.common());
-    let shape = batch_shape(airs, common, &keys.parameters());
-    let public_values = keys.instance_public_values(public_values);
-    let terminals = terminal_values(proof);
-    let mut challenger = Outer::challenger();
-    let mut transcript =
-        BatchVerifierTranscript::<_, BabyBear, Ext, _>::new(&mut challenger, shape);
-    transcript.instance_bindings(&proof.degree_bits);
-    transcript.main_phase(proof.commitments.main.clone(), &public_values);
-    transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
-    let laid_out = transcript
-        .lookup_phase(
-            &common.lookups,
-            &LogUpGadget::new(),
-            proof.lookup_pow_witness,
-        )
-        .ok()?;
-    let alpha = transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
-    transcript.quotient_phase(
-        proof.commitments.quotient_chunks.clone(),
-        proof.commitments.random.clone(),
-    );
-    let zeta = transcript.ood_phase(proof.ood_pow_witness).ok()?;
-    // The PCS verifier continues on the challenger, outside this replay's description.
-    transcript.abort();
-    Some(NativeTranscript {
-        laid_out,
-        alpha,
-        zeta,
-        challenger,
-    })
 }
 
 /// A batch proof's commitments and grinding witnesses, in the circuit. The caps are public so
@@ -364,17 +291,34 @@ pub(crate) mod tests {
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
     use gnomon_machine::config::{F, Hashing, Outer};
     use gnomon_machine::public_values::offset::END_PC;
-    use gnomon_machine::segment::SegmentProof;
+    use gnomon_machine::segment::{MachineKeys, SegmentProof};
+    use gnomon_machine::verification::opening::NativeTranscript;
     use p3_batch_stark::BatchVerifierTranscript;
     use p3_challenger::{CanObserve, CanSample, GrindingChallenger};
     use p3_field::BasedVectorSpace;
-    use p3_lookup::LogUpGadget;
-    use p3_lookup::LookupTerminal;
+    use p3_lookup::{LogUpGadget, LookupTerminal};
     use p3_symmetric::MerkleCap;
 
     use super::*;
     use crate::air::tests::{Fixture, copy, fixture, parameters, witnesses};
     use crate::air::verify;
+
+    /// Replays `verify_batch`'s transcript of `proof`, a batch proof of a segment of `keys`'
+    /// program with the segment's `public_values`, from `Outer::challenger()` to `zeta`; `None`
+    /// when a grinding witness fails its check (natively a rejection).
+    pub(crate) fn replay_native(
+        keys: &MachineKeys<Outer>,
+        proof: &BatchProof<OuterConfig>,
+        public_values: &[BabyBear],
+    ) -> Option<NativeTranscript<Outer>> {
+        gnomon_machine::verification::opening::replay_native(
+            keys.airs(),
+            keys.common(),
+            &keys.parameters(),
+            proof,
+            &keys.instance_public_values(public_values),
+        )
+    }
 
     fn transcript_shape(fixture: &Fixture) -> TranscriptShape {
         TranscriptShape::new(
@@ -562,7 +506,7 @@ pub(crate) mod tests {
         let public_values = fixture
             .keys
             .instance_public_values(&fixture.proof.public_values);
-        let terminals = terminal_values(proof);
+        let terminals = gnomon_machine::verification::opening::terminal_values::<Outer>(proof);
         let observe_ext = |ch: &mut <Outer as Hashing>::Challenger, value: Ext| {
             for &limb in BasedVectorSpace::<F>::as_basis_coefficients_slice(&value) {
                 ch.observe(limb);

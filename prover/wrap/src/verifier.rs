@@ -37,18 +37,16 @@ use gnomon_machine::config::{Outer, StarkParameters};
 use gnomon_machine::public_values::{PublicValues, offset};
 use gnomon_machine::run::{RunError, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys, SegmentProof, VerifyError};
+use gnomon_machine::verification::opening::{BatchOpenings, Source};
 use gnomon_settlement_verifier::inputs::{commitment_input, digest_input};
 use p3_baby_bear::BabyBear;
 use p3_field::{PrimeField32, TwoAdicField};
 use p3_lookup::check_multiplicity_height_bound;
 
-use crate::air::{self, DEGREE, MachineShape, OpeningsError, TableOpenings};
+use crate::air::{self, MachineShape, OpeningsError, TableOpenings};
 use crate::babybear::{BabyBearVar, fr_to_biguint, witness_bits};
 use crate::extension::ExtVar;
-use crate::pcs::{
-    self, CommitmentClaims, FriProofVar, FriProofWitness, MatrixShape, OpeningShape, OuterClaim,
-    PointClaim,
-};
+use crate::pcs::{self, CommitmentClaims, FriProofVar, FriProofWitness, OpeningShape, PointClaim};
 use crate::transcript::{self, BatchCommitmentsVar, TranscriptShape};
 
 /// How many public inputs the circuit has: the program commitment and the output digest.
@@ -77,16 +75,6 @@ impl From<VerifyError> for WrapError {
     fn from(error: VerifyError) -> Self {
         Self::Heights(error.to_string())
     }
-}
-
-/// Where a PCS matrix's claimed values come from.
-#[derive(Clone, Copy, Debug)]
-enum Source {
-    Main(usize),
-    /// Table, chunk.
-    Quotient(usize, usize),
-    Preprocessed(usize),
-    Permutation(usize),
 }
 
 /// The run's start and the program, as constants.
@@ -132,87 +120,11 @@ impl VerifierShape {
         );
         let parameters = keys.parameters();
         let transcript = TranscriptShape::new(airs, common, &parameters, degree_bits);
-        // The rounds of `commitments_with_opening_points`: main, quotient, preprocessed,
-        // permutation.
-        let tables = machine.tables();
-        let points = |next: bool| 1 + usize::from(next);
-        let mut rounds: Vec<Vec<(Source, MatrixShape)>> = Vec::new();
-        rounds.push(
-            tables
-                .iter()
-                .enumerate()
-                .map(|(i, table)| {
-                    let shape = MatrixShape {
-                        log_degree: degree_bits[i],
-                        width: table.main_width(),
-                        num_points: points(table.main_next()),
-                    };
-                    (Source::Main(i), shape)
-                })
-                .collect(),
-        );
-        rounds.push(
-            tables
-                .iter()
-                .enumerate()
-                .flat_map(|(i, table)| {
-                    (0..table.num_quotient_chunks()).map(move |chunk| {
-                        let shape = MatrixShape {
-                            log_degree: degree_bits[i],
-                            width: DEGREE,
-                            num_points: 1,
-                        };
-                        (Source::Quotient(i, chunk), shape)
-                    })
-                })
-                .collect(),
-        );
-        if let Some(global) = &common.preprocessed {
-            let mut round = Vec::new();
-            for &i in &global.matrix_to_instance {
-                let committed = global.instances[i].as_ref().map(|meta| meta.degree_bits);
-                if committed != Some(degree_bits[i]) {
-                    return Err(WrapError::Heights(format!(
-                        "table {} is preprocessed at a fixed height",
-                        names[i]
-                    )));
-                }
-                let shape = MatrixShape {
-                    log_degree: degree_bits[i],
-                    width: tables[i].preprocessed_width(),
-                    num_points: points(tables[i].preprocessed_next()),
-                };
-                round.push((Source::Preprocessed(i), shape));
-            }
-            rounds.push(round);
-        }
-        if transcript.has_lookups() {
-            rounds.push(
-                tables
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, table)| table.permutation_width() > 0)
-                    .map(|(i, table)| {
-                        let shape = MatrixShape {
-                            log_degree: degree_bits[i],
-                            width: table.permutation_width(),
-                            num_points: 2,
-                        };
-                        (Source::Permutation(i), shape)
-                    })
-                    .collect(),
-            );
-        }
-        let opening = OpeningShape {
-            rounds: rounds
-                .iter()
-                .map(|round| round.iter().map(|(_, shape)| *shape).collect())
-                .collect(),
-        };
-        let sources = rounds
-            .into_iter()
-            .map(|round| round.into_iter().map(|(source, _)| source).collect())
-            .collect();
+        let BatchOpenings {
+            shape: opening,
+            sources,
+        } = BatchOpenings::new(&machine, common, degree_bits)
+            .map_err(|error| WrapError::Heights(error.to_string()))?;
         Ok(Self {
             parameters,
             degree_bits: degree_bits.to_vec(),
@@ -344,15 +256,14 @@ impl VerifierWitness {
         }
         let values = PublicValues::from_field_elements(&proof.public_values)
             .expect("a verified proof has well-formed public values");
-        let native = transcript::replay_native(keys, &proof.proof, &proof.public_values)
-            .expect("a verified proof passes its grinding checks");
-        let claims = native_claims(keys, &proof.proof, native.zeta);
-        let opening = FriProofWitness::new(
+        let opening = FriProofWitness::of_batch::<Outer, _>(
+            keys.airs(),
+            keys.common(),
             &shape.parameters,
-            &claims,
-            &proof.proof.opening_proof,
-            &native.challenger,
-        );
+            &proof.proof,
+            &keys.instance_public_values(&proof.public_values),
+        )
+        .expect("a verified proof's opening verifies");
         Ok(Self {
             proof,
             opening,
@@ -364,36 +275,6 @@ impl VerifierWitness {
     pub fn public_inputs(&self) -> [Fr; PUBLIC_INPUTS] {
         self.public_inputs
     }
-}
-
-/// The claims `verify_batch` hands its PCS, by p3's own construction.
-fn native_claims(
-    keys: &MachineKeys<Outer>,
-    proof: &p3_batch_stark::BatchProof<gnomon_machine::config::OuterConfig>,
-    zeta: crate::extension::Ext,
-) -> Vec<OuterClaim> {
-    let config = gnomon_machine::config::stark_config::<Outer>(keys.parameters());
-    let (airs, common) = (keys.airs(), keys.common());
-    let preprocessed_widths = gnomon_machine::verification::preprocessed_widths(common, airs.len());
-    let log_num_quotient_chunks: Vec<usize> = proof
-        .opened_values
-        .instances
-        .iter()
-        .map(|instance| instance.base_opened_values.quotient_chunks.len().ilog2() as usize)
-        .collect();
-    let (claims, ..) = p3_batch_stark::verifier::commitments_with_opening_points(
-        &config,
-        airs,
-        zeta,
-        &proof.commitments,
-        &proof.opened_values,
-        common,
-        &proof.degree_bits,
-        &preprocessed_widths,
-        &log_num_quotient_chunks,
-    )
-    .expect("a verified proof has the claims' shape");
-    claims
 }
 
 /// The two public inputs of a run with `values` (its last segment's public values), as the

@@ -34,6 +34,7 @@ use p3_dft::Radix2DitParallel;
 use p3_field::Field;
 use p3_field::extension::BinomialExtensionField;
 use p3_fri::{FriParameters, TwoAdicFriPcs};
+use p3_matrix::Dimensions;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_merkle_tree::MerkleTreeMmcs;
 use p3_symmetric::{PaddingFreeSponge, TruncatedPermutation};
@@ -76,6 +77,24 @@ pub trait Hashing: Clone + Send + Sync + 'static {
 
     /// The transcript at its start.
     fn challenger() -> Self::Challenger;
+
+    /// One Merkle digest, as the verifier circuits take it.
+    type Digest: Clone + std::fmt::Debug + PartialEq + Send + Sync;
+
+    /// A commitment's cap, digest by digest.
+    fn cap_digests(commitment: &<Self::Mmcs as Mmcs<F>>::Commitment) -> Vec<Self::Digest>;
+
+    /// One authentication path per entry of `indices` (siblings from the leaf up to the cap's
+    /// level), restored from a pruned batch opening of matrices of `dimensions` whose rows at
+    /// those indices are `rows`; `None` where the opening does not reach the commitment's
+    /// structure (natively a rejection).
+    fn restore_paths(
+        mmcs: &Self::Mmcs,
+        dimensions: &[Dimensions],
+        indices: &[usize],
+        rows: &[Vec<Vec<F>>],
+        proof: &<Self::Mmcs as Mmcs<F>>::MultiProof,
+    ) -> Option<Vec<Vec<Self::Digest>>>;
 
     // The machine's STARK, instantiated for this hashing here, in this crate. Generic code is
     // compiled where it is instantiated; without these, every crate and test that proves
@@ -168,6 +187,7 @@ type Packing = <F as Field>::Packing;
 impl Hashing for Inner {
     type Mmcs = MerkleTreeMmcs<Packing, Packing, InnerHash, InnerCompress, 2, 8>;
     type Challenger = DuplexChallenger<F, InnerPerm, 16, 8>;
+    type Digest = [F; 8];
 
     // Digests of 8 BabyBear elements: 248 bits.
     const COLLISION_RESISTANCE_BITS: usize = 124;
@@ -183,6 +203,23 @@ impl Hashing for Inner {
 
     fn challenger() -> Self::Challenger {
         DuplexChallenger::new(permutation())
+    }
+
+    fn cap_digests(commitment: &<Self::Mmcs as Mmcs<F>>::Commitment) -> Vec<[F; 8]> {
+        commitment.roots().to_vec()
+    }
+
+    fn restore_paths(
+        mmcs: &Self::Mmcs,
+        dimensions: &[Dimensions],
+        indices: &[usize],
+        rows: &[Vec<Vec<F>>],
+        proof: &<Self::Mmcs as Mmcs<F>>::MultiProof,
+    ) -> Option<Vec<Vec<[F; 8]>>> {
+        let paths = mmcs
+            .restore_and_recompute_paths(dimensions, indices, rows, proof)
+            .ok()?;
+        Some(paths.into_iter().map(|path| path.siblings).collect())
     }
 
     instantiate_machine!();

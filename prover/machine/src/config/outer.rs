@@ -16,6 +16,8 @@
 
 use p3_bn254::{Bn254, Poseidon2Bn254};
 use p3_challenger::MultiField32Challenger;
+use p3_commit::Mmcs;
+use p3_matrix::Dimensions;
 use p3_merkle_tree::MerkleTreeMmcs;
 use p3_symmetric::{MultiField32PaddingFreeSponge, TruncatedPermutation};
 
@@ -36,6 +38,7 @@ pub struct Outer;
 impl Hashing for Outer {
     type Mmcs = MerkleTreeMmcs<F, Bn254, LeafHash, NodeCompress, 2, 1>;
     type Challenger = MultiField32Challenger<F, Bn254, Perm, WIDTH, RATE>;
+    type Digest = Bn254;
 
     // Digests of one BN254 element: 254 bits.
     const COLLISION_RESISTANCE_BITS: usize = 127;
@@ -51,6 +54,28 @@ impl Hashing for Outer {
 
     fn challenger() -> Self::Challenger {
         MultiField32Challenger::new(permutation()).expect("BN254 is larger than BabyBear")
+    }
+
+    fn cap_digests(commitment: &<Self::Mmcs as Mmcs<F>>::Commitment) -> Vec<Bn254> {
+        commitment.roots().iter().map(|&[root]| root).collect()
+    }
+
+    fn restore_paths(
+        mmcs: &Self::Mmcs,
+        dimensions: &[Dimensions],
+        indices: &[usize],
+        rows: &[Vec<Vec<F>>],
+        proof: &<Self::Mmcs as Mmcs<F>>::MultiProof,
+    ) -> Option<Vec<Vec<Bn254>>> {
+        let paths = mmcs
+            .restore_and_recompute_paths(dimensions, indices, rows, proof)
+            .ok()?;
+        Some(
+            paths
+                .into_iter()
+                .map(|path| path.siblings.into_iter().map(|[node]| node).collect())
+                .collect(),
+        )
     }
 
     super::instantiate_machine!();

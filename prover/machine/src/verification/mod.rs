@@ -5,6 +5,8 @@
 //! own arithmetic; it is built once from the AIRs, natively, as p3-batch-stark 0.9.0-rc.2's
 //! `verify_batch` infers it.
 
+pub mod opening;
+
 use std::collections::HashMap;
 
 use p3_air::symbolic::{AirLayout, SymbolicExpression, SymbolicExpressionExt};
@@ -343,8 +345,6 @@ impl MachineShape {
         &self.tables
     }
 
-    /// Whether any table has a lookup (the batch then draws LogUp challenges and commits
-    /// permutation columns).
     /// Per table, the bus of each of its lookups.
     pub fn bus_ids(&self) -> &[Vec<usize>] {
         &self.bus_ids
@@ -355,6 +355,8 @@ impl MachineShape {
         self.max_message_width
     }
 
+    /// Whether any table has a lookup (the batch then draws LogUp challenges and commits
+    /// permutation columns).
     pub fn has_lookups(&self) -> bool {
         self.tables.iter().any(|table| table.num_lookups > 0)
     }
