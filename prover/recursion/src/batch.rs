@@ -27,7 +27,9 @@
 //! as witnesses.
 
 use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters};
-use gnomon_machine::verification::opening::{BatchOpenings, OpeningWitness, Source};
+use gnomon_machine::verification::opening::{
+    BatchOpenings, OpeningWitness, Source, check_preprocessed_heights,
+};
 use gnomon_machine::verification::{MachineShape, Recorder, batch_shape, preprocessed_widths};
 use p3_air::Air;
 use p3_batch_stark::CommonData;
@@ -50,6 +52,8 @@ pub struct BatchCheck {
     degree_bits: Vec<usize>,
     public_value_counts: Vec<usize>,
     preprocessed_cap: Option<Vec<[F; 8]>>,
+    /// Whether the preprocessed commitment is a witness rather than `preprocessed_cap`.
+    witnessed_preprocessed: bool,
     lookup_pow_bits: usize,
     ood_pow_bits: usize,
     /// Digests per commitment: `2^cap_height`.
@@ -77,6 +81,55 @@ impl BatchCheck {
     where
         A: Air<InteractionSymbolicBuilder<F, EF>>,
     {
+        check_preprocessed_heights(names, common, degree_bits)
+            .map_err(|_| ShapeError("preprocessed tables' heights"))?;
+        Ok(Self::build(
+            names,
+            airs,
+            common,
+            parameters,
+            degree_bits,
+            false,
+        ))
+    }
+
+    /// The check of proofs of any program with these tables at these heights: the
+    /// preprocessed commitment (the program's verifying key) is a witness
+    /// ([`BatchProofCells::preprocessed`]), which the caller must bind, to a key it knows or to
+    /// an allow-list. `common` is any such program's (only its preprocessed tables' order and
+    /// widths are read). `None` for a batch without preprocessed tables.
+    pub fn for_any_program<A>(
+        names: &[String],
+        airs: &[A],
+        common: &CommonData<InnerConfig>,
+        parameters: &StarkParameters,
+        degree_bits: &[usize],
+    ) -> Option<Self>
+    where
+        A: Air<InteractionSymbolicBuilder<F, EF>>,
+    {
+        common.preprocessed.as_ref()?;
+        Some(Self::build(
+            names,
+            airs,
+            common,
+            parameters,
+            degree_bits,
+            true,
+        ))
+    }
+
+    fn build<A>(
+        names: &[String],
+        airs: &[A],
+        common: &CommonData<InnerConfig>,
+        parameters: &StarkParameters,
+        degree_bits: &[usize],
+        witnessed_preprocessed: bool,
+    ) -> Self
+    where
+        A: Air<InteractionSymbolicBuilder<F, EF>>,
+    {
         let batch = batch_shape(airs, common, parameters);
         let mut seed = Recorder::default();
         batch.domain_separator::<F, EF>().seed(&mut seed);
@@ -87,9 +140,8 @@ impl BatchCheck {
             &preprocessed_widths(common, airs.len()),
             degree_bits,
         );
-        let openings = BatchOpenings::new(&shape, common, degree_bits)
-            .map_err(|_| ShapeError("preprocessed tables' heights"))?;
-        Ok(Self {
+        let openings = BatchOpenings::new(&shape, common, degree_bits);
+        Self {
             shape,
             seed: seed.0,
             degree_bits: degree_bits.to_vec(),
@@ -98,12 +150,13 @@ impl BatchCheck {
                 .preprocessed
                 .as_ref()
                 .map(|data| data.commitment.roots().to_vec()),
+            witnessed_preprocessed,
             lookup_pow_bits: batch.lookup_pow_bits,
             ood_pow_bits: batch.ood_pow_bits,
             cap_len: 1 << parameters.cap_height,
             parameters: *parameters,
             openings,
-        })
+        }
     }
 
     fn has_lookups(&self) -> bool {
@@ -115,6 +168,9 @@ impl BatchCheck {
 /// program cells.
 #[derive(Clone, Debug)]
 pub struct BatchProofCells {
+    /// The preprocessed commitment, when the batch has one: constants, or witnesses for a
+    /// check made [`BatchCheck::for_any_program`].
+    pub preprocessed: Option<Vec<Digest>>,
     pub main: Vec<Digest>,
     /// Present exactly when a table has lookups.
     pub permutation: Option<Vec<Digest>>,
@@ -138,6 +194,16 @@ impl BatchProofCells {
                 .map(|_| std::array::from_fn(|_| builder.witness_felt()))
                 .collect()
         };
+        let preprocessed = check.preprocessed_cap.as_ref().map(|fixed| {
+            if check.witnessed_preprocessed {
+                cap(builder)
+            } else {
+                fixed
+                    .iter()
+                    .map(|digest| digest.map(|value| builder.constant_felt(value)))
+                    .collect()
+            }
+        });
         let main = cap(builder);
         let permutation = check.has_lookups().then(|| cap(builder));
         let quotient = cap(builder);
@@ -190,6 +256,7 @@ impl BatchProofCells {
             .collect();
         let opening = OpeningCells::allocate(builder, &check.parameters, &check.openings.shape);
         Self {
+            preprocessed,
             main,
             permutation,
             quotient,
@@ -202,11 +269,13 @@ impl BatchProofCells {
     }
 }
 
-/// The witness values of `proof` (with its tables' `public_values` and its opening proof laid
-/// out as `opening`, from `OpeningWitness::of_batch`) for the cells of
-/// [`BatchProofCells::allocate`], in their order; a proof of another shape is an error.
+/// The witness values of `proof` (a proof of the program whose batch data is `common`, with
+/// its tables' `public_values` and its opening proof laid out as `opening`, from
+/// `OpeningWitness::of_batch`) for the cells of [`BatchProofCells::allocate`], in their order;
+/// a proof of another shape is an error.
 pub fn witness(
     check: &BatchCheck,
+    common: &CommonData<InnerConfig>,
     proof: &BatchProof<InnerConfig>,
     public_values: &[Vec<F>],
     opening: &OpeningWitness<[F; 8]>,
@@ -221,6 +290,14 @@ pub fn witness(
     };
     if proof.degree_bits != check.degree_bits {
         return Err(ShapeError("degree bits"));
+    }
+    if check.witnessed_preprocessed {
+        let cap = common
+            .preprocessed
+            .as_ref()
+            .map(|data| &data.commitment)
+            .ok_or(ShapeError("preprocessed commitment"))?;
+        push_cap(&mut values, cap, "preprocessed commitment")?;
     }
     let commitments = &proof.commitments;
     push_cap(&mut values, &commitments.main, "main commitment")?;
@@ -374,7 +451,7 @@ pub fn verify(builder: &mut Builder, check: &BatchCheck, proof: &BatchProofCells
     challenges
 }
 
-/// The PCS claims over the proof's cells: its caps (the preprocessed one a constant), its
+/// The PCS claims over the proof's cells: its caps, its
 /// opened values, at `zeta` and `g_i * zeta` for table `i`'s next row.
 fn claims(
     builder: &mut Builder,
@@ -401,11 +478,6 @@ fn claims(
         }
         points
     };
-    let preprocessed_cap: Option<Vec<Digest>> = check.preprocessed_cap.as_ref().map(|cap| {
-        cap.iter()
-            .map(|digest| digest.map(|value| builder.constant_felt(value)))
-            .collect()
-    });
     let tables = check.shape.tables();
     check
         .openings
@@ -415,7 +487,8 @@ fn claims(
             let cap = match round.first() {
                 Some(Source::Main(_)) | None => proof.main.clone(),
                 Some(Source::Quotient(..)) => proof.quotient.clone(),
-                Some(Source::Preprocessed(_)) => preprocessed_cap
+                Some(Source::Preprocessed(_)) => proof
+                    .preprocessed
                     .clone()
                     .expect("a preprocessed round only with a preprocessed commitment"),
                 Some(Source::Permutation(_)) => proof
@@ -467,12 +540,8 @@ fn replay_transcript(
     for values in &proof.public_values {
         challenger.observe_all(builder, values);
     }
-    if let Some(cap) = &check.preprocessed_cap {
-        let cap: Vec<Digest> = cap
-            .iter()
-            .map(|digest| digest.map(|value| builder.constant_felt(value)))
-            .collect();
-        observe_cap(builder, &mut challenger, &cap);
+    if let Some(cap) = &proof.preprocessed {
+        observe_cap(builder, &mut challenger, cap);
     }
     let lookup = check.has_lookups().then(|| {
         let witness = proof.lookup_pow.expect("allocated for this shape");

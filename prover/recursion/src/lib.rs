@@ -21,6 +21,7 @@
 //! proof whose tables are not the program's (their shape is fixed), and never let a value in a
 //! trace go unconstrained, padding rows included.
 
+pub mod aggregation;
 pub mod batch;
 pub mod challenger;
 pub mod constraints;

@@ -84,12 +84,9 @@ pub fn verify_batch(
     };
     let mut digest = leaf(builder, log_max_height);
     for (level, (sibling, &bit)) in siblings.iter().zip(index_bits).enumerate() {
-        let left: Digest = std::array::from_fn(|k| builder.select(bit, sibling[k], digest[k]));
-        let right: Digest = std::array::from_fn(|k| {
-            let sum = builder.add(digest[k], sibling[k]);
-            builder.sub(sum, left[k])
-        });
-        digest = compress(builder, left, right);
+        let pairs: [(Felt, Felt); 8] =
+            std::array::from_fn(|k| builder.swap_if(bit, digest[k], sibling[k]));
+        digest = compress(builder, pairs.map(|pair| pair.0), pairs.map(|pair| pair.1));
         let log_height = log_max_height - level - 1;
         if rows.iter().any(|row| row.log_height == log_height) {
             let injected = leaf(builder, log_height);

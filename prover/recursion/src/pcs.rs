@@ -349,15 +349,16 @@ pub fn verify(
             let bit = bits[round];
             let folded_coordinates = builder.coordinates(folded);
             let sibling_coordinates = builder.coordinates(sibling);
-            let mut leaf = Vec::with_capacity(8);
-            let mut high = Vec::with_capacity(4);
-            for (&current, &other) in folded_coordinates.iter().zip(&sibling_coordinates) {
-                let low = builder.select(bit, other, current);
-                let sum = builder.add(current, other);
-                leaf.push(low);
-                high.push(builder.sub(sum, low));
-            }
-            leaf.extend(high);
+            let pairs: Vec<(Felt, Felt)> = folded_coordinates
+                .iter()
+                .zip(&sibling_coordinates)
+                .map(|(&current, &other)| builder.swap_if(bit, current, other))
+                .collect();
+            let leaf = pairs
+                .iter()
+                .map(|pair| pair.0)
+                .chain(pairs.iter().map(|pair| pair.1))
+                .collect();
             merkle::verify_batch(
                 builder,
                 &proof.commit_caps[round],
@@ -405,13 +406,24 @@ fn reduced_openings(
     let mut opening = openings.iter().zip(sums_at_z);
     for (round, rows) in shape.rounds.iter().zip(rows) {
         for (matrix, values) in round.iter().zip(rows) {
-            for _ in 0..matrix.num_points {
+            // A matrix's points take consecutive runs of alpha's powers: the row's sum at the
+            // first point's powers is `sum_k alpha^(offset + k) row_k`, and at point `j`'s it is
+            // that times `alpha^(j * width)`.
+            let mut row_sum = None;
+            for j in 0..matrix.num_points {
                 let (&(height, offset, point), &sum_at_z) = opening.next().expect("one per point");
-                let mut sum_at_x = builder.constant_ext(EF::ZERO);
-                for (k, &value) in values.iter().enumerate() {
-                    let term = builder.mul(alpha_powers[offset + k], Ext::from(value));
-                    sum_at_x = builder.add(sum_at_x, term);
-                }
+                let sum_at_x = match row_sum {
+                    None => {
+                        let mut sum = builder.constant_ext(EF::ZERO);
+                        for (k, &value) in values.iter().enumerate() {
+                            let term = builder.mul(alpha_powers[offset + k], Ext::from(value));
+                            sum = builder.add(sum, term);
+                        }
+                        row_sum = Some(sum);
+                        sum
+                    }
+                    Some(sum) => builder.mul(alpha_powers[j * matrix.width], sum),
+                };
                 let numerator = builder.sub(sum_at_z, sum_at_x);
                 match numerators
                     .iter_mut()

@@ -429,6 +429,14 @@ impl Builder {
         self.add(when_zero, offset)
     }
 
+    /// `(first, second)` if `bit` (0 or 1, as the caller has asserted) is zero, else
+    /// `(second, first)`: one product serves both.
+    pub fn swap_if<C: Cell>(&mut self, bit: Felt, first: C, second: C) -> (C, C) {
+        let difference = self.sub(second, first);
+        let offset = self.mul(C::at(bit.address()), difference);
+        (self.add(first, offset), self.sub(second, offset))
+    }
+
     /// The low `count` bits of `value`'s canonical representative, least significant first,
     /// each asserted boolean. All 31 bits are hinted and recomposed, and the decomposition is
     /// checked to be the canonical one (below the modulus `2^31 - 2^27 + 1`), so that `value + p`
@@ -437,16 +445,7 @@ impl Builder {
         const BITS: u32 = 31;
         const LOW: u32 = 27;
         assert!(count <= BITS as usize, "a base-field value has 31 bits");
-        let bits: Vec<Felt> = (0..BITS)
-            .map(|index| {
-                let bit = self.hint(Hint::Bit {
-                    of: value.address(),
-                    index,
-                });
-                self.assert_bool(bit);
-                bit
-            })
-            .collect();
+        let bits = self.hinted_bits(value, BITS);
         let low = self.weighted_sum(&bits[..LOW as usize], 0);
         let high = self.weighted_sum(&bits[LOW as usize..], LOW);
         let sum = self.add(low, high);
@@ -459,6 +458,29 @@ impl Builder {
         let overflow = self.mul(top, low);
         self.assert_zero(overflow);
         bits[..count].to_vec()
+    }
+
+    /// Asserts that `value` is below `2^count` (`count` at most 30, so that no multiple of the
+    /// modulus aliases a smaller value): its bits are hinted, asserted boolean and recomposed.
+    pub fn assert_below_power_of_two(&mut self, value: Felt, count: u32) {
+        assert!(count <= 30, "a range below the modulus");
+        let bits = self.hinted_bits(value, count);
+        let sum = self.weighted_sum(&bits, 0);
+        self.assert_eq(sum, value);
+    }
+
+    /// The low `count` bits of `value`, hinted and each asserted boolean (not yet recomposed).
+    fn hinted_bits(&mut self, value: Felt, count: u32) -> Vec<Felt> {
+        (0..count)
+            .map(|index| {
+                let bit = self.hint(Hint::Bit {
+                    of: value.address(),
+                    index,
+                });
+                self.assert_bool(bit);
+                bit
+            })
+            .collect()
     }
 
     /// `sum_i bits[i] * 2^(shift + i)`.

@@ -85,21 +85,44 @@ impl RecursionProof {
     }
 }
 
+/// Every table's degree bits, from its preprocessed trace.
+fn heights(airs: &[RecursionAir]) -> Vec<usize> {
+    airs.iter()
+        .map(|air| {
+            let height = air
+                .preprocessed_trace()
+                .expect("every recursion table is preprocessed")
+                .height();
+            height.trailing_zeros() as usize
+        })
+        .collect()
+}
+
+/// The degree bits of `program`'s tables, unpadded: what [`RecursionKeys::new`] gives them.
+pub fn degree_bits_of(program: &Program) -> Vec<usize> {
+    heights(&RecursionAir::all(program))
+}
+
 impl RecursionKeys {
     /// The tables of `program` and their preprocessed commitment, for `parameters`.
     pub fn new(program: Program, parameters: StarkParameters) -> Self {
-        let airs = RecursionAir::all(&program);
+        Self::padded(program, parameters, &[])
+    }
+
+    /// As [`RecursionKeys::new`], with table `i` padded to at least `2^min_degree_bits[i]`
+    /// rows (tables past the list's end are not padded): programs whose proofs must share a
+    /// shape (aggregation's) are padded to a common one.
+    pub fn padded(
+        program: Program,
+        parameters: StarkParameters,
+        min_degree_bits: &[usize],
+    ) -> Self {
+        let mut airs = RecursionAir::all(&program);
+        for (air, &bits) in airs.iter_mut().zip(min_degree_bits) {
+            air.pad_to(bits);
+        }
         let config = inner_config(parameters);
-        let degree_bits: Vec<usize> = airs
-            .iter()
-            .map(|air| {
-                let height = air
-                    .preprocessed_trace()
-                    .expect("every recursion table is preprocessed")
-                    .height();
-                height.trailing_zeros() as usize
-            })
-            .collect();
+        let degree_bits = heights(&airs);
         let prover_data = ProverData::from_airs_and_degrees(&config, &airs, &degree_bits)
             .expect("committing to the preprocessed tables cannot fail");
         Self {
@@ -122,6 +145,11 @@ impl RecursionKeys {
 
     pub fn airs(&self) -> &[RecursionAir] {
         &self.airs
+    }
+
+    /// Every table's height: `2^degree_bits[i]` rows.
+    pub fn degree_bits(&self) -> &[usize] {
+        &self.degree_bits
     }
 
     /// The preprocessed commitment (the program) and the buses: what a verifier needs beside

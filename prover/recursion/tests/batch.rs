@@ -78,7 +78,7 @@ fn witness_of(
     opening: &OpeningWitness<[F; 8]>,
 ) -> Vec<EF> {
     let public_values = keys.instance_public_values(&proof.public_values);
-    batch::witness(check, &proof.proof, &public_values, opening).unwrap()
+    batch::witness(check, keys.common(), &proof.proof, &public_values, opening).unwrap()
 }
 
 /// The check as a program, with `zeta`'s coordinates public.
@@ -198,14 +198,41 @@ fn proofs_of_another_shape_are_refused() {
     let opening = opening(&keys, &proof);
     let mut taller = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
     taller.proof.degree_bits[0] += 1;
-    assert!(batch::witness(&check, &taller.proof, &public_values, &opening).is_err());
+    assert!(
+        batch::witness(
+            &check,
+            keys.common(),
+            &taller.proof,
+            &public_values,
+            &opening
+        )
+        .is_err()
+    );
     let mut narrower = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
     narrower.proof.opened_values.instances[1]
         .base_opened_values
         .trace_local
         .pop();
-    assert!(batch::witness(&check, &narrower.proof, &public_values, &opening).is_err());
-    assert!(batch::witness(&check, &proof.proof, &public_values[..2], &opening).is_err());
+    assert!(
+        batch::witness(
+            &check,
+            keys.common(),
+            &narrower.proof,
+            &public_values,
+            &opening
+        )
+        .is_err()
+    );
+    assert!(
+        batch::witness(
+            &check,
+            keys.common(),
+            &proof.proof,
+            &public_values[..2],
+            &opening
+        )
+        .is_err()
+    );
 }
 
 /// Tampering with the opening proof: every part of it is bound.

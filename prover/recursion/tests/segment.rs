@@ -55,12 +55,26 @@ fn a_segment_proofs_verification_runs_and_is_proven() {
         &public_values,
     )
     .unwrap();
-    let witness = batch::witness(&check, &proof.proof, &public_values, &opening).unwrap();
+    let witness = batch::witness(
+        &check,
+        keys.common(),
+        &proof.proof,
+        &public_values,
+        &opening,
+    )
+    .unwrap();
     program.run(&witness).unwrap();
 
     let mut tampered_opening = opening.clone();
     tampered_opening.queries[1].rows[0][5][0] += F::ONE;
-    let tampered = batch::witness(&check, &proof.proof, &public_values, &tampered_opening).unwrap();
+    let tampered = batch::witness(
+        &check,
+        keys.common(),
+        &proof.proof,
+        &public_values,
+        &tampered_opening,
+    )
+    .unwrap();
     assert!(matches!(
         program.run(&tampered),
         Err(RunError::AssertionFailed { .. })
@@ -69,7 +83,14 @@ fn a_segment_proofs_verification_runs_and_is_proven() {
     tampered_proof.opened_values.instances[3]
         .base_opened_values
         .trace_local[2] += EF::ONE;
-    let tampered = batch::witness(&check, &tampered_proof, &public_values, &opening).unwrap();
+    let tampered = batch::witness(
+        &check,
+        keys.common(),
+        &tampered_proof,
+        &public_values,
+        &opening,
+    )
+    .unwrap();
     assert!(matches!(
         program.run(&tampered),
         Err(RunError::AssertionFailed { .. })

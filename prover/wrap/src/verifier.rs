@@ -37,7 +37,7 @@ use gnomon_machine::config::{Outer, StarkParameters};
 use gnomon_machine::public_values::{PublicValues, offset};
 use gnomon_machine::run::{RunError, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys, SegmentProof, VerifyError};
-use gnomon_machine::verification::opening::{BatchOpenings, Source};
+use gnomon_machine::verification::opening::{BatchOpenings, Source, check_preprocessed_heights};
 use gnomon_settlement_verifier::inputs::{commitment_input, digest_input};
 use p3_baby_bear::BabyBear;
 use p3_field::{PrimeField32, TwoAdicField};
@@ -120,11 +120,12 @@ impl VerifierShape {
         );
         let parameters = keys.parameters();
         let transcript = TranscriptShape::new(airs, common, &parameters, degree_bits);
+        check_preprocessed_heights(&names, common, degree_bits)
+            .map_err(|error| WrapError::Heights(error.to_string()))?;
         let BatchOpenings {
             shape: opening,
             sources,
-        } = BatchOpenings::new(&machine, common, degree_bits)
-            .map_err(|error| WrapError::Heights(error.to_string()))?;
+        } = BatchOpenings::new(&machine, common, degree_bits);
         Ok(Self {
             parameters,
             degree_bits: degree_bits.to_vec(),

@@ -97,6 +97,25 @@ pub enum Source {
 #[error("table {0} is preprocessed at another height")]
 pub struct PreprocessedHeight(pub String);
 
+/// Whether the tables `common` preprocesses are committed at `degree_bits`, as every proof of
+/// that batch has them; `names` name the tables.
+pub fn check_preprocessed_heights<SC: p3_uni_stark::StarkGenericConfig>(
+    names: &[String],
+    common: &CommonData<SC>,
+    degree_bits: &[usize],
+) -> Result<(), PreprocessedHeight> {
+    let Some(global) = &common.preprocessed else {
+        return Ok(());
+    };
+    for &i in &global.matrix_to_instance {
+        let committed = global.instances[i].as_ref().map(|meta| meta.degree_bits);
+        if committed != Some(degree_bits[i]) {
+            return Err(PreprocessedHeight(names[i].clone()));
+        }
+    }
+    Ok(())
+}
+
 /// The PCS claims of a batch proof, by round and matrix.
 #[derive(Clone, Debug)]
 pub struct BatchOpenings {
@@ -116,12 +135,13 @@ impl BatchOpenings {
     }
 
     /// The claims `verify_batch` hands its PCS for proofs of `machine`'s tables at
-    /// `degree_bits`, with the batch's `common` data.
+    /// `degree_bits`, with the batch's `common` data (of which only the preprocessed tables'
+    /// order is read: the claims are those of any program with these tables).
     pub fn new<SC: p3_uni_stark::StarkGenericConfig>(
         machine: &MachineShape,
         common: &CommonData<SC>,
         degree_bits: &[usize],
-    ) -> Result<Self, PreprocessedHeight> {
+    ) -> Self {
         let tables = machine.tables();
         let points = |next: bool| 1 + usize::from(next);
         let matrix = |i: usize, width: usize, num_points: usize| MatrixShape {
@@ -150,10 +170,6 @@ impl BatchOpenings {
         if let Some(global) = &common.preprocessed {
             let mut round = Vec::new();
             for &i in &global.matrix_to_instance {
-                let committed = global.instances[i].as_ref().map(|meta| meta.degree_bits);
-                if committed != Some(degree_bits[i]) {
-                    return Err(PreprocessedHeight(tables[i].name().to_string()));
-                }
                 let shape = matrix(
                     i,
                     tables[i].preprocessed_width(),
@@ -176,7 +192,7 @@ impl BatchOpenings {
                     .collect(),
             );
         }
-        Ok(Self {
+        Self {
             shape: OpeningShape {
                 rounds: rounds
                     .iter()
@@ -187,7 +203,7 @@ impl BatchOpenings {
                 .into_iter()
                 .map(|round| round.into_iter().map(|(source, _)| source).collect())
                 .collect(),
-        })
+        }
     }
 }
 

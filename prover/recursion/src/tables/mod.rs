@@ -18,6 +18,7 @@ use std::iter::once;
 use p3_air::{Air, BaseAir, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 
 use gnomon_machine::chips::MAX_CONSTRAINT_DEGREE;
@@ -117,9 +118,27 @@ impl RecursionAir {
         }
     }
 
-    /// The table's trace for a run of `program` that left `memory`.
+    /// The table's trace for a run of `program` that left `memory`, as tall as its
+    /// preprocessed trace.
     pub fn generate(&self, program: &Program, memory: &Memory) -> RowMajorMatrix<F> {
-        each_table!(self, table => table.generate(program, memory))
+        let mut trace = each_table!(self, table => table.generate(program, memory));
+        // Zero rows are padding in every table but Poseidon2's, which generates its own.
+        let cells = self.preprocessed().height() * trace.width;
+        trace.values.resize(cells, F::ZERO);
+        trace
+    }
+
+    fn preprocessed(&self) -> &RowMajorMatrix<F> {
+        each_table!(self, table => &table.preprocessed)
+    }
+
+    /// Pads the table to `2^log_height` rows (no fewer than it has): zero preprocessed rows
+    /// write and read nothing in every table.
+    pub fn pad_to(&mut self, log_height: usize) {
+        let preprocessed = each_table!(self, table => &mut table.preprocessed);
+        let height = preprocessed.height().max(1 << log_height);
+        let width = preprocessed.width;
+        preprocessed.values.resize(height * width, F::ZERO);
     }
 
     /// The table's public values for a run that left `memory`.

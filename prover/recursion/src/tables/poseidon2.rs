@@ -5,10 +5,11 @@
 
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
+use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 
 use gnomon_machine::chips::poseidon2::Permutation;
-use gnomon_machine::chips::{MIN_HEIGHT, trace_from_rows};
+use gnomon_machine::chips::trace_from_rows;
 use gnomon_machine::config::F;
 
 use super::{base, preprocessed_row, read, write};
@@ -58,7 +59,7 @@ impl Poseidon2Table {
 
     pub fn generate(&self, program: &Program, memory: &Memory) -> RowMajorMatrix<F> {
         let calls = calls(program);
-        let height = calls.len().next_power_of_two().max(MIN_HEIGHT);
+        let height = self.preprocessed.height();
         let mut inputs: Vec<[F; LANES]> = calls
             .iter()
             .map(|(input, _)| input.map(|address| memory.coordinates(address)[0]))

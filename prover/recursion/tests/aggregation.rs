@@ -1,0 +1,255 @@
+//! Aggregation end to end at the testing parameters: a run's segment proofs fold into one
+//! final proof that says what `verify_run` says of them; every way of joining proofs that are
+//! not consecutive segments of one run that exits with 0 fails.
+
+use std::sync::OnceLock;
+
+use gnomon_executor::{Input, Options, Program as Elf, SegmentSize, trace};
+use gnomon_machine::config::{F, Inner, StarkParameters};
+use gnomon_machine::run::{prove_run, verify_run};
+use gnomon_machine::segment::{MachineKeys, SegmentProof};
+use gnomon_recursion::aggregation::{
+    AggregationError, AggregationKeys, AggregationProof, Role, statement,
+};
+use gnomon_recursion::{ProveError, RecursionProof, RunError};
+use p3_field::PrimeCharacteristicRing;
+
+/// A guest's keys and the proofs of its run on `input`, in segments of 2^10 cycles.
+fn run(name: &str, input: &Input) -> (MachineKeys<Inner>, Vec<SegmentProof<Inner>>) {
+    let path = format!("{}/../../guest/elf/{name}.elf", env!("CARGO_MANIFEST_DIR"));
+    let elf = Elf::from_elf(&std::fs::read(path).unwrap()).unwrap();
+    let options = Options {
+        segment_size: SegmentSize::new(10).unwrap(),
+        ..Options::default()
+    };
+    let (_, segments) = trace(&elf, input, &options);
+    let keys = MachineKeys::<Inner>::new(&elf, StarkParameters::testing());
+    let proofs = prove_run(&keys, &segments).unwrap();
+    (keys, proofs)
+}
+
+struct Fixture {
+    fibonacci: (MachineKeys<Inner>, Vec<SegmentProof<Inner>>),
+    /// A run of another program, which exits with 7.
+    exits: (MachineKeys<Inner>, Vec<SegmentProof<Inner>>),
+    keys: AggregationKeys,
+    leaves: Vec<AggregationProof>,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let mut input = Input::new();
+        input.write(&60u32);
+        let fibonacci = run("fibonacci", &input);
+        let mut input = Input::new();
+        input.write(&String::from("exit"));
+        let exits = run("faults", &input);
+        let mut shapes: Vec<Vec<usize>> = fibonacci
+            .1
+            .iter()
+            .chain(&exits.1)
+            .map(|proof| proof.proof.degree_bits.clone())
+            .collect();
+        shapes.sort();
+        shapes.dedup();
+        let keys = AggregationKeys::new(&fibonacci.0, &shapes).unwrap();
+        let leaves = fibonacci
+            .1
+            .iter()
+            .map(|proof| keys.prove_leaf(&fibonacci.0, proof).unwrap())
+            .collect();
+        Fixture {
+            fibonacci,
+            exits,
+            keys,
+            leaves,
+        }
+    })
+}
+
+fn copy(proof: &AggregationProof) -> AggregationProof {
+    AggregationProof::from_bytes(&proof.to_bytes()).unwrap()
+}
+
+fn fails_to_prove(result: Result<AggregationProof, AggregationError>) -> bool {
+    matches!(
+        result,
+        Err(AggregationError::Prove(ProveError::Run(
+            RunError::AssertionFailed { .. }
+        )))
+    )
+}
+
+#[test]
+fn a_run_folds_into_one_final_proof_of_what_verify_run_says() {
+    let fixture = fixture();
+    let (machine, proofs) = &fixture.fibonacci;
+    assert!(proofs.len() >= 3, "{} segments", proofs.len());
+    let claim = verify_run(machine, proofs).unwrap();
+    let last = fixture.keys.aggregate(machine, proofs).unwrap();
+    assert_eq!(last.role, Role::NodeJoin);
+    assert_eq!(
+        last.proof.proof.degree_bits,
+        fixture.keys.final_degree_bits()
+    );
+    let aggregated = fixture.keys.verify(machine, &last).unwrap();
+    assert_eq!(aggregated.segments as usize, claim.segments);
+    assert_eq!(aggregated.input_digest, claim.input_digest);
+    assert_eq!(aggregated.output_digest, claim.output_digest);
+
+    // A final proof speaks for its program only.
+    let (other, _) = &fixture.exits;
+    assert!(matches!(
+        fixture.keys.verify(other, &last),
+        Err(AggregationError::Statement(_))
+    ));
+    // A leaf is not final; a tampered final proof does not verify.
+    assert!(matches!(
+        fixture.keys.verify(machine, &fixture.leaves[0]),
+        Err(AggregationError::NotFinal)
+    ));
+    let mut tampered = copy(&last);
+    tampered.proof.public_values[statement::OUTPUT_DIGEST] += F::ONE;
+    assert!(matches!(
+        fixture.keys.verify(machine, &tampered),
+        Err(AggregationError::Verify(_))
+    ));
+    let mut relabeled = copy(&last);
+    relabeled.role = Role::LeafJoin;
+    assert!(fixture.keys.verify(machine, &relabeled).is_err());
+}
+
+#[test]
+fn a_one_segment_prefix_is_not_a_whole_run() {
+    let fixture = fixture();
+    let (machine, _) = &fixture.fibonacci;
+    // The first segment alone, joined as a single child: a valid join, but no halt.
+    let single = fixture.keys.prove_join(&fixture.leaves[0], None).unwrap();
+    assert!(matches!(
+        fixture.keys.verify(machine, &single),
+        Err(AggregationError::Statement("the halt"))
+    ));
+}
+
+#[test]
+fn children_out_of_order_or_with_a_gap_fail() {
+    let fixture = fixture();
+    let leaves = &fixture.leaves;
+    assert!(fails_to_prove(
+        fixture.keys.prove_join(&leaves[1], Some(&leaves[0]))
+    ));
+    assert!(fails_to_prove(
+        fixture.keys.prove_join(&leaves[0], Some(&leaves[2]))
+    ));
+    let first = fixture
+        .keys
+        .prove_join(&leaves[0], Some(&leaves[1]))
+        .unwrap();
+    let second = fixture.keys.prove_join(&leaves[2], None).unwrap();
+    assert!(fails_to_prove(
+        fixture.keys.prove_join(&second, Some(&first))
+    ));
+    fixture.keys.prove_join(&first, Some(&second)).unwrap();
+}
+
+#[test]
+fn children_of_different_programs_fail() {
+    let fixture = fixture();
+    let (other, proofs) = &fixture.exits;
+    let other_leaf = fixture.keys.prove_leaf(other, &proofs[0]).unwrap();
+    assert!(fails_to_prove(
+        fixture
+            .keys
+            .prove_join(&fixture.leaves[0], Some(&other_leaf))
+    ));
+}
+
+#[test]
+fn a_run_that_exits_non_zero_has_no_final_proof() {
+    let fixture = fixture();
+    let (other, proofs) = &fixture.exits;
+    assert_eq!(verify_run(other, proofs).unwrap().exit_code, 7);
+    let last = fixture.keys.aggregate(other, proofs).unwrap();
+    assert!(matches!(
+        fixture.keys.verify(other, &last),
+        Err(AggregationError::ExitCode(7))
+    ));
+}
+
+#[test]
+fn a_leaf_presented_as_a_join_and_the_reverse_fail() {
+    let fixture = fixture();
+    let leaves = &fixture.leaves;
+    let join = fixture
+        .keys
+        .prove_join(&leaves[0], Some(&leaves[1]))
+        .unwrap();
+    let tail = fixture.keys.prove_join(&leaves[2], None).unwrap();
+    // A leaf's proof where a join is expected: another shape, or another key.
+    let posing_as_join = AggregationProof {
+        role: Role::LeafJoin,
+        proof: copy(&leaves[2]).proof,
+    };
+    assert!(
+        fixture
+            .keys
+            .prove_join(&join, Some(&posing_as_join))
+            .is_err()
+    );
+    // A join's proof where a leaf is expected.
+    let posing_as_leaf = AggregationProof {
+        role: Role::Leaf(0),
+        proof: copy(&tail).proof,
+    };
+    assert!(
+        fixture
+            .keys
+            .prove_join(&leaves[1], Some(&posing_as_leaf))
+            .is_err()
+    );
+    // A leaf join posing as a node join: it does not verify under the node join's key (the
+    // unit test of the node join shows the program refusing it where the transcript would
+    // not).
+    let posing_as_node = AggregationProof {
+        role: Role::NodeJoin,
+        proof: copy(&tail).proof,
+    };
+    assert!(
+        fixture
+            .keys
+            .prove_join(&join, Some(&posing_as_node))
+            .is_err()
+    );
+    assert!(matches!(
+        fixture.keys.prove_join(&join, Some(&leaves[2])),
+        Err(AggregationError::MixedChildren)
+    ));
+}
+
+/// A tampered child has no witness: natively its transcript or its openings fail (the batch
+/// tests show the verifier program refusing the same tampering with honest openings).
+#[test]
+fn a_tampered_child_fails() {
+    let fixture = fixture();
+    let leaves = &fixture.leaves;
+    let mut tampered = copy(&leaves[1]);
+    tampered.proof.public_values[statement::END_PC] += F::ONE;
+    assert!(
+        fixture
+            .keys
+            .prove_join(&leaves[0], Some(&tampered))
+            .is_err()
+    );
+    let mut tampered = copy(&leaves[1]);
+    let RecursionProof { proof, .. } = &mut tampered.proof;
+    proof.opened_values.instances[1]
+        .base_opened_values
+        .trace_local[0] += gnomon_machine::config::EF::ONE;
+    assert!(
+        fixture
+            .keys
+            .prove_join(&leaves[0], Some(&tampered))
+            .is_err()
+    );
+}
