@@ -16,6 +16,7 @@ use gnomon_machine::config::{Hashing, Inner, Outer, StarkParameters};
 use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys};
 
+mod aggregate;
 mod wrap;
 
 /// Process exit code when the guest halted with a non-zero exit code.
@@ -138,8 +139,11 @@ struct StarkArgs {
     insecure_test_parameters: bool,
     /// Use the outer configuration (Poseidon2 over BN254, blowup 16, 21 queries): the proofs
     /// the Groth16 wrap verifies.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "aggregate")]
     outer: bool,
+    /// Fold the segment proofs into one final proof by recursion (aggregation).
+    #[arg(long)]
+    aggregate: bool,
 }
 
 impl StarkArgs {
@@ -284,7 +288,12 @@ fn print_execution(execution: &Execution, seconds: f64) {
     println!("time          {seconds:.3} s ({megahertz:.1} MHz)");
 }
 
-fn print_claim(program: &Program, claim: &gnomon_machine::run::RunClaim) {
+fn print_claim(
+    program: &Program,
+    exit_code: u32,
+    input_digest: &[u32; 8],
+    output_digest: &[u32; 8],
+) {
     let digest = |words: &[u32; 8]| {
         hex(&words
             .iter()
@@ -292,18 +301,26 @@ fn print_claim(program: &Program, claim: &gnomon_machine::run::RunClaim) {
             .collect::<Vec<_>>())
     };
     println!("program       {}", program.commitment());
-    println!("exit code     {}", claim.exit_code);
-    println!("input digest  {}", digest(&claim.input_digest));
-    println!("output digest {}", digest(&claim.output_digest));
+    println!("exit code     {exit_code}");
+    println!("input digest  {}", digest(input_digest));
+    println!("output digest {}", digest(output_digest));
 }
 
-fn prove<H: Hashing>(
+/// A run proven segment by segment and verified.
+struct ProvenRun<H: Hashing> {
+    program: Program,
+    keys: MachineKeys<H>,
+    proofs: Vec<gnomon_machine::segment::SegmentProof<H>>,
+    claim: gnomon_machine::run::RunClaim,
+}
+
+/// Runs the guest, proves every segment and verifies the run, reporting each step.
+fn prove_segments<H: Hashing>(
     elf: &Path,
     input: &Input,
     options: &Options,
-    out: Option<PathBuf>,
     parameters: StarkParameters,
-) -> Result<()> {
+) -> Result<ProvenRun<H>> {
     if options.segment_size.log2() > MAX_SEGMENT_LOG2 {
         bail!(
             "segments of 2^{} cycles are too long to prove: at most 2^{MAX_SEGMENT_LOG2}",
@@ -329,23 +346,51 @@ fn prove<H: Hashing>(
     let start = Instant::now();
     let claim = verify_run(&keys, &proofs)?;
     let verifying = start.elapsed().as_secs_f64();
-    let run_proof = RunProof::<H> { segments: proofs };
-    let bytes = run_proof.to_bytes();
-    let out = out.unwrap_or_else(|| elf.with_extension("proof"));
-    std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     let cycles = execution.report.cycles as f64;
     println!(
         "proved        in {proving:.2} s ({:.1} kHz)",
         cycles / proving / 1e3
     );
     println!("verified      in {:.1} ms", verifying * 1e3);
-    println!("proof         {} bytes, {}", bytes.len(), out.display());
-    print_claim(&program, &claim);
+    Ok(ProvenRun {
+        program,
+        keys,
+        proofs,
+        claim,
+    })
+}
+
+fn warn_if_insecure(parameters: StarkParameters) {
     if parameters == StarkParameters::testing() {
         println!(
             "warning       proved with --insecure-test-parameters: this proof has no security"
         );
     }
+}
+
+fn prove<H: Hashing>(
+    elf: &Path,
+    input: &Input,
+    options: &Options,
+    out: Option<PathBuf>,
+    parameters: StarkParameters,
+) -> Result<()> {
+    let run = prove_segments::<H>(elf, input, options, parameters)?;
+    let bytes = RunProof::<H> {
+        segments: run.proofs,
+    }
+    .to_bytes();
+    let out = out.unwrap_or_else(|| elf.with_extension("proof"));
+    std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!("proof         {} bytes, {}", bytes.len(), out.display());
+    let claim = &run.claim;
+    print_claim(
+        &run.program,
+        claim.exit_code,
+        &claim.input_digest,
+        &claim.output_digest,
+    );
+    warn_if_insecure(parameters);
     Ok(())
 }
 
@@ -361,7 +406,12 @@ fn verify<H: Hashing>(elf: &Path, proof: &Path, parameters: StarkParameters) -> 
         claim.cycles,
         start.elapsed().as_secs_f64() * 1e3
     );
-    print_claim(&program, &claim);
+    print_claim(
+        &program,
+        claim.exit_code,
+        &claim.input_digest,
+        &claim.output_digest,
+    );
     Ok(())
 }
 
@@ -403,7 +453,9 @@ fn run() -> Result<ExitCode> {
         } => {
             let (input, options) = (input.load()?, run.options()?);
             let parameters = stark.parameters();
-            if stark.outer {
+            if stark.aggregate {
+                aggregate::prove(&elf, &input, &options, out, parameters)?;
+            } else if stark.outer {
                 prove::<Outer>(&elf, &input, &options, out, parameters)?;
             } else {
                 prove::<Inner>(&elf, &input, &options, out, parameters)?;
@@ -411,7 +463,9 @@ fn run() -> Result<ExitCode> {
         }
         Command::Verify { elf, proof, stark } => {
             let parameters = stark.parameters();
-            if stark.outer {
+            if stark.aggregate {
+                aggregate::verify(&elf, &proof, parameters)?;
+            } else if stark.outer {
                 verify::<Outer>(&elf, &proof, parameters)?;
             } else {
                 verify::<Inner>(&elf, &proof, parameters)?;

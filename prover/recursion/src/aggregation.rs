@@ -37,6 +37,7 @@ use p3_baby_bear::Poseidon2BabyBear;
 use p3_batch_stark::{BatchProof, CommonData};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::check_multiplicity_height_bound;
+use p3_maybe_rayon::prelude::*;
 use p3_symmetric::{
     CryptographicHasher, PaddingFreeSponge, PseudoCompressionFunction, TruncatedPermutation,
 };
@@ -163,8 +164,31 @@ impl AggregationProof {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, AggregationError> {
-        postcard::from_bytes(bytes)
-            .map_err(|error| AggregationError::Verify(VerifyError::Malformed(error.to_string())))
+        decode(bytes)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AggregationError> {
+    postcard::from_bytes(bytes)
+        .map_err(|error| AggregationError::Verify(VerifyError::Malformed(error.to_string())))
+}
+
+/// A run's final proof with the segment shapes its aggregation keys were built for: the
+/// catalog is the prover's to choose (every leaf program is a whole verifier), and the
+/// verifier rebuilds the keys from it. A deployment fixes it at setup.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AggregatedRunProof {
+    pub shapes: Vec<Vec<usize>>,
+    pub proof: AggregationProof,
+}
+
+impl AggregatedRunProof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a proof serializes into a Vec")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, AggregationError> {
+        decode(bytes)
     }
 }
 
@@ -432,7 +456,6 @@ struct Leaf {
 /// The aggregation programs of one machine and parameters: a leaf per supported segment
 /// shape, the leaf join and the node join.
 pub struct AggregationKeys {
-    parameters: StarkParameters,
     /// In catalog order.
     leaves: Vec<Leaf>,
     /// Each supported segment shape's leaf, by position.
@@ -480,13 +503,13 @@ fn max_heights(a: &[usize], b: &[usize]) -> Vec<usize> {
 
 impl AggregationKeys {
     /// The aggregation programs for segment proofs of `machine`'s tables (any user program)
-    /// at the heights `shapes` (each a segment proof's degree bits), proven with the
-    /// machine's parameters.
+    /// at the heights `shapes` (each a segment proof's degree bits), whose own proofs are made
+    /// with `parameters` (`StarkParameters::recursion` in production).
     pub fn new(
         machine: &MachineKeys<Inner>,
         shapes: &[Vec<usize>],
+        parameters: StarkParameters,
     ) -> Result<Self, AggregationError> {
-        let parameters = machine.parameters();
         let names = names(machine.airs(), |air| air.name());
         let mut programs = Vec::new();
         for shape in shapes {
@@ -502,7 +525,7 @@ impl AggregationKeys {
                 &names,
                 machine.airs(),
                 machine.common(),
-                &parameters,
+                &machine.parameters(),
                 shape,
             )
             .expect("the machine is preprocessed");
@@ -547,7 +570,6 @@ impl AggregationKeys {
             if needed == heights {
                 let node_join = RecursionKeys::padded(node_join_program, parameters, &heights);
                 return Ok(Self {
-                    parameters,
                     leaves,
                     shapes,
                     catalog,
@@ -587,7 +609,6 @@ impl AggregationKeys {
         let leaf = &self.leaves[position];
         let witness = child_witness(
             &leaf.check,
-            &self.parameters,
             machine.airs(),
             machine.common(),
             &proof.proof,
@@ -691,7 +712,6 @@ impl AggregationKeys {
     ) -> Result<Vec<EF>, AggregationError> {
         child_witness(
             check,
-            &self.parameters,
             keys.airs(),
             keys.common(),
             &child.proof.proof,
@@ -700,14 +720,14 @@ impl AggregationKeys {
     }
 
     /// Aggregates the segment proofs of a run, in order, into one final proof: leaves, then
-    /// joins level by level.
+    /// joins level by level, each level's proofs in parallel.
     pub fn aggregate(
         &self,
         machine: &MachineKeys<Inner>,
         proofs: &[SegmentProof<Inner>],
     ) -> Result<AggregationProof, AggregationError> {
         let mut level: Vec<AggregationProof> = proofs
-            .iter()
+            .par_iter()
             .map(|proof| self.prove_leaf(machine, proof))
             .collect::<Result<_, _>>()?;
         if level.is_empty() {
@@ -715,7 +735,7 @@ impl AggregationKeys {
         }
         loop {
             level = level
-                .chunks(2)
+                .par_chunks(2)
                 .map(|pair| self.prove_join(&pair[0], pair.get(1)))
                 .collect::<Result<_, _>>()?;
             if level.len() == 1 {
@@ -796,14 +816,18 @@ impl AggregationKeys {
 /// A child's witness: its batch proof's cells, its opening proof laid out, its verifying key.
 fn child_witness<A: BaseAir<F>>(
     check: &BatchCheck,
-    parameters: &StarkParameters,
     airs: &[A],
     common: &CommonData<InnerConfig>,
     proof: &BatchProof<InnerConfig>,
     public_values: Vec<Vec<F>>,
 ) -> Result<Vec<EF>, AggregationError> {
-    let opening =
-        OpeningWitness::of_batch::<Inner, A>(airs, common, parameters, proof, &public_values)?;
+    let opening = OpeningWitness::of_batch::<Inner, A>(
+        airs,
+        common,
+        check.parameters(),
+        proof,
+        &public_values,
+    )?;
     Ok(batch::witness(
         check,
         common,
@@ -835,8 +859,12 @@ mod tests {
         let proof = machine.prove_segment(&segments[0]).unwrap();
         let mut other_shape = proof.proof.degree_bits.clone();
         other_shape[1] += 1;
-        let keys = AggregationKeys::new(&machine, &[proof.proof.degree_bits.clone(), other_shape])
-            .unwrap();
+        let keys = AggregationKeys::new(
+            &machine,
+            &[proof.proof.degree_bits.clone(), other_shape],
+            StarkParameters::testing(),
+        )
+        .unwrap();
         let leaf = keys.prove_leaf(&machine, &proof).unwrap();
         assert_eq!(leaf.role, Role::Leaf(0));
         // A leaf's key must be the catalog's at the position its path names.

@@ -159,6 +159,11 @@ impl BatchCheck {
         }
     }
 
+    /// The parameters of the proofs this checks.
+    pub fn parameters(&self) -> &StarkParameters {
+        &self.parameters
+    }
+
     fn has_lookups(&self) -> bool {
         self.shape.has_lookups()
     }

@@ -53,7 +53,7 @@ fn fixture() -> &'static Fixture {
             .collect();
         shapes.sort();
         shapes.dedup();
-        let keys = AggregationKeys::new(&fibonacci.0, &shapes).unwrap();
+        let keys = AggregationKeys::new(&fibonacci.0, &shapes, StarkParameters::testing()).unwrap();
         let leaves = fibonacci
             .1
             .iter()

@@ -261,6 +261,17 @@ impl StarkParameters {
         }
     }
 
+    /// Aggregation's recursion proofs: the conjectured security of [`Self::production`]
+    /// (`2 * 50 + 16 = 116` bits) with half its queries, which is what a parent pays for in
+    /// Merkle paths and reduced openings, bought with a blowup of 4.
+    pub const fn recursion() -> Self {
+        Self {
+            log_blowup: 2,
+            num_queries: 50,
+            ..Self::production()
+        }
+    }
+
     /// Fast and insecure: for tests of the constraints, never for proofs anyone relies on.
     pub const fn testing() -> Self {
         Self {

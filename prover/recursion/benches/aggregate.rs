@@ -1,0 +1,130 @@
+//! Aggregation's cost: `cargo bench -p gnomon-recursion --bench aggregate`.
+//!
+//! Proves a run of the `sha-chain` guest in GNOMON_BENCH_SEGMENTS segments (default 16) of
+//! 2^GNOMON_BENCH_LOG2 cycles (default 16) at the production parameters, builds the
+//! aggregation keys for the run's segment shapes, and folds the proofs into one final proof,
+//! one proof at a time so that each step's time and the peak memory are its own. Reports the
+//! keys' build time, each leaf's and each join's proving time, the final proof's size and
+//! the whole run's time from segments to the final proof. A measurement, not a test.
+
+use std::time::Instant;
+
+use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
+use gnomon_machine::config::{Inner, StarkParameters};
+use gnomon_machine::debug::peak_memory_mib;
+use gnomon_machine::run::prove_run;
+use gnomon_machine::segment::MachineKeys;
+use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, Role};
+
+fn variable(name: &str, default: u32) -> u32 {
+    std::env::var(name).map_or(default, |value| value.trim().parse().unwrap())
+}
+
+fn main() {
+    let segments = variable("GNOMON_BENCH_SEGMENTS", 16);
+    let log2 = variable("GNOMON_BENCH_LOG2", 16);
+    let path = format!(
+        "{}/../../guest/elf/sha-chain.elf",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let elf = Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
+    let parameters = StarkParameters::production();
+    println!(
+        "segments: {parameters:?}\nrecursion: {:?}",
+        StarkParameters::recursion()
+    );
+    let machine = MachineKeys::<Inner>::new(&elf, parameters);
+    // About 3,500 cycles per SHA-256 iteration: enough to reach the last segment.
+    let iterations = ((segments - 1) << log2) / 3500 + 2;
+    let mut input = Input::new();
+    input.write(&(iterations, [0u8; 32]));
+    let options = Options {
+        segment_size: SegmentSize::new(log2).unwrap(),
+        ..Options::default()
+    };
+    let (_, run) = trace(&elf, &input, &options);
+    let start = Instant::now();
+    let proofs = prove_run(&machine, &run).unwrap();
+    let proving = start.elapsed().as_secs_f64();
+    println!(
+        "{} segments of at most 2^{log2} cycles, proven in {proving:.1} s",
+        proofs.len()
+    );
+
+    let start = Instant::now();
+    let mut shapes: Vec<Vec<usize>> = proofs.iter().map(|p| p.proof.degree_bits.clone()).collect();
+    shapes.sort();
+    shapes.dedup();
+    let keys = AggregationKeys::new(&machine, &shapes, StarkParameters::recursion()).unwrap();
+    println!(
+        "keys: {} leaf programs (tables 2^{:?}), joins 2^{:?}, built in {:.1} s",
+        shapes.len(),
+        keys.leaf_degree_bits(),
+        keys.final_degree_bits(),
+        start.elapsed().as_secs_f64()
+    );
+
+    let aggregation = Instant::now();
+    let mut times: Vec<(Role, f64)> = Vec::new();
+    let mut timed = |role: Role, step: &mut dyn FnMut() -> AggregationProof| {
+        let start = Instant::now();
+        let proof = step();
+        times.push((role, start.elapsed().as_secs_f64()));
+        proof
+    };
+    let mut level: Vec<AggregationProof> = proofs
+        .iter()
+        .map(|proof| {
+            timed(Role::Leaf(0), &mut || {
+                keys.prove_leaf(&machine, proof).unwrap()
+            })
+        })
+        .collect();
+    while level.len() > 1 || matches!(level[0].role, Role::Leaf(_)) {
+        level = level
+            .chunks(2)
+            .map(|pair| {
+                let role = match pair[0].role {
+                    Role::Leaf(_) => Role::LeafJoin,
+                    _ => Role::NodeJoin,
+                };
+                timed(role, &mut || {
+                    keys.prove_join(&pair[0], pair.get(1)).unwrap()
+                })
+            })
+            .collect();
+    }
+    let total = aggregation.elapsed().as_secs_f64();
+    let last = level.pop().unwrap();
+    let start = Instant::now();
+    let claim = keys.verify(&machine, &last).unwrap();
+    let verifying = start.elapsed().as_secs_f64();
+    for (name, role) in [
+        ("leaf", Role::Leaf(0)),
+        ("leaf join", Role::LeafJoin),
+        ("node join", Role::NodeJoin),
+    ] {
+        let steps: Vec<f64> = times
+            .iter()
+            .filter(|(r, _)| *r == role)
+            .map(|&(_, t)| t)
+            .collect();
+        if !steps.is_empty() {
+            println!(
+                "{name}: {} proofs, {:.1} s each on average (max {:.1} s)",
+                steps.len(),
+                steps.iter().sum::<f64>() / steps.len() as f64,
+                steps.iter().copied().fold(0.0, f64::max)
+            );
+        }
+    }
+    println!(
+        "final proof: {} segments, {:.0} KiB, verified in {:.1} ms; aggregation {total:.1} s, \
+         segments to final proof {:.1} s; peak {:.0} MiB",
+        claim.segments,
+        last.to_bytes().len() as f64 / 1024.0,
+        verifying * 1e3,
+        proving + total,
+        peak_memory_mib()
+    );
+}
