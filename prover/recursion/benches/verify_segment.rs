@@ -13,7 +13,6 @@ use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
 use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::MachineKeys;
-use gnomon_machine::verification::opening::OpeningWitness;
 use gnomon_recursion::RecursionKeys;
 use gnomon_recursion::batch::{self, BatchCheck, BatchProofCells};
 use gnomon_recursion::program::Builder;
@@ -71,21 +70,12 @@ fn main() {
         let building = start.elapsed().as_secs_f64();
 
         let start = Instant::now();
-        let public_values = keys.instance_public_values(&proof.public_values);
-        let opening = OpeningWitness::of_batch::<Inner, _>(
+        let witness = batch::proof_witness(
+            &check,
             keys.airs(),
             keys.common(),
-            &parameters,
             &proof.proof,
-            &public_values,
-        )
-        .unwrap();
-        let witness = batch::witness(
-            &check,
-            keys.common(),
-            &proof.proof,
-            &public_values,
-            &opening,
+            &keys.instance_public_values(&proof.public_values),
         )
         .unwrap();
         let memory = leaf.program().run(&witness).unwrap();

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 
 use p3_air::BaseAir;
 use p3_baby_bear::Poseidon2BabyBear;
-use p3_batch_stark::{BatchProof, CommonData};
+use p3_batch_stark::CommonData;
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::check_multiplicity_height_bound;
 use p3_maybe_rayon::prelude::*;
@@ -43,12 +43,12 @@ use p3_symmetric::{
 };
 use serde::{Deserialize, Serialize};
 
+use gnomon_machine::chips::MIN_HEIGHT;
 use gnomon_machine::config::{EF, F, Inner, InnerConfig, StarkParameters, permutation};
 use gnomon_machine::public_values::offset as segment;
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys, SegmentProof};
-use gnomon_machine::verification::opening::{OpeningError, OpeningWitness};
 
-use crate::batch::{self, BatchCheck, BatchProofCells, ShapeError};
+use crate::batch::{self, BatchCheck, BatchProofCells, WitnessError};
 use crate::merkle::{self, Digest};
 use crate::program::{Builder, Felt, Program};
 use crate::proof::{ProveError, RecursionKeys, RecursionProof, VerifyError, degree_bits_of};
@@ -211,10 +211,8 @@ pub enum AggregationError {
     UnsupportedShape(Vec<usize>),
     #[error("a segment proof does not verify: {0}")]
     Segment(#[from] gnomon_machine::segment::VerifyError),
-    #[error("a child proof cannot be a witness: {0}")]
-    Shape(#[from] ShapeError),
-    #[error("a child's opening proof: {0}")]
-    Opening(#[from] OpeningError),
+    #[error("a child proof has no witness: {0}")]
+    Witness(#[from] WitnessError),
     #[error("no leaf program at position {0} of the catalog")]
     UnknownLeaf(usize),
     #[error("the children are not both leaves or both joins")]
@@ -514,13 +512,17 @@ impl AggregationKeys {
         let mut programs = Vec::new();
         for shape in shapes {
             // The shapes the native verifier accepts (heights the machine's memory argument and
-            // LogUp's multiplicities allow).
-            let heights: Vec<usize> = shape.iter().map(|&bits| 1 << bits).collect();
-            if machine.check_degree_bits(shape).is_err()
-                || check_multiplicity_height_bound(&machine.common().lookups, &heights).is_err()
-            {
-                return Err(AggregationError::UnsupportedShape(shape.clone()));
+            // LogUp's multiplicities allow) and the prover makes (no table below its minimum).
+            let unsupported = || AggregationError::UnsupportedShape(shape.clone());
+            machine
+                .check_degree_bits(shape)
+                .map_err(|_| unsupported())?;
+            if shape.iter().any(|&bits| 1 << bits < MIN_HEIGHT) {
+                return Err(unsupported());
             }
+            let heights: Vec<usize> = shape.iter().map(|&bits| 1 << bits).collect();
+            check_multiplicity_height_bound(&machine.common().lookups, &heights)
+                .map_err(|_| unsupported())?;
             let check = BatchCheck::for_any_program(
                 &names,
                 machine.airs(),
@@ -607,12 +609,12 @@ impl AggregationKeys {
             .get(shape)
             .ok_or_else(|| AggregationError::UnsupportedShape(shape.clone()))?;
         let leaf = &self.leaves[position];
-        let witness = child_witness(
+        let witness = batch::proof_witness(
             &leaf.check,
             machine.airs(),
             machine.common(),
             &proof.proof,
-            machine.instance_public_values(&proof.public_values),
+            &machine.instance_public_values(&proof.public_values),
         )?;
         Ok(AggregationProof {
             role: Role::Leaf(position),
@@ -710,13 +712,13 @@ impl AggregationKeys {
         keys: &RecursionKeys,
         child: &AggregationProof,
     ) -> Result<Vec<EF>, AggregationError> {
-        child_witness(
+        Ok(batch::proof_witness(
             check,
             keys.airs(),
             keys.common(),
             &child.proof.proof,
-            keys.instance_public_values(&child.proof.public_values),
-        )
+            &keys.instance_public_values(&child.proof.public_values),
+        )?)
     }
 
     /// Aggregates the segment proofs of a run, in order, into one final proof: leaves, then
@@ -811,30 +813,6 @@ impl AggregationKeys {
             segments: raw(END_INDEX) + 1,
         })
     }
-}
-
-/// A child's witness: its batch proof's cells, its opening proof laid out, its verifying key.
-fn child_witness<A: BaseAir<F>>(
-    check: &BatchCheck,
-    airs: &[A],
-    common: &CommonData<InnerConfig>,
-    proof: &BatchProof<InnerConfig>,
-    public_values: Vec<Vec<F>>,
-) -> Result<Vec<EF>, AggregationError> {
-    let opening = OpeningWitness::of_batch::<Inner, A>(
-        airs,
-        common,
-        check.parameters(),
-        proof,
-        &public_values,
-    )?;
-    Ok(batch::witness(
-        check,
-        common,
-        proof,
-        &public_values,
-        &opening,
-    )?)
 }
 
 #[cfg(test)]

@@ -26,12 +26,12 @@
 //! proof-of-work difficulties. What the proof supplies ([`BatchProofCells`]): everything else,
 //! as witnesses.
 
-use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters};
+use gnomon_machine::config::{EF, F, Inner, InnerConfig, StarkParameters};
 use gnomon_machine::verification::opening::{
-    BatchOpenings, OpeningWitness, Source, check_preprocessed_heights,
+    BatchOpenings, OpeningError, OpeningWitness, Source, check_preprocessed_heights,
 };
 use gnomon_machine::verification::{MachineShape, Recorder, batch_shape, preprocessed_widths};
-use p3_air::Air;
+use p3_air::{Air, BaseAir};
 use p3_batch_stark::CommonData;
 use p3_batch_stark::proof::BatchProof;
 use p3_field::{PrimeCharacteristicRing, TwoAdicField};
@@ -400,6 +400,35 @@ pub fn witness(
         opening,
     )?);
     Ok(values)
+}
+
+/// Why a proof has no witness.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessError {
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    #[error(transparent)]
+    Opening(#[from] OpeningError),
+}
+
+/// The witness of `proof`, a batch proof of `airs` with the batch's `common` data and its
+/// tables' `public_values`, for [`BatchProofCells::allocate`]'s cells: its cells' values with
+/// its opening proof laid out (`OpeningWitness::of_batch`).
+pub fn proof_witness<A: BaseAir<F>>(
+    check: &BatchCheck,
+    airs: &[A],
+    common: &CommonData<InnerConfig>,
+    proof: &BatchProof<InnerConfig>,
+    public_values: &[Vec<F>],
+) -> Result<Vec<EF>, WitnessError> {
+    let opening = OpeningWitness::of_batch::<Inner, A>(
+        airs,
+        common,
+        &check.parameters,
+        proof,
+        public_values,
+    )?;
+    Ok(witness(check, common, proof, public_values, &opening)?)
 }
 
 /// A row that is not opened is empty.

@@ -11,8 +11,9 @@
 //!
 //! On top, the STARK verifier as program code, each piece equal to Plonky3's native one:
 //! [`challenger`] (the transcript), [`merkle`] (batch openings), [`constraints`] (a table's
-//! out-of-domain check), [`batch`] (the out-of-domain half of a batch proof's verification)
-//! and [`fri`] (folding, query points, the final polynomial). The PCS half, and the aggregation tree built from them, are still to come.
+//! out-of-domain check), [`fri`] (folding, query points, the final polynomial), [`pcs`] (the
+//! opening proof) and [`batch`] (`verify_batch` whole). [`aggregation`] builds the tree of
+//! programs that folds a run's segment proofs into one.
 //!
 //! Why a dedicated machine rather than running the verifier as an RV32IM guest is measured in
 //! `prover/AGGREGATION.md`.

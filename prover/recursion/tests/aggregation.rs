@@ -253,3 +253,44 @@ fn a_tampered_child_fails() {
             .is_err()
     );
 }
+
+/// A valid final proof's bytes, to corrupt: the join of the first two segments and the third.
+static FINAL: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let fixture = fixture();
+    let leaves = &fixture.leaves;
+    let first = fixture
+        .keys
+        .prove_join(&leaves[0], Some(&leaves[1]))
+        .unwrap();
+    let second = fixture.keys.prove_join(&leaves[2], None).unwrap();
+    let last = fixture.keys.prove_join(&first, Some(&second)).unwrap();
+    fixture.keys.verify(&fixture.fibonacci.0, &last).unwrap();
+    last.to_bytes()
+});
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// Corrupted final proofs decode to an error or fail to verify, and never panic.
+    #[test]
+    fn corrupted_final_proofs_are_rejected_without_panics(
+        flips in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), 1u8..=255),
+            1..4,
+        ),
+        truncate in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+    ) {
+        let mut bytes = FINAL.clone();
+        for (index, mask) in flips {
+            let position = index.index(bytes.len());
+            bytes[position] ^= mask;
+        }
+        if let Some(index) = truncate {
+            bytes.truncate(index.index(bytes.len()));
+        }
+        if let Ok(proof) = AggregationProof::from_bytes(&bytes) {
+            let fixture = fixture();
+            proptest::prop_assert!(fixture.keys.verify(&fixture.fibonacci.0, &proof).is_err());
+        }
+    }
+}

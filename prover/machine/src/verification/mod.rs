@@ -3,7 +3,8 @@
 //! constants, and the bus each lookup is laid out on. The verifier circuits (the Groth16
 //! wrap's R1CS, the recursion machine's programs) evaluate the same description, each in its
 //! own arithmetic; it is built once from the AIRs, natively, as p3-batch-stark 0.9.0-rc.2's
-//! `verify_batch` infers it.
+//! `verify_batch` infers it. [`opening`] does the same for the PCS: the rounds and matrices a
+//! batch proof opens, the FRI layout, and a proof's openings laid out for the circuits.
 
 pub mod opening;
 
