@@ -534,18 +534,20 @@ fn claims(
                 .iter()
                 .map(|&source| match source {
                     Source::Main(i) => {
-                        let o = &proof.tables[i].0;
-                        local_and_next(i, &o.main_local, &o.main_next, tables[i].main_next())
+                        let opened = &proof.tables[i].0;
+                        let (local, next) = (&opened.main_local, &opened.main_next);
+                        local_and_next(i, local, next, tables[i].main_next())
                     }
                     Source::Quotient(i, chunk) => vec![at(zeta, &proof.tables[i].1[chunk])],
                     Source::Preprocessed(i) => {
-                        let o = &proof.tables[i].0;
-                        let opens_next = tables[i].preprocessed_next();
-                        local_and_next(i, &o.preprocessed_local, &o.preprocessed_next, opens_next)
+                        let opened = &proof.tables[i].0;
+                        let (local, next) = (&opened.preprocessed_local, &opened.preprocessed_next);
+                        local_and_next(i, local, next, tables[i].preprocessed_next())
                     }
                     Source::Permutation(i) => {
-                        let o = &proof.tables[i].0;
-                        local_and_next(i, &o.permutation_local, &o.permutation_next, true)
+                        let opened = &proof.tables[i].0;
+                        let (local, next) = (&opened.permutation_local, &opened.permutation_next);
+                        local_and_next(i, local, next, true)
                     }
                 })
                 .collect();

@@ -137,6 +137,34 @@ fn every_value_of_the_poseidon2_table_is_constrained() {
     assert_every_value_constrained(&keys, &witness);
 }
 
+/// Tables padded beyond the program's own heights (as aggregation's are) prove and verify,
+/// every row they add is as constrained as any padding row, and their proofs are not the
+/// unpadded program's.
+#[test]
+fn padded_tables_are_constrained() {
+    let requested = [4, 4, 4, 4];
+    for (keys, witness) in [arithmetic(), poseidon2()] {
+        let padded = RecursionKeys::padded(
+            keys.program().clone(),
+            StarkParameters::testing(),
+            &requested,
+        );
+        let expected: Vec<usize> = keys
+            .degree_bits()
+            .iter()
+            .zip(requested)
+            .map(|(&natural, requested)| natural.max(requested))
+            .collect();
+        assert_eq!(padded.degree_bits(), expected);
+        assert_every_value_constrained(&padded, &witness);
+        let proof = padded.prove(&witness).unwrap();
+        assert!(matches!(
+            keys.verify(&proof),
+            Err(VerifyError::WrongShape { .. })
+        ));
+    }
+}
+
 #[test]
 fn tampered_proofs_are_rejected() {
     let (keys, witness) = arithmetic();
