@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use gnomon_machine::config::{EF, F, StarkParameters};
+use gnomon_machine::config::{EF, F, Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_recursion::RecursionKeys;
 use gnomon_recursion::program::{Builder, Felt};
@@ -30,7 +30,7 @@ fn program(log_arithmetic: u32, log_permutations: u32) -> (RecursionKeys, Vec<EF
         state = builder.poseidon2(state);
     }
     builder.public(state[0]);
-    let keys = RecursionKeys::new(builder.build(), StarkParameters::production());
+    let keys = RecursionKeys::<Inner>::new(builder.build(), StarkParameters::production());
     let witness = (0..17).map(|value| EF::from(F::from_u32(value))).collect();
     (keys, witness)
 }

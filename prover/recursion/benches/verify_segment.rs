@@ -66,7 +66,7 @@ fn main() {
         let cells = BatchProofCells::allocate(&mut builder, &check);
         batch::verify(&mut builder, &check, &cells);
         let program = builder.build();
-        let leaf = RecursionKeys::new(program, parameters);
+        let leaf = RecursionKeys::<Inner>::new(program, parameters);
         let building = start.elapsed().as_secs_f64();
 
         let start = Instant::now();

@@ -1,4 +1,5 @@
-//! Proving and verifying runs of one recursion program.
+//! Proving and verifying runs of one recursion program, in the inner configuration (the
+//! aggregation tree's proofs) or the outer one (the wrap-ready final proof).
 
 use p3_air::BaseAir;
 use p3_batch_stark::{
@@ -8,24 +9,92 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 
-use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters, inner_config};
+use gnomon_machine::config::{Config, EF, F, Hashing, Inner, Outer, StarkParameters, stark_config};
 
 use crate::program::{Memory, Program, RunError};
 use crate::tables::RecursionAir;
 
-/// A program's tables and the commitment to their preprocessed columns: what proving and
-/// verifying its runs needs.
-pub struct RecursionKeys {
+/// A hashing recursion proofs are made in. The batch STARK over the recursion tables is
+/// instantiated for each here, out of line, so that the crates and tests that prove do not
+/// compile the prover again (as `gnomon_machine::config::Hashing::prove` does for the machine).
+pub trait RecursionHashing: Hashing {
+    #[doc(hidden)]
+    fn commit_recursion_tables(
+        config: &Config<Self>,
+        airs: &[RecursionAir],
+        degree_bits: &[usize],
+    ) -> ProverData<Config<Self>>;
+
+    #[doc(hidden)]
+    fn prove_recursion(
+        config: &Config<Self>,
+        instances: &[StarkInstance<'_, Config<Self>, RecursionAir>],
+        prover_data: &ProverData<Config<Self>>,
+    ) -> Result<BatchProof<Config<Self>>, String>;
+
+    #[doc(hidden)]
+    fn verify_recursion(
+        config: &Config<Self>,
+        airs: &[RecursionAir],
+        proof: &BatchProof<Config<Self>>,
+        public_values: &[Vec<F>],
+        common: &CommonData<Config<Self>>,
+    ) -> Result<(), String>;
+}
+
+macro_rules! instantiate_recursion {
+    ($hashing:ty) => {
+        impl RecursionHashing for $hashing {
+            #[inline(never)]
+            fn commit_recursion_tables(
+                config: &Config<Self>,
+                airs: &[RecursionAir],
+                degree_bits: &[usize],
+            ) -> ProverData<Config<Self>> {
+                ProverData::from_airs_and_degrees(config, airs, degree_bits)
+                    .expect("committing to the preprocessed tables cannot fail")
+            }
+
+            #[inline(never)]
+            fn prove_recursion(
+                config: &Config<Self>,
+                instances: &[StarkInstance<'_, Config<Self>, RecursionAir>],
+                prover_data: &ProverData<Config<Self>>,
+            ) -> Result<BatchProof<Config<Self>>, String> {
+                prove_batch(config, instances, prover_data).map_err(|error| format!("{error:?}"))
+            }
+
+            #[inline(never)]
+            fn verify_recursion(
+                config: &Config<Self>,
+                airs: &[RecursionAir],
+                proof: &BatchProof<Config<Self>>,
+                public_values: &[Vec<F>],
+                common: &CommonData<Config<Self>>,
+            ) -> Result<(), String> {
+                verify_batch(config, airs, proof, public_values, common)
+                    .map_err(|error| format!("{error:?}"))
+            }
+        }
+    };
+}
+
+instantiate_recursion!(Inner);
+instantiate_recursion!(Outer);
+
+/// A program's tables and the commitment to their preprocessed columns, in the configuration
+/// of `H`: what proving and verifying its runs needs.
+pub struct RecursionKeys<H: RecursionHashing = Inner> {
     program: Program,
     parameters: StarkParameters,
     airs: Vec<RecursionAir>,
-    config: InnerConfig,
-    prover_data: ProverData<InnerConfig>,
+    config: Config<H>,
+    prover_data: ProverData<Config<H>>,
     /// Every table's height, fixed by the program.
     degree_bits: Vec<usize>,
 }
 
-impl std::fmt::Debug for RecursionKeys {
+impl<H: RecursionHashing> std::fmt::Debug for RecursionKeys<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecursionKeys")
             .field("instructions", &self.program.instructions().len())
@@ -61,12 +130,13 @@ pub enum VerifyError {
 
 /// A proof of one run, with its public values.
 #[derive(Serialize, Deserialize)]
-pub struct RecursionProof {
+#[serde(bound = "")]
+pub struct RecursionProof<H: Hashing = Inner> {
     pub public_values: Vec<F>,
-    pub proof: BatchProof<InnerConfig>,
+    pub proof: BatchProof<Config<H>>,
 }
 
-impl std::fmt::Debug for RecursionProof {
+impl<H: Hashing> std::fmt::Debug for RecursionProof<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecursionProof")
             .field("public_values", &self.public_values)
@@ -75,7 +145,7 @@ impl std::fmt::Debug for RecursionProof {
     }
 }
 
-impl RecursionProof {
+impl<H: Hashing> RecursionProof<H> {
     pub fn to_bytes(&self) -> Vec<u8> {
         postcard::to_allocvec(self).expect("a proof serializes into a Vec")
     }
@@ -103,7 +173,7 @@ pub fn degree_bits_of(program: &Program) -> Vec<usize> {
     heights(&RecursionAir::all(program))
 }
 
-impl RecursionKeys {
+impl<H: RecursionHashing> RecursionKeys<H> {
     /// The tables of `program` and their preprocessed commitment, for `parameters`.
     pub fn new(program: Program, parameters: StarkParameters) -> Self {
         Self::padded(program, parameters, &[])
@@ -121,10 +191,9 @@ impl RecursionKeys {
         for (air, &bits) in airs.iter_mut().zip(min_degree_bits) {
             air.pad_to(bits);
         }
-        let config = inner_config(parameters);
+        let config = stark_config::<H>(parameters);
         let degree_bits = heights(&airs);
-        let prover_data = ProverData::from_airs_and_degrees(&config, &airs, &degree_bits)
-            .expect("committing to the preprocessed tables cannot fail");
+        let prover_data = H::commit_recursion_tables(&config, &airs, &degree_bits);
         Self {
             program,
             parameters,
@@ -154,7 +223,7 @@ impl RecursionKeys {
 
     /// The preprocessed commitment (the program) and the buses: what a verifier needs beside
     /// the proof.
-    pub fn common(&self) -> &CommonData<InnerConfig> {
+    pub fn common(&self) -> &CommonData<Config<H>> {
         &self.prover_data.common
     }
 
@@ -174,7 +243,7 @@ impl RecursionKeys {
     }
 
     /// Runs the program on `witness` and proves the run.
-    pub fn prove(&self, witness: &[EF]) -> Result<RecursionProof, ProveError> {
+    pub fn prove(&self, witness: &[EF]) -> Result<RecursionProof<H>, ProveError> {
         let memory = self.program.run(witness)?;
         let (public_values, traces) = self.traces(&memory);
         self.prove_traces(&public_values, &traces)
@@ -185,9 +254,9 @@ impl RecursionKeys {
         &self,
         public_values: &[F],
         traces: &[RowMajorMatrix<F>],
-    ) -> Result<RecursionProof, ProveError> {
+    ) -> Result<RecursionProof<H>, ProveError> {
         let per_instance = self.instance_public_values(public_values);
-        let instances: Vec<StarkInstance<'_, InnerConfig, RecursionAir>> = self
+        let instances: Vec<StarkInstance<'_, Config<H>, RecursionAir>> = self
             .airs
             .iter()
             .zip(traces)
@@ -198,8 +267,8 @@ impl RecursionKeys {
                 public_values,
             })
             .collect();
-        let proof = prove_batch(&self.config, &instances, &self.prover_data)
-            .map_err(|error| ProveError::Stark(format!("{error:?}")))?;
+        let proof = H::prove_recursion(&self.config, &instances, &self.prover_data)
+            .map_err(ProveError::Stark)?;
         Ok(RecursionProof {
             public_values: public_values.to_vec(),
             proof,
@@ -208,7 +277,7 @@ impl RecursionKeys {
 
     /// Verifies a proof of a run of this program; on success its public values are the values
     /// of the program's public cells.
-    pub fn verify(&self, proof: &RecursionProof) -> Result<(), VerifyError> {
+    pub fn verify(&self, proof: &RecursionProof<H>) -> Result<(), VerifyError> {
         let expected = self.program.public().len();
         if proof.public_values.len() != expected {
             return Err(VerifyError::WrongPublicValueCount {
@@ -223,14 +292,14 @@ impl RecursionKeys {
             });
         }
         let per_instance = self.instance_public_values(&proof.public_values);
-        verify_batch(
+        H::verify_recursion(
             &self.config,
             &self.airs,
             &proof.proof,
             &per_instance,
             self.common(),
         )
-        .map_err(|error| VerifyError::Stark(format!("{error:?}")))
+        .map_err(VerifyError::Stark)
     }
 
     /// The public values each table is proven with: the public table's are the proof's.

@@ -9,7 +9,8 @@ use gnomon_machine::config::{F, Inner, StarkParameters};
 use gnomon_machine::run::{prove_run, verify_run};
 use gnomon_machine::segment::{MachineKeys, SegmentProof};
 use gnomon_recursion::aggregation::{
-    AggregationError, AggregationKeys, AggregationProof, Role, statement,
+    AggregationError, AggregationKeys, AggregationProof, Role, WrapReadyKeys, WrapReadyProof,
+    statement,
 };
 use gnomon_recursion::{ProveError, RecursionProof, RunError};
 use p3_field::PrimeCharacteristicRing;
@@ -72,7 +73,13 @@ fn copy(proof: &AggregationProof) -> AggregationProof {
     AggregationProof::from_bytes(&proof.to_bytes()).unwrap()
 }
 
-fn fails_to_prove(result: Result<AggregationProof, AggregationError>) -> bool {
+/// The wrap-ready program of the fixture's keys, at the testing parameters.
+fn wrap_ready() -> &'static WrapReadyKeys {
+    static KEYS: OnceLock<WrapReadyKeys> = OnceLock::new();
+    KEYS.get_or_init(|| WrapReadyKeys::new(&fixture().keys, StarkParameters::testing()))
+}
+
+fn fails_to_prove<T>(result: Result<T, AggregationError>) -> bool {
     matches!(
         result,
         Err(AggregationError::Prove(ProveError::Run(
@@ -175,6 +182,45 @@ fn a_run_that_exits_non_zero_has_no_final_proof() {
         fixture.keys.verify(other, &last),
         Err(AggregationError::ExitCode(7))
     ));
+    // The wrap-ready program refuses it itself.
+    assert!(fails_to_prove(wrap_ready().prove(&fixture.keys, &last)));
+}
+
+#[test]
+fn the_root_is_re_proven_in_the_outer_configuration() {
+    let fixture = fixture();
+    let machine = &fixture.fibonacci.0;
+    let last = AggregationProof::from_bytes(&FINAL).unwrap();
+    let expected = fixture.keys.verify(machine, &last).unwrap();
+    let wrap_ready = wrap_ready();
+    let proof = wrap_ready.prove(&fixture.keys, &last).unwrap();
+    assert_eq!(proof.proof.degree_bits, wrap_ready.keys().degree_bits());
+    assert_eq!(proof.public_values, last.proof.public_values);
+    let proof = WrapReadyProof::from_bytes(&proof.to_bytes()).unwrap();
+    assert_eq!(wrap_ready.verify(machine, &proof).unwrap(), expected);
+
+    // It speaks for its program only, and for the statement it was proven with.
+    assert!(matches!(
+        wrap_ready.verify(&fixture.exits.0, &proof),
+        Err(AggregationError::Statement(_))
+    ));
+    let mut tampered = WrapReadyProof::from_bytes(&proof.to_bytes()).unwrap();
+    tampered.public_values[statement::OUTPUT_DIGEST] += F::ONE;
+    assert!(matches!(
+        wrap_ready.verify(machine, &tampered),
+        Err(AggregationError::Verify(_))
+    ));
+    // Only a join is a root; a join of a prefix (no halt) is refused by the program, and a
+    // node join said to be a leaf join has no witness.
+    assert!(matches!(
+        wrap_ready.prove(&fixture.keys, &fixture.leaves[0]),
+        Err(AggregationError::NotFinal)
+    ));
+    let prefix = fixture.keys.prove_join(&fixture.leaves[0], None).unwrap();
+    assert!(fails_to_prove(wrap_ready.prove(&fixture.keys, &prefix)));
+    let mut relabeled = AggregationProof::from_bytes(&FINAL).unwrap();
+    relabeled.role = Role::LeafJoin;
+    assert!(wrap_ready.prove(&fixture.keys, &relabeled).is_err());
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn inner() -> (RecursionKeys, RecursionProof) {
     let shifted = builder.add(square, c);
     let w = builder.witness_ext();
     builder.assert_eq(shifted, w);
-    let keys = RecursionKeys::new(builder.build(), StarkParameters::testing());
+    let keys = RecursionKeys::<Inner>::new(builder.build(), StarkParameters::testing());
     let x_value = EF::from_basis_coefficients_fn(|k| F::from_u32(k as u32 + 2));
     let witness: Vec<EF> = std::iter::once(x_value)
         .chain((0..16).map(|lane| EF::from(F::from_u32(lane))))
@@ -136,7 +136,7 @@ fn a_real_batch_proof_passes_and_the_check_is_proven() {
     let (keys, proof) = inner();
     let check = check_of(&keys, &proof);
     let witness = witness_of(&check, &keys, &proof, &opening(&keys, &proof));
-    let outer = RecursionKeys::new(program(&check), StarkParameters::testing());
+    let outer = RecursionKeys::<Inner>::new(program(&check), StarkParameters::testing());
     let outer_proof = outer.prove(&witness).unwrap();
     outer.verify(&outer_proof).unwrap();
     let zeta = native_zeta(&keys, &proof);
@@ -180,7 +180,7 @@ fn tampered_proofs_fail_the_check() {
         },
     ];
     for (index, tamper) in tampering.into_iter().enumerate() {
-        let mut tampered = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
+        let mut tampered = RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap();
         tamper(&mut tampered);
         let witness = witness_of(&check, &keys, &tampered, &honest_opening);
         assert!(
@@ -196,7 +196,7 @@ fn proofs_of_another_shape_are_refused() {
     let check = check_of(&keys, &proof);
     let public_values = keys.instance_public_values(&proof.public_values);
     let opening = opening(&keys, &proof);
-    let mut taller = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
+    let mut taller = RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap();
     taller.proof.degree_bits[0] += 1;
     assert!(
         batch::witness(
@@ -208,7 +208,7 @@ fn proofs_of_another_shape_are_refused() {
         )
         .is_err()
     );
-    let mut narrower = RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
+    let mut narrower = RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap();
     narrower.proof.opened_values.instances[1]
         .base_opened_values
         .trace_local
@@ -286,7 +286,7 @@ fn a_proof_of_another_program_fails_the_check() {
     builder.public(output[0]);
     builder.public(output[1]);
     builder.assert_eq(cube, cube);
-    let other = RecursionKeys::new(builder.build(), StarkParameters::testing());
+    let other = RecursionKeys::<Inner>::new(builder.build(), StarkParameters::testing());
     let witness: Vec<EF> = (0..17).map(|k| EF::from(F::from_u32(k))).collect();
     let other_proof = other.prove(&witness).unwrap();
     other.verify(&other_proof).unwrap();

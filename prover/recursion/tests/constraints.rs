@@ -3,7 +3,7 @@
 //! verifier draws, and fails when any of them is changed: the program evaluates the AIR, the
 //! selectors and the quotient exactly as Plonky3 does.
 
-use gnomon_machine::config::{EF, F, InnerConfig, StarkParameters, inner_config};
+use gnomon_machine::config::{EF, F, Inner, InnerConfig, StarkParameters, inner_config};
 use gnomon_machine::verification::TableConstraints;
 use gnomon_recursion::constraints::{self, Openings};
 use gnomon_recursion::program::{Builder, Ext, Felt};
@@ -169,7 +169,7 @@ fn program(inputs: &Inputs) -> gnomon_recursion::Program {
 #[test]
 fn a_real_proof_passes_the_check_and_the_run_is_proven() {
     let inputs = prove_natively();
-    let keys = RecursionKeys::new(program(&inputs), StarkParameters::testing());
+    let keys = RecursionKeys::<Inner>::new(program(&inputs), StarkParameters::testing());
     let proof = keys.prove(&inputs.witness()).unwrap();
     keys.verify(&proof).unwrap();
     assert_eq!(proof.public_values, inputs.public_values);

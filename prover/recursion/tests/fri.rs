@@ -4,7 +4,7 @@
 mod common;
 
 use common::Rng;
-use gnomon_machine::config::{EF, F, StarkParameters};
+use gnomon_machine::config::{EF, F, Inner, StarkParameters};
 use gnomon_recursion::fri;
 use gnomon_recursion::program::{Builder, Felt};
 use gnomon_recursion::{Program, RecursionKeys};
@@ -20,7 +20,7 @@ fn publish(builder: &mut Builder, value: gnomon_recursion::Ext) {
 }
 
 fn prove(program: Program, witness: &[EF]) -> Vec<F> {
-    let keys = RecursionKeys::new(program, StarkParameters::testing());
+    let keys = RecursionKeys::<Inner>::new(program, StarkParameters::testing());
     let proof = keys.prove(witness).unwrap();
     keys.verify(&proof).unwrap();
     proof.public_values

@@ -19,7 +19,7 @@ use p3_matrix::dense::RowMajorMatrix;
 
 /// Proves and verifies a run of `program` on `witness`; its public values.
 fn prove(program: Program, witness: &[EF]) -> Vec<F> {
-    let keys = RecursionKeys::new(program, StarkParameters::testing());
+    let keys = RecursionKeys::<Inner>::new(program, StarkParameters::testing());
     let proof = keys.prove(witness).unwrap();
     keys.verify(&proof).unwrap();
     proof.public_values

@@ -1,7 +1,7 @@
 //! Recursion programs run, prove and verify; a run that fails has no proof; every value in
 //! every table is constrained; tampered proofs are rejected with typed errors.
 
-use gnomon_machine::config::{EF, F, StarkParameters, permutation};
+use gnomon_machine::config::{EF, F, Inner, StarkParameters, permutation};
 use gnomon_recursion::program::{Builder, Felt};
 use gnomon_recursion::{RecursionKeys, RunError, VerifyError};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
@@ -29,7 +29,7 @@ fn arithmetic_with(seed: u32) -> (RecursionKeys, Vec<EF>) {
     let scaled = builder.mul(a, five);
     builder.public(scaled);
     builder.public(a);
-    let keys = RecursionKeys::new(builder.build(), StarkParameters::testing());
+    let keys = RecursionKeys::<Inner>::new(builder.build(), StarkParameters::testing());
     let (x, y) = (ext(1), ext(2));
     let witness = vec![x, y, x * y + ext(seed) - x, EF::from(F::from_u32(12))];
     (keys, witness)
@@ -47,7 +47,7 @@ fn poseidon2() -> (RecursionKeys, Vec<EF>) {
     for value in &output[..8] {
         builder.public(*value);
     }
-    let keys = RecursionKeys::new(builder.build(), StarkParameters::testing());
+    let keys = RecursionKeys::<Inner>::new(builder.build(), StarkParameters::testing());
     let witness = (0..16)
         .map(|lane| EF::from(F::from_u32(lane * 3)))
         .collect();
@@ -60,7 +60,7 @@ fn arithmetic_runs_prove_and_verify() {
     let proof = keys.prove(&witness).unwrap();
     assert_eq!(proof.public_values, [F::from_u32(60), F::from_u32(12)]);
     keys.verify(&proof).unwrap();
-    keys.verify(&gnomon_recursion::RecursionProof::from_bytes(&proof.to_bytes()).unwrap())
+    keys.verify(&gnomon_recursion::RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap())
         .unwrap();
 }
 
@@ -144,7 +144,7 @@ fn every_value_of_the_poseidon2_table_is_constrained() {
 fn padded_tables_are_constrained() {
     let requested = [4, 4, 4, 4];
     for (keys, witness) in [arithmetic(), poseidon2()] {
-        let padded = RecursionKeys::padded(
+        let padded = RecursionKeys::<Inner>::padded(
             keys.program().clone(),
             StarkParameters::testing(),
             &requested,
@@ -170,7 +170,8 @@ fn tampered_proofs_are_rejected() {
     let (keys, witness) = arithmetic();
     let proof = keys.prove(&witness).unwrap();
 
-    let mut wrong_public = gnomon_recursion::RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
+    let mut wrong_public =
+        gnomon_recursion::RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap();
     wrong_public.public_values[0] += F::ONE;
     assert!(matches!(
         keys.verify(&wrong_public),
@@ -178,7 +179,7 @@ fn tampered_proofs_are_rejected() {
     ));
 
     let mut missing_public =
-        gnomon_recursion::RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
+        gnomon_recursion::RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap();
     missing_public.public_values.pop();
     assert!(matches!(
         keys.verify(&missing_public),
@@ -188,7 +189,8 @@ fn tampered_proofs_are_rejected() {
         })
     ));
 
-    let mut taller = gnomon_recursion::RecursionProof::from_bytes(&proof.to_bytes()).unwrap();
+    let mut taller =
+        gnomon_recursion::RecursionProof::<Inner>::from_bytes(&proof.to_bytes()).unwrap();
     taller.proof.degree_bits[1] += 1;
     assert!(matches!(
         keys.verify(&taller),
@@ -198,7 +200,7 @@ fn tampered_proofs_are_rejected() {
     let bytes = proof.to_bytes();
     for length in [0, 1, bytes.len() / 2, bytes.len() - 1] {
         assert!(matches!(
-            gnomon_recursion::RecursionProof::from_bytes(&bytes[..length]),
+            gnomon_recursion::RecursionProof::<Inner>::from_bytes(&bytes[..length]),
             Err(VerifyError::Malformed(_))
         ));
     }
@@ -233,7 +235,7 @@ proptest::proptest! {
         if let Some(index) = truncate {
             bytes.truncate(index.index(bytes.len()));
         }
-        if let Ok(proof) = gnomon_recursion::RecursionProof::from_bytes(&bytes) {
+        if let Ok(proof) = gnomon_recursion::RecursionProof::<Inner>::from_bytes(&bytes) {
             proptest::prop_assert!(keys.verify(&proof).is_err());
         }
     }

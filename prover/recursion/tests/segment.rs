@@ -96,7 +96,7 @@ fn a_segment_proofs_verification_runs_and_is_proven() {
         Err(RunError::AssertionFailed { .. })
     ));
 
-    let outer = RecursionKeys::new(program, parameters);
+    let outer = RecursionKeys::<Inner>::new(program, parameters);
     let rows: Vec<String> = outer
         .airs()
         .iter()

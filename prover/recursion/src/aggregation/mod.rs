@@ -26,7 +26,11 @@
 //! user program's keys: its verifying key, commitment and text end, segment 0 starting at the
 //! entry with zeroed registers and the initial memory root, a halt with exit code 0.
 //!
-//! This module owns the statement and the three programs. It must never let a proof's
+//! The wrap-ready step ([`WrapReadyKeys`]) re-proves the root in the outer configuration, at
+//! one fixed shape, for the Groth16 wrap: its program verifies the root, makes the final
+//! verifier's checks that do not depend on the user program, and states the root's statement.
+//!
+//! This module owns the statement and the four programs. It must never let a proof's
 //! statement be taken from anywhere but its verified public values, nor accept a child whose
 //! verifying key it has not bound.
 
@@ -52,6 +56,9 @@ use crate::batch::{self, BatchCheck, BatchProofCells, WitnessError};
 use crate::merkle::{self, Digest};
 use crate::program::{Builder, Felt, Program};
 use crate::proof::{ProveError, RecursionKeys, RecursionProof, VerifyError, degree_bits_of};
+
+mod wrap_ready;
+pub use wrap_ready::{WrapReadyKeys, WrapReadyProof};
 
 /// The public values of every aggregation proof: a span of segments of one run.
 ///
@@ -753,7 +760,6 @@ impl AggregationKeys {
         machine: &MachineKeys<Inner>,
         proof: &AggregationProof,
     ) -> Result<AggregatedRun, AggregationError> {
-        use statement::*;
         let keys = match proof.role {
             Role::Leaf(_) => return Err(AggregationError::NotFinal),
             Role::LeafJoin => &self.leaf_join,
@@ -761,58 +767,64 @@ impl AggregationKeys {
         };
         keys.verify(&proof.proof)?;
         let values = &proof.proof.public_values;
-        let raw = |index: usize| values[index].as_canonical_u32();
-        let word = |index: usize| raw(index) | raw(index + 1) << 16;
-        let expect = |holds: bool, what| {
-            if holds {
-                Ok(())
-            } else {
-                Err(AggregationError::Statement(what))
-            }
-        };
-        expect(
-            values[USER_KEY..USER_KEY + 8] == key_digest(machine.common()),
-            "the segments' verifying key",
-        )?;
-        expect(
-            values[PROGRAM..PROGRAM + 8] == machine.program().0,
-            "the program commitment",
-        )?;
-        expect(
-            raw(TEXT_END_PAGE) == machine.text_end_page(),
-            "the end of the text",
-        )?;
-        expect(raw(START_INDEX) == 0, "the first segment")?;
-        expect(raw(START_PC) == machine.entry(), "the entry")?;
-        expect(
-            values[START_REGISTERS..START_REGISTERS + 64]
-                .iter()
-                .all(|&limb| limb == F::ZERO),
-            "the registers at the start",
-        )?;
-        expect(
-            values[ROOT_BEFORE..ROOT_BEFORE + 8] == machine.initial_memory_root(),
-            "the initial memory",
-        )?;
-        expect(raw(HALTED) == 1, "the halt")?;
-        if proof.role == Role::NodeJoin {
-            expect(
-                values[AGGREGATION_KEY..AGGREGATION_KEY + 8] == key_digest(self.node_join.common()),
-                "the aggregation key",
-            )?;
+        if proof.role == Role::NodeJoin
+            && values[statement::AGGREGATION_KEY..statement::AGGREGATION_KEY + 8]
+                != key_digest(self.node_join.common())
+        {
+            return Err(AggregationError::Statement("the aggregation key"));
         }
-        // The leaves checked every limb below 2^16.
-        let exit_code = word(EXIT_CODE);
-        if exit_code != 0 {
-            return Err(AggregationError::ExitCode(exit_code));
-        }
-        let words = |start: usize| std::array::from_fn(|i| word(start + 2 * i));
-        Ok(AggregatedRun {
-            input_digest: words(INPUT_DIGEST),
-            output_digest: words(OUTPUT_DIGEST),
-            segments: raw(END_INDEX) + 1,
-        })
+        run_of(machine, values)
     }
+}
+
+/// What a verified proof's statement `values` says, if it is a whole run of `machine`'s program
+/// that exits with 0 (the leaves checked every limb below 2^16).
+fn run_of(machine: &MachineKeys<Inner>, values: &[F]) -> Result<AggregatedRun, AggregationError> {
+    use statement::*;
+    let raw = |index: usize| values[index].as_canonical_u32();
+    let word = |index: usize| raw(index) | raw(index + 1) << 16;
+    let expect = |holds: bool, what| {
+        if holds {
+            Ok(())
+        } else {
+            Err(AggregationError::Statement(what))
+        }
+    };
+    expect(
+        values[USER_KEY..USER_KEY + 8] == key_digest(machine.common()),
+        "the segments' verifying key",
+    )?;
+    expect(
+        values[PROGRAM..PROGRAM + 8] == machine.program().0,
+        "the program commitment",
+    )?;
+    expect(
+        raw(TEXT_END_PAGE) == machine.text_end_page(),
+        "the end of the text",
+    )?;
+    expect(raw(START_INDEX) == 0, "the first segment")?;
+    expect(raw(START_PC) == machine.entry(), "the entry")?;
+    expect(
+        values[START_REGISTERS..START_REGISTERS + 64]
+            .iter()
+            .all(|&limb| limb == F::ZERO),
+        "the registers at the start",
+    )?;
+    expect(
+        values[ROOT_BEFORE..ROOT_BEFORE + 8] == machine.initial_memory_root(),
+        "the initial memory",
+    )?;
+    expect(raw(HALTED) == 1, "the halt")?;
+    let exit_code = word(EXIT_CODE);
+    if exit_code != 0 {
+        return Err(AggregationError::ExitCode(exit_code));
+    }
+    let words = |start: usize| std::array::from_fn(|i| word(start + 2 * i));
+    Ok(AggregatedRun {
+        input_digest: words(INPUT_DIGEST),
+        output_digest: words(OUTPUT_DIGEST),
+        segments: raw(END_INDEX) + 1,
+    })
 }
 
 #[cfg(test)]
@@ -827,7 +839,7 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest/elf/fibonacci.elf");
         let elf = gnomon_executor::Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
         let options = gnomon_executor::Options {
-            segment_size: gnomon_executor::SegmentSize::new(10).unwrap(),
+            segment_size: gnomon_executor::SegmentSize::new(11).unwrap(),
             ..Default::default()
         };
         let mut input = gnomon_executor::Input::new();
@@ -879,6 +891,17 @@ mod tests {
             .unwrap();
         assert!(matches!(
             keys.node_join.program().run(&posing),
+            Err(crate::RunError::AssertionFailed { .. })
+        ));
+        // The wrap-ready program: a root's key must be the one its role names (the run is
+        // one segment, so the single leaf join is whole).
+        assert_eq!(segments.len(), 1);
+        let wrap_ready = wrap_ready::program(&keys);
+        let honest = wrap_ready::witness(&keys, &join, &keys.leaf_join, true).unwrap();
+        wrap_ready.run(&honest).unwrap();
+        let posing = wrap_ready::witness(&keys, &join, &keys.leaf_join, false).unwrap();
+        assert!(matches!(
+            wrap_ready.run(&posing),
             Err(crate::RunError::AssertionFailed { .. })
         ));
     }
