@@ -33,19 +33,28 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use gnomon_machine::config::{Outer, StarkParameters};
+use gnomon_executor::ProgramCommitment;
+use gnomon_machine::chips::MachineAir;
+use gnomon_machine::config::{Hashing, Inner, Outer, OuterConfig, StarkParameters};
 use gnomon_machine::public_values::{PublicValues, offset};
 use gnomon_machine::run::{RunError, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys, SegmentProof, VerifyError};
+use gnomon_machine::verification::MachineShape;
 use gnomon_machine::verification::opening::{BatchOpenings, Source, check_preprocessed_heights};
+use gnomon_recursion::aggregation::{
+    AggregationError, WrapReadyKeys, WrapReadyProof, segment_key, statement,
+};
+use gnomon_recursion::tables::RecursionAir;
 use gnomon_settlement_verifier::inputs::{commitment_input, digest_input};
+use p3_air::{Air, BaseAir};
 use p3_baby_bear::BabyBear;
+use p3_batch_stark::{BatchProof, CommonData};
 use p3_field::{PrimeField32, TwoAdicField};
-use p3_lookup::check_multiplicity_height_bound;
+use p3_lookup::{InteractionSymbolicBuilder, check_multiplicity_height_bound};
 
-use crate::air::{self, MachineShape, OpeningsError, TableOpenings};
+use crate::air::{self, OpeningsError, TableOpenings};
 use crate::babybear::{BabyBearVar, fr_to_biguint, witness_bits};
-use crate::extension::ExtVar;
+use crate::extension::{Ext, ExtVar};
 use crate::pcs::{self, CommitmentClaims, FriProofVar, FriProofWitness, OpeningShape, PointClaim};
 use crate::transcript::{self, BatchCommitmentsVar, TranscriptShape};
 
@@ -69,6 +78,8 @@ pub enum WrapError {
     ExitCode(u32),
     #[error("the keys are not the circuit's: another program or other parameters")]
     OtherKeys,
+    #[error("the wrap-ready proof is not of a whole run of the program: {0}")]
+    Aggregated(#[from] AggregationError),
 }
 
 impl From<VerifyError> for WrapError {
@@ -86,9 +97,35 @@ struct Program {
     initial_memory_root: [BabyBear; 8],
 }
 
+impl Program {
+    fn of<H: Hashing>(keys: &MachineKeys<H>) -> Self {
+        Self {
+            commitment: keys.program().0,
+            text_end_page: keys.text_end_page(),
+            entry: keys.entry(),
+            initial_memory_root: keys.initial_memory_root(),
+        }
+    }
+}
+
+fn names<A>(airs: &[A], name: impl Fn(&A) -> &'static str) -> Vec<String> {
+    airs.iter().map(|air| name(air).to_string()).collect()
+}
+
+/// What the wrapped proof is a proof of.
+#[derive(Clone, Debug)]
+enum Wrapped {
+    /// A whole run in one segment of the RV32IM machine: the circuit checks the run's rules.
+    Segment,
+    /// A run's wrap-ready proof, whose program checked the rules that do not depend on the
+    /// user program; the circuit checks that its segments' verifying key is `user_key`.
+    Aggregated { user_key: [BabyBear; 8] },
+}
+
 /// What the circuit fixes (see the module documentation).
 #[derive(Clone, Debug)]
 pub struct VerifierShape {
+    wrapped: Wrapped,
     parameters: StarkParameters,
     degree_bits: Vec<usize>,
     machine: MachineShape,
@@ -100,46 +137,90 @@ pub struct VerifierShape {
 }
 
 impl VerifierShape {
-    /// The circuit of `keys`' program (in the outer configuration) for proofs whose tables
-    /// have `degree_bits`; an error for heights no proof can have.
+    /// The circuit of `keys`' program (in the outer configuration) for one-segment proofs
+    /// whose tables have `degree_bits`; an error for heights no proof can have.
     pub fn new(keys: &MachineKeys<Outer>, degree_bits: &[usize]) -> Result<Self, WrapError> {
         keys.check_degree_bits(degree_bits)?;
-        let (airs, common) = (keys.airs(), keys.common());
+        Self::of_batch(
+            &names(keys.airs(), MachineAir::name),
+            keys.airs(),
+            keys.common(),
+            keys.parameters(),
+            degree_bits,
+            Program::of(keys),
+            Wrapped::Segment,
+        )
+    }
+
+    /// The circuit of wrap-ready proofs of runs of `machine`'s program (segment keys): one
+    /// shape for every run, fixed by `wrap_ready`.
+    pub fn aggregated(
+        wrap_ready: &WrapReadyKeys,
+        machine: &MachineKeys<Inner>,
+    ) -> Result<Self, WrapError> {
+        let keys = wrap_ready.keys();
+        Self::of_batch(
+            &names(keys.airs(), RecursionAir::name),
+            keys.airs(),
+            keys.common(),
+            keys.parameters(),
+            keys.degree_bits(),
+            Program::of(machine),
+            Wrapped::Aggregated {
+                user_key: segment_key(machine),
+            },
+        )
+    }
+
+    fn of_batch<A>(
+        names: &[String],
+        airs: &[A],
+        common: &CommonData<OuterConfig>,
+        parameters: StarkParameters,
+        degree_bits: &[usize],
+        program: Program,
+        wrapped: Wrapped,
+    ) -> Result<Self, WrapError>
+    where
+        A: BaseAir<BabyBear> + Air<InteractionSymbolicBuilder<BabyBear, Ext>>,
+    {
         let heights: Vec<usize> = degree_bits.iter().map(|&bits| 1 << bits).collect();
         check_multiplicity_height_bound(&common.lookups, &heights)
             .map_err(|error| WrapError::Heights(format!("{error:?}")))?;
-        let names: Vec<String> = airs.iter().map(|air| air.name().to_string()).collect();
         let preprocessed_widths =
             gnomon_machine::verification::preprocessed_widths(common, airs.len());
         let machine = MachineShape::new(
-            &names,
+            names,
             airs,
             &common.lookups,
             &preprocessed_widths,
             degree_bits,
         );
-        let parameters = keys.parameters();
         let transcript = TranscriptShape::new(airs, common, &parameters, degree_bits);
-        check_preprocessed_heights(&names, common, degree_bits)
+        check_preprocessed_heights(names, common, degree_bits)
             .map_err(|error| WrapError::Heights(error.to_string()))?;
         let BatchOpenings {
             shape: opening,
             sources,
         } = BatchOpenings::new(&machine, common, degree_bits);
         Ok(Self {
+            wrapped,
             parameters,
             degree_bits: degree_bits.to_vec(),
             machine,
             transcript,
             opening,
             sources,
-            program: Program {
-                commitment: keys.program().0,
-                text_end_page: keys.text_end_page(),
-                entry: keys.entry(),
-                initial_memory_root: keys.initial_memory_root(),
-            },
+            program,
         })
+    }
+
+    /// How many public values the wrapped proofs have.
+    fn public_value_count(&self) -> usize {
+        match self.wrapped {
+            Wrapped::Segment => offset::LEN,
+            Wrapped::Aggregated { .. } => statement::LEN,
+        }
     }
 
     /// The tables' degree bits the circuit verifies proofs of.
@@ -226,11 +307,21 @@ impl VerifierShape {
 
 /// A proof ready to be wrapped: natively verified as a whole run exiting with 0, with its
 /// opening proof laid out for the circuit and its public inputs.
-#[derive(Debug)]
 pub struct VerifierWitness {
-    proof: SegmentProof<Outer>,
+    public_values: Vec<BabyBear>,
+    proof: BatchProof<OuterConfig>,
     opening: FriProofWitness,
     public_inputs: [Fr; PUBLIC_INPUTS],
+}
+
+impl std::fmt::Debug for VerifierWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierWitness")
+            .field("public_values", &self.public_values)
+            .field("degree_bits", &self.proof.degree_bits)
+            .field("public_inputs", &self.public_inputs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifierWitness {
@@ -242,15 +333,13 @@ impl VerifierWitness {
         keys: &MachineKeys<Outer>,
         proof: SegmentProof<Outer>,
     ) -> Result<Self, WrapError> {
-        if keys.parameters() != shape.parameters || keys.program().0 != shape.program.commitment {
+        if !matches!(shape.wrapped, Wrapped::Segment)
+            || keys.parameters() != shape.parameters
+            || keys.program().0 != shape.program.commitment
+        {
             return Err(WrapError::OtherKeys);
         }
-        if proof.proof.degree_bits != shape.degree_bits {
-            return Err(WrapError::OtherShape {
-                expected: shape.degree_bits.clone(),
-                found: proof.proof.degree_bits.clone(),
-            });
-        }
+        shape.check_degree_bits(&proof.proof.degree_bits)?;
         let claim = verify_run(keys, std::slice::from_ref(&proof))?;
         if claim.exit_code != 0 {
             return Err(WrapError::ExitCode(claim.exit_code));
@@ -266,9 +355,44 @@ impl VerifierWitness {
         )
         .expect("a verified proof's opening verifies");
         Ok(Self {
-            proof,
+            public_inputs: public_inputs(values.program, &values.output_digest),
+            public_values: proof.public_values,
+            proof: proof.proof,
             opening,
-            public_inputs: public_inputs(&values),
+        })
+    }
+
+    /// Verifies a wrap-ready `proof` natively as a whole run of `machine`'s program that exits
+    /// with 0, and lays it out.
+    pub fn aggregated(
+        shape: &VerifierShape,
+        wrap_ready: &WrapReadyKeys,
+        machine: &MachineKeys<Inner>,
+        proof: WrapReadyProof,
+    ) -> Result<Self, WrapError> {
+        let keys = wrap_ready.keys();
+        let same_key = matches!(shape.wrapped, Wrapped::Aggregated { user_key } if user_key == segment_key(machine));
+        if !same_key
+            || keys.parameters() != shape.parameters
+            || machine.program().0 != shape.program.commitment
+        {
+            return Err(WrapError::OtherKeys);
+        }
+        shape.check_degree_bits(&proof.proof.degree_bits)?;
+        let run = wrap_ready.verify(machine, &proof)?;
+        let opening = FriProofWitness::of_batch::<Outer, _>(
+            keys.airs(),
+            keys.common(),
+            &shape.parameters,
+            &proof.proof,
+            &keys.instance_public_values(&proof.public_values),
+        )
+        .expect("a verified proof's opening verifies");
+        Ok(Self {
+            public_inputs: public_inputs(machine.program(), &run.output_digest),
+            public_values: proof.public_values,
+            proof: proof.proof,
+            opening,
         })
     }
 
@@ -278,12 +402,25 @@ impl VerifierWitness {
     }
 }
 
-/// The two public inputs of a run with `values` (its last segment's public values), as the
-/// settlement program computes them (`settlement_verifier::inputs`).
-pub fn public_inputs(values: &PublicValues) -> [Fr; PUBLIC_INPUTS] {
-    let commitment = values.program.to_bytes();
+impl VerifierShape {
+    fn check_degree_bits(&self, found: &[usize]) -> Result<(), WrapError> {
+        if found != self.degree_bits {
+            return Err(WrapError::OtherShape {
+                expected: self.degree_bits.clone(),
+                found: found.to_vec(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The two public inputs of a run of `program` that committed output of SHA-256
+/// `output_digest` (big-endian words), as the settlement program computes them
+/// (`settlement_verifier::inputs`).
+pub fn public_inputs(program: ProgramCommitment, output_digest: &[u32; 8]) -> [Fr; PUBLIC_INPUTS] {
+    let commitment = program.to_bytes();
     let mut digest = [0u8; 32];
-    for (bytes, word) in digest.chunks_exact_mut(4).zip(values.output_digest) {
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(output_digest) {
         bytes.copy_from_slice(&word.to_be_bytes());
     }
     [
@@ -357,6 +494,7 @@ impl VerifierCircuit<'_> {
         };
         let shape = self.shape;
         let proof = self.witness.map(|witness| &witness.proof);
+        let public_values = self.witness.map(|witness| &witness.public_values);
         let inputs = self.witness.map(|witness| witness.public_inputs);
         let input = |index: usize| {
             FpVar::new_input(cs.clone(), || {
@@ -364,15 +502,28 @@ impl VerifierCircuit<'_> {
             })
         };
         let (program_input, output_input) = (input(0)?, input(1)?);
-        let values = (0..offset::LEN)
+        let values = (0..shape.public_value_count())
             .map(|k| {
                 BabyBearVar::new_witness(cs.clone(), || {
-                    proof.map(|p| p.public_values[k]).ok_or_else(missing)
+                    public_values.map(|values| values[k]).ok_or_else(missing)
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
         lap(&mut report.witnesses);
-        statement(&cs, &shape.program, &values, &program_input, &output_input)?;
+        let value = |index: usize| values[index].variable().clone();
+        match &shape.wrapped {
+            Wrapped::Segment => {
+                segment_statement(&cs, &shape.program, &value, &program_input, &output_input)?
+            }
+            Wrapped::Aggregated { user_key } => aggregated_statement(
+                &cs,
+                &shape.program,
+                user_key,
+                &value,
+                &program_input,
+                &output_input,
+            )?,
+        }
         lap(&mut report.statement);
         let tables = shape.machine.tables();
         let openings = tables
@@ -381,8 +532,8 @@ impl VerifierCircuit<'_> {
             .map(|(i, table)| {
                 let native = proof.map(|p| {
                     (
-                        &p.proof.opened_values.instances[i],
-                        p.proof.lookup_terminals[i].as_ref(),
+                        &p.opened_values.instances[i],
+                        p.lookup_terminals[i].as_ref(),
                     )
                 });
                 TableOpenings::new_witness(cs.clone(), table, native)
@@ -399,12 +550,8 @@ impl VerifierCircuit<'_> {
                 }
             })
             .collect();
-        let commitments = BatchCommitmentsVar::new_witness(
-            cs.clone(),
-            &shape.transcript,
-            proof.map(|p| &p.proof),
-        )
-        .map_err(unsatisfiable)?;
+        let commitments = BatchCommitmentsVar::new_witness(cs.clone(), &shape.transcript, proof)
+            .map_err(unsatisfiable)?;
         lap(&mut report.witnesses);
         let (challenges, mut challenger) =
             transcript::replay(&shape.transcript, &commitments, &public_values, &openings)?;
@@ -449,35 +596,91 @@ fn enforce_bits(
     Ok(out)
 }
 
-/// The run's statement on the segment's public values (see the module documentation).
-fn statement(
+/// Where a statement holds the values the user program fixes, and the output digest.
+struct Layout {
+    program: usize,
+    text_end_page: usize,
+    start_pc: usize,
+    root_before: usize,
+    output_digest: usize,
+}
+
+/// The public values of a variable: `value(index)`.
+type Values<'a> = dyn Fn(usize) -> FpVar<Fr> + 'a;
+
+fn constant(v: u32) -> FpVar<Fr> {
+    FpVar::Constant(Fr::from(v))
+}
+
+/// The user program's values equal `program`'s and its commitment packs into the first input
+/// (as `settlement_verifier::inputs` packs it); the output digest into the second.
+fn program_and_output(
     cs: &ConstraintSystemRef<Fr>,
     program: &Program,
-    values: &[BabyBearVar],
+    layout: &Layout,
+    value: &Values<'_>,
     program_input: &FpVar<Fr>,
     output_input: &FpVar<Fr>,
 ) -> Result<(), SynthesisError> {
-    let value = |index: usize| values[index].variable().clone();
-    let constant = |v: u32| FpVar::Constant(Fr::from(v));
     let equal = |index: usize, v: u32| value(index).enforce_equal(&constant(v));
-    // The program: its elements are the keys' and pack into the first input.
     let mut packed = FpVar::zero();
     for (k, element) in program.commitment.iter().enumerate() {
-        equal(offset::PROGRAM + k, element.as_canonical_u32())?;
-        packed = packed * constant(1 << 31) + value(offset::PROGRAM + k);
+        equal(layout.program + k, element.as_canonical_u32())?;
+        packed = packed * constant(1 << 31) + value(layout.program + k);
     }
     packed.enforce_equal(program_input)?;
-    // The start of a run.
-    equal(offset::TEXT_END_PAGE, program.text_end_page)?;
+    equal(layout.text_end_page, program.text_end_page)?;
+    equal(layout.start_pc, program.entry)?;
+    for (k, root) in program.initial_memory_root.iter().enumerate() {
+        equal(layout.root_before + k, root.as_canonical_u32())?;
+    }
+    // The output digest: eight big-endian words of two limbs (low first), the first byte
+    // (the top byte of word 0's high limb) cleared.
+    let mut digest = FpVar::zero();
+    for word in 0..8 {
+        let (low, high) = (
+            layout.output_digest + 2 * word,
+            layout.output_digest + 2 * word + 1,
+        );
+        enforce_bits(cs, &value(low), 16)?;
+        let high_bits = enforce_bits(cs, &value(high), 16)?;
+        let high = if word == 0 {
+            let mut kept = FpVar::zero();
+            for bit in high_bits[..8].iter().rev() {
+                kept = kept.double()? + FpVar::from(bit.clone());
+            }
+            kept
+        } else {
+            value(high)
+        };
+        digest =
+            digest * FpVar::Constant(Fr::from(1u64 << 32)) + high * constant(1 << 16) + value(low);
+    }
+    digest.enforce_equal(output_input)
+}
+
+/// The run's statement on a one-segment proof's public values (see the module documentation).
+fn segment_statement(
+    cs: &ConstraintSystemRef<Fr>,
+    program: &Program,
+    value: &Values<'_>,
+    program_input: &FpVar<Fr>,
+    output_input: &FpVar<Fr>,
+) -> Result<(), SynthesisError> {
+    let layout = Layout {
+        program: offset::PROGRAM,
+        text_end_page: offset::TEXT_END_PAGE,
+        start_pc: offset::START_PC,
+        root_before: offset::ROOT_BEFORE,
+        output_digest: offset::OUTPUT_DIGEST,
+    };
+    program_and_output(cs, program, &layout, value, program_input, output_input)?;
+    let equal = |index: usize, v: u32| value(index).enforce_equal(&constant(v));
+    // The start of a run, and its end: a halt with exit code 0.
     equal(offset::SEGMENT_INDEX, 0)?;
-    equal(offset::START_PC, program.entry)?;
     for k in 0..64 {
         equal(offset::START_REGISTERS + k, 0)?;
     }
-    for (k, root) in program.initial_memory_root.iter().enumerate() {
-        equal(offset::ROOT_BEFORE + k, root.as_canonical_u32())?;
-    }
-    // Its end: a halt with exit code 0.
     equal(offset::HALTED, 1)?;
     equal(offset::EXIT_CODE, 0)?;
     equal(offset::EXIT_CODE + 1, 0)?;
@@ -503,29 +706,32 @@ fn statement(
     for k in (0..16).map(|k| offset::INPUT_DIGEST + k) {
         enforce_bits(cs, &value(k), 16)?;
     }
-    // The output digest: eight big-endian words of two limbs (low first), the first byte
-    // (the top byte of word 0's high limb) cleared.
-    let mut digest = FpVar::zero();
-    for word in 0..8 {
-        let (low, high) = (
-            offset::OUTPUT_DIGEST + 2 * word,
-            offset::OUTPUT_DIGEST + 2 * word + 1,
-        );
-        enforce_bits(cs, &value(low), 16)?;
-        let high_bits = enforce_bits(cs, &value(high), 16)?;
-        let high = if word == 0 {
-            let mut kept = FpVar::zero();
-            for bit in high_bits[..8].iter().rev() {
-                kept = kept.double()? + FpVar::from(bit.clone());
-            }
-            kept
-        } else {
-            value(high)
-        };
-        digest =
-            digest * FpVar::Constant(Fr::from(1u64 << 32)) + high * constant(1 << 16) + value(low);
+    Ok(())
+}
+
+/// A run's statement on a wrap-ready proof's public values: the program's values and the
+/// segments' verifying key; the wrap-ready program checked the rest (see the module
+/// documentation).
+fn aggregated_statement(
+    cs: &ConstraintSystemRef<Fr>,
+    program: &Program,
+    user_key: &[BabyBear; 8],
+    value: &Values<'_>,
+    program_input: &FpVar<Fr>,
+    output_input: &FpVar<Fr>,
+) -> Result<(), SynthesisError> {
+    let layout = Layout {
+        program: statement::PROGRAM,
+        text_end_page: statement::TEXT_END_PAGE,
+        start_pc: statement::START_PC,
+        root_before: statement::ROOT_BEFORE,
+        output_digest: statement::OUTPUT_DIGEST,
+    };
+    program_and_output(cs, program, &layout, value, program_input, output_input)?;
+    for (k, element) in user_key.iter().enumerate() {
+        value(statement::USER_KEY + k).enforce_equal(&constant(element.as_canonical_u32()))?;
     }
-    digest.enforce_equal(output_input)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -589,9 +795,14 @@ mod tests {
 
     /// Whether the circuit of the fixture's shape is satisfied by `witness`.
     fn satisfied(witness: &VerifierWitness) -> bool {
+        satisfied_by(&fixture().shape, witness)
+    }
+
+    /// Whether the circuit of `shape` is satisfied by `witness`.
+    pub(super) fn satisfied_by(shape: &VerifierShape, witness: &VerifierWitness) -> bool {
         let cs = ConstraintSystem::<Fr>::new_ref();
         VerifierCircuit {
-            shape: &fixture().shape,
+            shape,
             witness: Some(witness),
         }
         .generate_constraints(cs.clone())
@@ -704,7 +915,8 @@ mod tests {
             );
             // The circuit takes it all the same, with the honest opening proof.
             let mut witness = honest();
-            witness.proof = proof;
+            witness.public_values = proof.public_values;
+            witness.proof = proof.proof;
             assert!(!satisfied(&witness), "{what}");
         }
         let witness_cases: Vec<Tampering<VerifierWitness>> = vec![
@@ -731,9 +943,9 @@ mod tests {
             (
                 "the main cap",
                 Box::new(|w| {
-                    let mut roots = w.proof.proof.commitments.main.roots().to_vec();
+                    let mut roots = w.proof.commitments.main.roots().to_vec();
                     roots[0][0] += p3_bn254::Bn254::ONE;
-                    w.proof.proof.commitments.main = p3_symmetric::MerkleCap::new(roots);
+                    w.proof.commitments.main = p3_symmetric::MerkleCap::new(roots);
                 }),
             ),
             (
@@ -764,7 +976,8 @@ mod tests {
             .collect();
         let input = |v: Fr| FpVar::new_input(cs.clone(), || Ok(v)).unwrap();
         let (program, output) = (input(inputs[0]), input(inputs[1]));
-        statement(&cs, &fixture.shape.program, &values, &program, &output).unwrap();
+        let value = |index: usize| values[index].variable().clone();
+        segment_statement(&cs, &fixture.shape.program, &value, &program, &output).unwrap();
         cs.is_satisfied().unwrap()
     }
 
@@ -930,6 +1143,205 @@ mod tests {
         assert!(matches!(
             VerifierWitness::new(&shape, &keys, proof),
             Err(WrapError::ExitCode(7))
+        ));
+    }
+}
+
+/// The circuit of wrap-ready proofs: aggregation's final proof of a run, in the outer
+/// configuration.
+#[cfg(test)]
+mod aggregated_tests {
+    use std::sync::OnceLock;
+
+    use gnomon_executor::{Input, Options, SegmentSize, trace};
+    use gnomon_machine::config::F;
+    use gnomon_machine::run::prove_run;
+    use gnomon_recursion::aggregation::AggregationKeys;
+    use p3_field::PrimeCharacteristicRing;
+    use sha2::{Digest, Sha256};
+
+    use super::tests::satisfied_by;
+    use super::*;
+    use crate::test_util::guest;
+
+    struct Fixture {
+        machine: MachineKeys<Inner>,
+        wrap_ready: WrapReadyKeys,
+        proof: WrapReadyProof,
+        shape: VerifierShape,
+        /// What the guest committed.
+        journal: Vec<u8>,
+    }
+
+    /// A run of `fibonacci(20)` in segments of 2^10 cycles, aggregated and re-proven in the
+    /// outer configuration, all at the testing parameters.
+    fn fixture() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            let program = guest("fibonacci");
+            let mut input = Input::new();
+            input.write(&20u32);
+            let options = Options {
+                segment_size: SegmentSize::new(10).unwrap(),
+                ..Options::default()
+            };
+            let (execution, segments) = trace(&program, &input, &options);
+            assert!(segments.len() >= 2, "a run of several segments");
+            let machine = MachineKeys::<Inner>::new(&program, StarkParameters::testing());
+            let proofs = prove_run(&machine, &segments).unwrap();
+            let mut shapes: Vec<Vec<usize>> = proofs
+                .iter()
+                .map(|proof| proof.proof.degree_bits.clone())
+                .collect();
+            shapes.sort();
+            shapes.dedup();
+            let aggregation =
+                AggregationKeys::new(&machine, &shapes, StarkParameters::testing()).unwrap();
+            let root = aggregation.aggregate(&machine, &proofs).unwrap();
+            let wrap_ready = WrapReadyKeys::new(&aggregation, StarkParameters::testing());
+            let proof = wrap_ready.prove(&aggregation, &root).unwrap();
+            let shape = VerifierShape::aggregated(&wrap_ready, &machine).unwrap();
+            Fixture {
+                machine,
+                wrap_ready,
+                proof,
+                shape,
+                journal: execution.journal,
+            }
+        })
+    }
+
+    fn copy(proof: &WrapReadyProof) -> WrapReadyProof {
+        WrapReadyProof::from_bytes(&proof.to_bytes()).unwrap()
+    }
+
+    fn honest() -> VerifierWitness {
+        let fixture = fixture();
+        VerifierWitness::aggregated(
+            &fixture.shape,
+            &fixture.wrap_ready,
+            &fixture.machine,
+            copy(&fixture.proof),
+        )
+        .unwrap()
+    }
+
+    fn satisfied(witness: &VerifierWitness) -> bool {
+        satisfied_by(&fixture().shape, witness)
+    }
+
+    #[test]
+    fn a_wrap_ready_proof_satisfies_the_circuit_with_the_settlement_inputs() {
+        let fixture = fixture();
+        let witness = honest();
+        assert!(satisfied(&witness));
+        let commitment = fixture.machine.program().to_bytes();
+        let output: [u8; 32] = Sha256::digest(&fixture.journal).into();
+        let expected = [
+            commitment_input(&commitment).unwrap(),
+            digest_input(&output),
+        ]
+        .map(|input| Fr::from_be_bytes_mod_order(&input));
+        assert_eq!(witness.public_inputs(), expected);
+        let report = fixture.shape.constraint_report().unwrap();
+        println!("wrap-ready verifier circuit (testing parameters): {report:?}");
+    }
+
+    /// Every value the proof brings is bound: tampered ones leave the circuit unsatisfied
+    /// (the native verifier rejects each tampered proof), as do other public inputs.
+    #[test]
+    fn tampering_leaves_the_circuit_unsatisfied() {
+        let fixture = fixture();
+        type Tampering = (&'static str, Box<dyn Fn(&mut VerifierWitness)>);
+        let public_value = |index: usize| -> Box<dyn Fn(&mut VerifierWitness)> {
+            Box::new(move |w| w.public_values[index] += F::ONE)
+        };
+        let cases: Vec<Tampering> = vec![
+            ("the output digest", public_value(statement::OUTPUT_DIGEST)),
+            ("the segments' key", public_value(statement::USER_KEY + 3)),
+            ("the program", public_value(statement::PROGRAM)),
+            ("the entry", public_value(statement::START_PC)),
+            (
+                "the initial memory",
+                public_value(statement::ROOT_BEFORE + 7),
+            ),
+            ("the segment count", public_value(statement::END_INDEX)),
+            (
+                "an opened value",
+                Box::new(|w| {
+                    w.proof.opened_values.instances[1]
+                        .base_opened_values
+                        .trace_local[0] += Ext::ONE
+                }),
+            ),
+            (
+                "an opened row",
+                Box::new(|w| w.opening.queries[0].rows[0][0][0] += F::ONE),
+            ),
+            (
+                "the final polynomial",
+                Box::new(|w| w.opening.final_poly[0] += Ext::ONE),
+            ),
+            (
+                "the program input",
+                Box::new(|w| w.public_inputs[0] += Fr::from(1u8)),
+            ),
+            (
+                "the output input",
+                Box::new(|w| w.public_inputs[1] += Fr::from(1u8)),
+            ),
+        ];
+        for (what, tamper) in &cases {
+            let mut witness = honest();
+            tamper(&mut witness);
+            assert!(!satisfied(&witness), "{what}");
+        }
+        let mut tampered = copy(&fixture.proof);
+        tampered.public_values[statement::OUTPUT_DIGEST] += F::ONE;
+        assert!(matches!(
+            VerifierWitness::aggregated(
+                &fixture.shape,
+                &fixture.wrap_ready,
+                &fixture.machine,
+                tampered
+            ),
+            Err(WrapError::Aggregated(_))
+        ));
+    }
+
+    /// A wrap-ready proof is witnessed only for the circuit's program, and a segment proof
+    /// never in its place.
+    #[test]
+    fn only_the_circuits_program_is_witnessed() {
+        let fixture = fixture();
+        let other = MachineKeys::<Inner>::new(&guest("sha256"), StarkParameters::testing());
+        assert!(matches!(
+            VerifierWitness::aggregated(
+                &fixture.shape,
+                &fixture.wrap_ready,
+                &other,
+                copy(&fixture.proof)
+            ),
+            Err(WrapError::OtherKeys)
+        ));
+        let shape = VerifierShape::aggregated(&fixture.wrap_ready, &other).unwrap();
+        assert!(matches!(
+            VerifierWitness::aggregated(&shape, &fixture.wrap_ready, &other, copy(&fixture.proof)),
+            Err(WrapError::Aggregated(_))
+        ));
+        let segment_keys =
+            MachineKeys::<Outer>::new(&guest("fibonacci"), StarkParameters::testing());
+        let mut input = Input::new();
+        input.write(&20u32);
+        let options = Options {
+            segment_size: SegmentSize::new(12).unwrap(),
+            ..Options::default()
+        };
+        let (_, segments) = trace(&guest("fibonacci"), &input, &options);
+        let segment = segment_keys.prove_segment(&segments[0]).unwrap();
+        assert!(matches!(
+            VerifierWitness::new(&fixture.shape, &segment_keys, segment),
+            Err(WrapError::OtherKeys)
         ));
     }
 }

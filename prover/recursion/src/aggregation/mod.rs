@@ -85,11 +85,12 @@ pub mod statement {
     pub const LEN: usize = 208;
 }
 
-type NativeDigest = [F; 8];
+/// A digest, natively.
+pub type NativeDigest = [F; 8];
 
 /// The digest of a verifying key (a preprocessed commitment's cap): its values hashed as a
 /// Merkle leaf is ([`merkle::hash_leaf`]).
-fn key_digest(common: &CommonData<InnerConfig>) -> NativeDigest {
+pub(crate) fn key_digest(common: &CommonData<InnerConfig>) -> NativeDigest {
     let cap = common
         .preprocessed
         .as_ref()
@@ -103,6 +104,11 @@ fn key_digest(common: &CommonData<InnerConfig>) -> NativeDigest {
 fn compress_native(left: NativeDigest, right: NativeDigest) -> NativeDigest {
     TruncatedPermutation::<Poseidon2BabyBear<16>, 2, 8, 16>::new(permutation())
         .compress([left, right])
+}
+
+/// The digest a statement names `machine`'s segments' verifying key by ([`statement::USER_KEY`]).
+pub fn segment_key(machine: &MachineKeys<Inner>) -> NativeDigest {
+    key_digest(machine.common())
 }
 
 /// The leaf programs' keys as a Merkle tree (padded to a power of two with its last key).
