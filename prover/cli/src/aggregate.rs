@@ -1,5 +1,6 @@
 //! `gnomon prove --aggregate` and `gnomon verify --aggregate`: a run's segment proofs folded
-//! into one final proof by the recursion machine, and its verification.
+//! into one proof by the recursion machine and re-proven in the outer configuration (the
+//! wrap-ready final proof the Groth16 wrap takes), and its verification.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,17 +10,27 @@ use gnomon_executor::{Input, Options};
 use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::MachineKeys;
-use gnomon_recursion::aggregation::{AggregatedRunProof, AggregationKeys};
+use gnomon_recursion::aggregation::{AggregatedRunProof, AggregationKeys, WrapReadyKeys};
 
 use crate::{load_program, print_claim, prove_segments, warn_if_insecure};
 
-/// The recursion proofs' parameters for segments proven with `parameters`.
-fn recursion_parameters(parameters: StarkParameters) -> StarkParameters {
-    if parameters == StarkParameters::testing() {
-        parameters
+/// The aggregation keys and the wrap-ready keys of `machine`'s segments of `shapes`, proven
+/// with `parameters`: recursion proofs at `StarkParameters::recursion` and the wrap-ready
+/// proof at `StarkParameters::outer`, or all at the testing parameters.
+pub fn keys(
+    machine: &MachineKeys<Inner>,
+    shapes: &[Vec<usize>],
+    parameters: StarkParameters,
+) -> Result<(AggregationKeys, WrapReadyKeys)> {
+    let testing = parameters == StarkParameters::testing();
+    let (recursion, outer) = if testing {
+        (parameters, parameters)
     } else {
-        StarkParameters::recursion()
-    }
+        (StarkParameters::recursion(), StarkParameters::outer())
+    };
+    let aggregation = AggregationKeys::new(machine, shapes, recursion)?;
+    let wrap_ready = WrapReadyKeys::new(&aggregation, outer);
+    Ok((aggregation, wrap_ready))
 }
 
 /// Proves the run, aggregates its segment proofs with keys built for the run's segment shapes,
@@ -46,28 +57,39 @@ pub fn prove(
     shapes.sort();
     shapes.dedup();
     let start = Instant::now();
-    let keys = AggregationKeys::new(&run.keys, &shapes, recursion_parameters(parameters))?;
+    let (keys, wrap_ready) = keys(&run.keys, &shapes, parameters)?;
     println!(
-        "keys          {} leaf programs, final shape {:?} ({:.2} s)",
+        "keys          {} leaf programs, joins {:?}, wrap-ready {:?} ({:.2} s)",
         shapes.len(),
         keys.final_degree_bits(),
+        wrap_ready.keys().degree_bits(),
         start.elapsed().as_secs_f64()
     );
     let start = Instant::now();
-    let proof = keys.aggregate(&run.keys, &run.proofs)?;
+    let root = keys.aggregate(&run.keys, &run.proofs)?;
     let aggregating = start.elapsed().as_secs_f64();
+    println!(
+        "aggregated    {} segments in {aggregating:.2} s",
+        run.proofs.len()
+    );
     let start = Instant::now();
-    let aggregated = keys.verify(&run.keys, &proof)?;
+    let proof = wrap_ready.prove(&keys, &root)?;
+    println!(
+        "wrap-ready    in {:.2} s (peak {:.0} MiB)",
+        start.elapsed().as_secs_f64(),
+        peak_memory_mib()
+    );
+    let start = Instant::now();
+    let aggregated = wrap_ready.verify(&run.keys, &proof)?;
     let verifying = start.elapsed().as_secs_f64();
     let bytes = AggregatedRunProof { shapes, proof }.to_bytes();
     let out = out.unwrap_or_else(|| elf.with_extension("final.proof"));
     std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     println!(
-        "aggregated    {} segments in {aggregating:.2} s (peak {:.0} MiB)",
+        "verified      {} segments in {:.1} ms",
         aggregated.segments,
-        peak_memory_mib()
+        verifying * 1e3
     );
-    println!("verified      in {:.1} ms", verifying * 1e3);
     println!("final proof   {} bytes, {}", bytes.len(), out.display());
     print_claim(
         &run.program,
@@ -86,14 +108,10 @@ pub fn verify(elf: &Path, proof: &Path, parameters: StarkParameters) -> Result<(
     let bytes = std::fs::read(proof).with_context(|| format!("reading {}", proof.display()))?;
     let final_proof = AggregatedRunProof::from_bytes(&bytes)?;
     let start = Instant::now();
-    let keys = AggregationKeys::new(
-        &machine,
-        &final_proof.shapes,
-        recursion_parameters(parameters),
-    )?;
+    let (_, wrap_ready) = keys(&machine, &final_proof.shapes, parameters)?;
     let building = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let aggregated = keys.verify(&machine, &final_proof.proof)?;
+    let aggregated = wrap_ready.verify(&machine, &final_proof.proof)?;
     println!(
         "verified      {} segments in {:.1} ms (keys built in {building:.2} s)",
         aggregated.segments,

@@ -89,15 +89,14 @@ enum Command {
     /// shape (a single-party development setup: never for real collateral).
     Setup {
         elf: PathBuf,
-        /// A final proof (`gnomon prove --outer`, one segment) whose table heights the circuit
-        /// takes.
+        /// A final proof whose shape the circuit takes: one segment (`gnomon prove --outer`),
+        /// or with --aggregate a run's final proof (`gnomon prove --aggregate`).
         proof: PathBuf,
         /// Where to write the keys.
         #[arg(long, value_name = "DIR")]
         keys: PathBuf,
-        /// The final proof was made with --insecure-test-parameters.
-        #[arg(long)]
-        insecure_test_parameters: bool,
+        #[command(flatten)]
+        kind: FinalArgs,
     },
     /// Wrap a final proof in a Groth16 proof for the settlement program.
     Wrap {
@@ -110,9 +109,8 @@ enum Command {
         /// `.groth16`).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// The final proof was made with --insecure-test-parameters.
-        #[arg(long)]
-        insecure_test_parameters: bool,
+        #[command(flatten)]
+        kind: FinalArgs,
     },
     /// Check a wrapped proof with groth16-solana's verifier, as the settlement program does.
     #[command(name = "verify-groth16")]
@@ -123,12 +121,23 @@ enum Command {
     },
 }
 
-/// The parameters of final proofs: the outer ones, or the testing ones.
-fn outer_parameters(insecure_test_parameters: bool) -> StarkParameters {
-    if insecure_test_parameters {
-        StarkParameters::testing()
-    } else {
-        StarkParameters::outer()
+/// Which final proofs a Groth16 circuit verifies.
+#[derive(clap::Args)]
+struct FinalArgs {
+    /// The final proof was made with --insecure-test-parameters.
+    #[arg(long)]
+    insecure_test_parameters: bool,
+    /// The final proof is an aggregated run's (`gnomon prove --aggregate`).
+    #[arg(long)]
+    aggregate: bool,
+}
+
+impl FinalArgs {
+    fn kind(&self) -> wrap::FinalKind {
+        wrap::FinalKind {
+            insecure_test_parameters: self.insecure_test_parameters,
+            aggregate: self.aggregate,
+        }
     }
 }
 
@@ -477,26 +486,15 @@ fn run() -> Result<ExitCode> {
             elf,
             proof,
             keys,
-            insecure_test_parameters,
-        } => wrap::setup(
-            &elf,
-            &proof,
-            &keys,
-            outer_parameters(insecure_test_parameters),
-        )?,
+            kind,
+        } => wrap::setup(&elf, &proof, &keys, kind.kind())?,
         Command::Wrap {
             elf,
             proof,
             keys,
             out,
-            insecure_test_parameters,
-        } => wrap::wrap(
-            &elf,
-            &proof,
-            &keys,
-            out,
-            outer_parameters(insecure_test_parameters),
-        )?,
+            kind,
+        } => wrap::wrap(&elf, &proof, &keys, out, kind.kind())?,
         Command::VerifyGroth16 { wrapped, keys } => wrap::verify(&wrapped, &keys)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -6,8 +6,13 @@
 //! - `verifying.key`: the verifying key in groth16-solana's byte format
 //!   (`VerifyingKeyBytes::to_bytes`);
 //! - `vk.rs`: the same key as the settlement program's `vk.rs` source;
-//! - `circuit`: what the circuit was built for (the program commitment, the parameters and the
-//!   tables' degree bits), checked before proving with the key.
+//! - `circuit`: what the circuit was built for (the program commitment, the parameters, the
+//!   segment shapes of an aggregated run and the tables' degree bits), checked before proving
+//!   with the key.
+//!
+//! A final proof is a run proven in one segment in the outer configuration (`gnomon prove
+//! --outer`), or, with `--aggregate`, a run's wrap-ready proof (`gnomon prove --aggregate`),
+//! whose circuit serves every run of the program whatever its length.
 //!
 //! A wrapped proof (`.groth16`) is the 256-byte proof followed by its two 32-byte public inputs.
 
@@ -17,9 +22,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
-use gnomon_machine::config::{Outer, StarkParameters};
+use gnomon_machine::config::{Inner, Outer, StarkParameters};
 use gnomon_machine::run::RunProof;
 use gnomon_machine::segment::{MachineKeys, SegmentProof};
+use gnomon_recursion::aggregation::{AggregatedRunProof, WrapReadyKeys, WrapReadyProof};
 use gnomon_settlement_verifier::verify::{PROOF_LEN, Proof};
 use gnomon_wrap::groth16::{self, InputBytes, VerifyingKeyBytes};
 use gnomon_wrap::verifier::{VerifierShape, VerifierWitness};
@@ -45,50 +51,116 @@ use groth16_solana::groth16::Groth16Verifyingkey;
 pub const VERIFYING_KEY: Groth16Verifyingkey<'static> = Groth16Verifyingkey {
 ";
 
-/// The one segment of a final proof (a run proven in one segment in the outer configuration).
-fn final_proof(path: &Path) -> Result<SegmentProof<Outer>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut run = RunProof::<Outer>::from_bytes(&bytes)
-        .with_context(|| format!("{} is not a run proof", path.display()))?;
-    ensure!(
-        run.segments.len() == 1,
-        "{} has {} segments: the wrap takes a run proven in one segment (aggregation, which \
-         folds a run into one proof, is not built yet)",
-        path.display(),
-        run.segments.len()
-    );
-    Ok(run.segments.remove(0))
+/// Which final proofs the circuit verifies: the segment parameters and the kind.
+#[derive(Clone, Copy, Debug)]
+pub struct FinalKind {
+    /// The final proof was made with the testing parameters.
+    pub insecure_test_parameters: bool,
+    /// A wrap-ready proof of an aggregated run, rather than a one-segment run.
+    pub aggregate: bool,
 }
 
-/// What a circuit is for, as the `circuit` file records it.
-fn circuit_description(
-    keys: &MachineKeys<Outer>,
-    parameters: StarkParameters,
-    shape: &VerifierShape,
-) -> String {
-    let bits: Vec<String> = shape.degree_bits().iter().map(usize::to_string).collect();
-    format!(
-        "program {}\nparameters {parameters:?}\ndegree-bits {}\n",
-        keys.program(),
-        bits.join(" ")
-    )
+/// A final proof with the keys it is checked with.
+enum Final {
+    /// A run proven in one segment in the outer configuration.
+    Segment {
+        keys: MachineKeys<Outer>,
+        proof: SegmentProof<Outer>,
+    },
+    /// A run's wrap-ready proof.
+    Aggregated {
+        machine: MachineKeys<Inner>,
+        wrap_ready: WrapReadyKeys,
+        shapes: Vec<Vec<usize>>,
+        proof: WrapReadyProof,
+    },
 }
 
-/// The program's keys, the final proof and the circuit of its shape.
-fn load(
-    elf: &Path,
-    proof: &Path,
-    parameters: StarkParameters,
-) -> Result<(MachineKeys<Outer>, SegmentProof<Outer>, VerifierShape)> {
-    let program = load_program(elf)?;
-    let keys = MachineKeys::<Outer>::new(&program, parameters);
-    let proof = final_proof(proof)?;
-    let shape = VerifierShape::new(&keys, &proof.proof.degree_bits)?;
-    Ok((keys, proof, shape))
+impl Final {
+    /// The program's keys, the final proof at `path` and the circuit of its shape.
+    fn load(elf: &Path, path: &Path, kind: FinalKind) -> Result<(Self, VerifierShape)> {
+        let program = load_program(elf)?;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if kind.aggregate {
+            let parameters = if kind.insecure_test_parameters {
+                StarkParameters::testing()
+            } else {
+                StarkParameters::production()
+            };
+            let machine = MachineKeys::<Inner>::new(&program, parameters);
+            let AggregatedRunProof { shapes, proof } = AggregatedRunProof::from_bytes(&bytes)
+                .with_context(|| format!("{} is not an aggregated run proof", path.display()))?;
+            let (_, wrap_ready) = crate::aggregate::keys(&machine, &shapes, parameters)?;
+            let shape = VerifierShape::aggregated(&wrap_ready, &machine)?;
+            let loaded = Self::Aggregated {
+                machine,
+                wrap_ready,
+                shapes,
+                proof,
+            };
+            return Ok((loaded, shape));
+        }
+        let parameters = if kind.insecure_test_parameters {
+            StarkParameters::testing()
+        } else {
+            StarkParameters::outer()
+        };
+        let keys = MachineKeys::<Outer>::new(&program, parameters);
+        let mut run = RunProof::<Outer>::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a run proof", path.display()))?;
+        ensure!(
+            run.segments.len() == 1,
+            "{} has {} segments: wrap a run of several segments with --aggregate (its final \
+             proof from `gnomon prove --aggregate`)",
+            path.display(),
+            run.segments.len()
+        );
+        let proof = run.segments.remove(0);
+        let shape = VerifierShape::new(&keys, &proof.proof.degree_bits)?;
+        Ok((Self::Segment { keys, proof }, shape))
+    }
+
+    /// What the circuit is for, as the `circuit` file records it.
+    fn description(&self, shape: &VerifierShape) -> String {
+        let bits: Vec<String> = shape.degree_bits().iter().map(usize::to_string).collect();
+        let bits = bits.join(" ");
+        match self {
+            Self::Segment { keys, .. } => format!(
+                "program {}\nparameters {:?}\ndegree-bits {bits}\n",
+                keys.program(),
+                keys.parameters()
+            ),
+            Self::Aggregated {
+                machine,
+                wrap_ready,
+                shapes,
+                ..
+            } => format!(
+                "program {}\nsegment parameters {:?}\nsegment shapes {shapes:?}\n\
+                 wrap-ready parameters {:?}\ndegree-bits {bits}\n",
+                machine.program(),
+                machine.parameters(),
+                wrap_ready.keys().parameters()
+            ),
+        }
+    }
+
+    /// Verifies the proof natively and lays it out for the circuit.
+    fn witness(self, shape: &VerifierShape) -> Result<VerifierWitness> {
+        Ok(match self {
+            Self::Segment { keys, proof } => VerifierWitness::new(shape, &keys, proof)?,
+            Self::Aggregated {
+                machine,
+                wrap_ready,
+                proof,
+                ..
+            } => VerifierWitness::aggregated(shape, &wrap_ready, &machine, proof)?,
+        })
+    }
 }
 
-pub fn setup(elf: &Path, proof: &Path, dir: &Path, parameters: StarkParameters) -> Result<()> {
-    let (keys, _, shape) = load(elf, proof, parameters)?;
+pub fn setup(elf: &Path, proof: &Path, dir: &Path, kind: FinalKind) -> Result<()> {
+    let (loaded, shape) = Final::load(elf, proof, kind)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     println!("setup         single-party development keys: never for real collateral");
     let start = Instant::now();
@@ -115,10 +187,7 @@ pub fn setup(elf: &Path, proof: &Path, dir: &Path, parameters: StarkParameters) 
         VERIFYING_KEY_SOURCE,
         vk.to_source(VK_SOURCE_HEADER).as_bytes(),
     )?;
-    write(
-        CIRCUIT,
-        circuit_description(&keys, parameters, &shape).as_bytes(),
-    )?;
+    write(CIRCUIT, loaded.description(&shape).as_bytes())?;
     println!("verifying key id {}", hex(&vk.id()));
     Ok(())
 }
@@ -128,12 +197,12 @@ pub fn wrap(
     proof_path: &Path,
     dir: &Path,
     out: Option<PathBuf>,
-    parameters: StarkParameters,
+    kind: FinalKind,
 ) -> Result<()> {
-    let (keys, proof, shape) = load(elf, proof_path, parameters)?;
+    let (loaded, shape) = Final::load(elf, proof_path, kind)?;
     let recorded = std::fs::read_to_string(dir.join(CIRCUIT))
         .with_context(|| format!("reading {}", dir.join(CIRCUIT).display()))?;
-    if recorded != circuit_description(&keys, parameters, &shape) {
+    if recorded != loaded.description(&shape) {
         bail!(
             "the keys in {} are for another circuit (program, parameters or table heights):\n\
              {recorded}run `gnomon setup` for this proof's shape",
@@ -141,7 +210,7 @@ pub fn wrap(
         );
     }
     let start = Instant::now();
-    let witness = VerifierWitness::new(&shape, &keys, proof)?;
+    let witness = loaded.witness(&shape)?;
     let verified = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let path = dir.join(PROVING_KEY);

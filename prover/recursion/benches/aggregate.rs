@@ -5,7 +5,10 @@
 //! aggregation keys for the run's segment shapes, and folds the proofs into one final proof,
 //! one proof at a time so that each step's time and the peak memory are its own. Reports the
 //! keys' build time, each leaf's and each join's proving time, the final proof's size and
-//! the whole run's time from segments to the final proof. A measurement, not a test.
+//! the whole run's time from segments to the final proof; then the wrap-ready step (the root
+//! re-proven in the outer configuration at `StarkParameters::outer`): its keys, proving time,
+//! proof size and verification, and the peak memory after each stage. A measurement, not a
+//! test.
 
 use std::time::Instant;
 
@@ -14,7 +17,7 @@ use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::run::prove_run;
 use gnomon_machine::segment::MachineKeys;
-use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, Role};
+use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, Role, WrapReadyKeys};
 
 fn variable(name: &str, default: u32) -> u32 {
     std::env::var(name).map_or(default, |value| value.trim().parse().unwrap())
@@ -120,11 +123,33 @@ fn main() {
     }
     println!(
         "final proof: {} segments, {:.0} KiB, verified in {:.1} ms; aggregation {total:.1} s, \
-         segments to final proof {:.1} s; peak {:.0} MiB",
+         segments to final proof {:.1} s; peak so far {:.0} MiB",
         claim.segments,
         last.to_bytes().len() as f64 / 1024.0,
         verifying * 1e3,
         proving + total,
+        peak_memory_mib()
+    );
+
+    let start = Instant::now();
+    let wrap_ready = WrapReadyKeys::new(&keys, StarkParameters::outer());
+    println!(
+        "wrap-ready keys ({:?}): tables 2^{:?}, built in {:.1} s",
+        StarkParameters::outer(),
+        wrap_ready.keys().degree_bits(),
+        start.elapsed().as_secs_f64()
+    );
+    let start = Instant::now();
+    let outer = wrap_ready.prove(&keys, &last).unwrap();
+    let wrapping = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    assert_eq!(wrap_ready.verify(&machine, &outer).unwrap(), claim);
+    println!(
+        "wrap-ready proof: proven in {wrapping:.1} s, {:.0} KiB, verified in {:.1} ms; \
+         segments to wrap-ready proof {:.1} s; peak {:.0} MiB",
+        outer.to_bytes().len() as f64 / 1024.0,
+        start.elapsed().as_secs_f64() * 1e3,
+        proving + total + wrapping,
         peak_memory_mib()
     );
 }

@@ -186,13 +186,13 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Aggregation
         .map_err(|error| AggregationError::Verify(VerifyError::Malformed(error.to_string())))
 }
 
-/// A run's final proof with the segment shapes its aggregation keys were built for: the
-/// catalog is the prover's to choose (every leaf program is a whole verifier), and the
-/// verifier rebuilds the keys from it. A deployment fixes it at setup.
+/// A run's final proof (its wrap-ready proof) with the segment shapes its aggregation keys
+/// were built for: the catalog is the prover's to choose (every leaf program is a whole
+/// verifier), and the verifier rebuilds the keys from it. A deployment fixes it at setup.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AggregatedRunProof {
     pub shapes: Vec<Vec<usize>>,
-    pub proof: AggregationProof,
+    pub proof: WrapReadyProof,
 }
 
 impl AggregatedRunProof {
