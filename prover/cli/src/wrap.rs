@@ -69,8 +69,8 @@ enum Final {
     },
     /// A run's wrap-ready proof.
     Aggregated {
-        machine: MachineKeys<Inner>,
-        wrap_ready: WrapReadyKeys,
+        machine: Box<MachineKeys<Inner>>,
+        wrap_ready: Box<WrapReadyKeys>,
         shapes: Vec<Vec<usize>>,
         proof: WrapReadyProof,
     },
@@ -93,8 +93,8 @@ impl Final {
             let (_, wrap_ready) = crate::aggregate::keys(&machine, &shapes, parameters)?;
             let shape = VerifierShape::aggregated(&wrap_ready, &machine)?;
             let loaded = Self::Aggregated {
-                machine,
-                wrap_ready,
+                machine: Box::new(machine),
+                wrap_ready: Box::new(wrap_ready),
                 shapes,
                 proof,
             };

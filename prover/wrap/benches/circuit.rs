@@ -87,7 +87,7 @@ fn wrap_ready() {
     let start = Instant::now();
     let aggregation = AggregationKeys::new(
         &machine,
-        &[proof.proof.degree_bits.clone()],
+        std::slice::from_ref(&proof.proof.degree_bits),
         StarkParameters::recursion(),
     )
     .expect("the segment's shape");
