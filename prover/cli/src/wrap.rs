@@ -64,7 +64,7 @@ pub struct FinalKind {
 enum Final {
     /// A run proven in one segment in the outer configuration.
     Segment {
-        keys: MachineKeys<Outer>,
+        keys: Box<MachineKeys<Outer>>,
         proof: SegmentProof<Outer>,
     },
     /// A run's wrap-ready proof.
@@ -105,7 +105,7 @@ impl Final {
         } else {
             StarkParameters::outer()
         };
-        let keys = MachineKeys::<Outer>::new(&program, parameters);
+        let keys = Box::new(MachineKeys::<Outer>::new(&program, parameters));
         let mut run = RunProof::<Outer>::from_bytes(&bytes)
             .with_context(|| format!("{} is not a run proof", path.display()))?;
         ensure!(
