@@ -106,7 +106,8 @@ fn wrap_ready() {
         let wrap_ready = WrapReadyKeys::new(&aggregation, parameters);
         let shape = VerifierShape::aggregated(&wrap_ready, &machine).expect("the keys' shape");
         eprintln!(
-            "{name}: wrap-ready tables 2^{:?}, keys in {:.1} s",
+            "{name}: shrink tables 2^{:?}, outer tables 2^{:?}, keys in {:.1} s",
+            wrap_ready.shrink_keys().degree_bits(),
             wrap_ready.keys().degree_bits(),
             start.elapsed().as_secs_f64()
         );

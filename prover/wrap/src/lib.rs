@@ -36,11 +36,12 @@
 //! (every proof value is a witness, every parameter a compile-time constant of the
 //! configuration).
 //!
-//! What remains (later steps): aggregation's fixed-shape final proof, so that one circuit (one
-//! setup) verifies every run; today a circuit verifies runs proven in one segment, of one
-//! program, at one set of table heights. The batch's `CommonData` (lookups, preprocessed
-//! widths and commitment: circuit constants) comes from
-//! `gnomon_machine::segment::MachineKeys::common`.
+//! The circuit verifies one of two kinds of final proof ([`verifier::VerifierShape`]): a run
+//! proven in one segment of the RV32IM machine (one circuit per program and table heights),
+//! or a run's wrap-ready proof (`gnomon_recursion::aggregation::WrapReadyKeys`: the
+//! aggregation tree's root re-proven in the outer configuration by the recursion machine, at
+//! one fixed shape), whose circuit serves every run of the program. The batch's `CommonData`
+//! (lookups, preprocessed widths and commitment: circuit constants) comes from the keys.
 //!
 //! # The PCS verifier
 //!

@@ -1,30 +1,37 @@
-//! The verifier circuit: a whole run of a program, proven in one segment in the outer
-//! configuration, checked in R1CS with two public inputs.
+//! The verifier circuit: a whole run of a program, checked in R1CS with two public inputs,
+//! from one of two final proofs in the outer configuration: a run proven in one segment of the
+//! RV32IM machine, or a run's wrap-ready proof (aggregation's root re-proven by the recursion
+//! machine).
 //!
 //! [`VerifierCircuit`] composes the crate's parts over shared variables, in `verify_batch`'s
-//! order: the segment's public values and every table's opened values and terminal are
+//! order: the proof's public values and every table's opened values and terminal are
 //! witnessed once; [`transcript::replay`] draws the challenges after them; [`air::verify`]
 //! checks the constraints at `zeta` on those very variables; the PCS claims are built from
 //! them (the main, quotient, preprocessed and permutation rounds, at `zeta` and, per table,
 //! at `g * zeta`), against the caps the transcript observed, and [`pcs::verify`] continues the
 //! same challenger. Nothing the PCS opens is witnessed twice.
 //!
-//! The statement is what `gnomon_machine::run::verify_run` accepts for a one-segment run,
-//! exiting with 0, and what the settlement program needs from it:
+//! The statement is what the native verifier accepts for a whole run exiting with 0, and what
+//! the settlement program needs from it:
 //!
 //! - public input 1 is the program commitment packed as `settlement_verifier::inputs` packs it,
-//!   and it is the commitment of the program the circuit was built for;
+//!   and it is the commitment of the program the circuit was built for, with its text end,
+//!   entry and initial memory root;
 //! - public input 2 is the SHA-256 of the output the guest committed, first byte cleared;
-//! - the segment is the first (index 0), starts at the program's entry with zeroed registers
-//!   and the program's initial memory root, and halts with exit code 0; its text end is the
-//!   program's; it has at most `2^MAX_SEGMENT_LOG2` cycles; an untouched memory keeps its
+//! - for a one-segment proof ([`VerifierShape::new`]), `gnomon_machine::run::verify_run`'s
+//!   rules: the segment is the first (index 0), starts with zeroed registers, and halts with
+//!   exit code 0; it has at most `2^MAX_SEGMENT_LOG2` cycles; an untouched memory keeps its
 //!   root; its words' limbs are below `2^16` and its flags are bits (what
-//!   `PublicValues::from_field_elements` requires).
+//!   `PublicValues::from_field_elements` requires);
+//! - for a wrap-ready proof ([`VerifierShape::aggregated`]), the segments' verifying key is the
+//!   program's; the wrap-ready program itself checked the rest of a whole run (segment 0,
+//!   zeroed registers, a halt with 0, the aggregation keys), and the leaves the limbs and
+//!   flags.
 //!
-//! What the circuit fixes ([`VerifierShape`], built from the program's keys and a proof's
-//! degree bits): the program (its preprocessed commitment holds its text), the parameters and
-//! every table's height. A proof of other heights needs another circuit, and another setup:
-//! aggregation's fixed-shape final proof will make one circuit serve every run.
+//! What the circuit fixes ([`VerifierShape`]): the program, the parameters and every table's
+//! height (and, for wrap-ready proofs, the wrap-ready program, whose preprocessed commitment
+//! holds the aggregation keys). A one-segment proof of other heights needs another circuit,
+//! and another setup; every wrap-ready proof of the program's runs has the circuit's shape.
 
 use ark_bn254::Fr;
 use ark_ff::PrimeField;

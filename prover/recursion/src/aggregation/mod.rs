@@ -27,10 +27,11 @@
 //! entry with zeroed registers and the initial memory root, a halt with exit code 0.
 //!
 //! The wrap-ready step ([`WrapReadyKeys`]) re-proves the root in the outer configuration, at
-//! one fixed shape, for the Groth16 wrap: its program verifies the root, makes the final
-//! verifier's checks that do not depend on the user program, and states the root's statement.
+//! one fixed shape, for the Groth16 wrap: a shrink program verifies the root, makes the final
+//! verifier's checks that do not depend on the user program, and states the root's statement;
+//! an outer program verifies the shrink proof and is proven in the outer configuration.
 //!
-//! This module owns the statement and the four programs. It must never let a proof's
+//! This module owns the statement and the five programs. It must never let a proof's
 //! statement be taken from anywhere but its verified public values, nor accept a child whose
 //! verifying key it has not bound.
 
@@ -899,15 +900,15 @@ mod tests {
             keys.node_join.program().run(&posing),
             Err(crate::RunError::AssertionFailed { .. })
         ));
-        // The wrap-ready program: a root's key must be the one its role names (the run is
-        // one segment, so the single leaf join is whole).
+        // The wrap-ready step's shrink program: a root's key must be the one its role names
+        // (the run is one segment, so the single leaf join is whole).
         assert_eq!(segments.len(), 1);
-        let wrap_ready = wrap_ready::program(&keys);
-        let honest = wrap_ready::witness(&keys, &join, &keys.leaf_join, true).unwrap();
-        wrap_ready.run(&honest).unwrap();
-        let posing = wrap_ready::witness(&keys, &join, &keys.leaf_join, false).unwrap();
+        let shrink = wrap_ready::shrink_program(&keys);
+        let honest = wrap_ready::shrink_witness(&keys, &join, &keys.leaf_join, true).unwrap();
+        shrink.run(&honest).unwrap();
+        let posing = wrap_ready::shrink_witness(&keys, &join, &keys.leaf_join, false).unwrap();
         assert!(matches!(
-            wrap_ready.run(&posing),
+            shrink.run(&posing),
             Err(crate::RunError::AssertionFailed { .. })
         ));
     }
