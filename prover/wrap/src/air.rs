@@ -878,7 +878,6 @@ pub(crate) mod tests {
     use std::sync::OnceLock;
 
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
-    use gnomon_executor::{Input, Options, SegmentSize, trace};
     use gnomon_machine::config::{F, Outer, StarkParameters};
     use gnomon_machine::public_values::offset::END_PC;
     use gnomon_machine::segment::{MachineKeys, SegmentProof};
@@ -941,14 +940,7 @@ pub(crate) mod tests {
     pub(crate) fn fixture() -> &'static Fixture {
         static FIXTURE: OnceLock<Fixture> = OnceLock::new();
         FIXTURE.get_or_init(|| {
-            let program = crate::test_util::guest("fibonacci");
-            let mut input = Input::new();
-            input.write(&20u32);
-            let options = Options {
-                segment_size: SegmentSize::new(11).unwrap(),
-                ..Options::default()
-            };
-            let (_, segments) = trace(&program, &input, &options);
+            let (program, _, segments) = crate::test_util::fibonacci_20(11);
             let keys = MachineKeys::<Outer>::new(&program, parameters());
             let proof = keys
                 .prove_segment(&segments[0])

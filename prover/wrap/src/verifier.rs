@@ -746,22 +746,21 @@ mod tests {
     use std::sync::OnceLock;
 
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
-    use gnomon_executor::{Input, Options, SegmentSize, trace};
+    use gnomon_executor::{Input, Options, trace};
     use gnomon_machine::config::F;
     use p3_field::PrimeCharacteristicRing;
-    use sha2::{Digest, Sha256};
 
     use super::*;
     use crate::air::tests::copy;
     use crate::extension::Ext;
-    use crate::test_util::guest;
+    use crate::test_util::{fibonacci_20, guest, settlement_inputs};
 
     /// A named change to a `T`.
     type Tampering<T> = (&'static str, Box<dyn Fn(&mut T)>);
 
-    struct Fixture {
-        keys: MachineKeys<Outer>,
-        proof: SegmentProof<Outer>,
+    pub(super) struct Fixture {
+        pub(super) keys: MachineKeys<Outer>,
+        pub(super) proof: SegmentProof<Outer>,
         shape: VerifierShape,
         /// What the guest committed.
         journal: Vec<u8>,
@@ -769,17 +768,10 @@ mod tests {
 
     /// A whole run of `fibonacci(20)` in one segment, proven in the outer configuration with
     /// the testing parameters.
-    fn fixture() -> &'static Fixture {
+    pub(super) fn fixture() -> &'static Fixture {
         static FIXTURE: OnceLock<Fixture> = OnceLock::new();
         FIXTURE.get_or_init(|| {
-            let program = guest("fibonacci");
-            let mut input = Input::new();
-            input.write(&20u32);
-            let options = Options {
-                segment_size: SegmentSize::new(12).unwrap(),
-                ..Options::default()
-            };
-            let (execution, segments) = trace(&program, &input, &options);
+            let (program, journal, segments) = fibonacci_20(12);
             assert_eq!(segments.len(), 1, "one segment");
             let keys = MachineKeys::<Outer>::new(&program, StarkParameters::testing());
             let proof = keys
@@ -790,7 +782,7 @@ mod tests {
                 keys,
                 proof,
                 shape,
-                journal: execution.journal,
+                journal,
             }
         })
     }
@@ -841,15 +833,8 @@ mod tests {
         let fixture = fixture();
         let witness = honest();
         assert!(satisfied(&witness));
-        // The inputs are those the settlement program computes: the packed commitment, and
-        // the SHA-256 of what the guest committed with its first byte cleared.
-        let commitment = fixture.keys.program().to_bytes();
-        let output: [u8; 32] = Sha256::digest(&fixture.journal).into();
-        let expected = [
-            commitment_input(&commitment).unwrap(),
-            digest_input(&output),
-        ]
-        .map(|input| Fr::from_be_bytes_mod_order(&input));
+        // The inputs are those the settlement program computes.
+        let expected = settlement_inputs(fixture.keys.program(), &fixture.journal);
         assert_eq!(witness.public_inputs(), expected);
         assert_ne!(expected[1], Fr::from(0u8));
     }
@@ -1160,16 +1145,14 @@ mod tests {
 mod aggregated_tests {
     use std::sync::OnceLock;
 
-    use gnomon_executor::{Input, Options, SegmentSize, trace};
     use gnomon_machine::config::F;
     use gnomon_machine::run::prove_run;
     use gnomon_recursion::aggregation::AggregationKeys;
     use p3_field::PrimeCharacteristicRing;
-    use sha2::{Digest, Sha256};
 
     use super::tests::satisfied_by;
     use super::*;
-    use crate::test_util::guest;
+    use crate::test_util::{fibonacci_20, guest, settlement_inputs};
 
     struct Fixture {
         machine: MachineKeys<Inner>,
@@ -1185,14 +1168,7 @@ mod aggregated_tests {
     fn fixture() -> &'static Fixture {
         static FIXTURE: OnceLock<Fixture> = OnceLock::new();
         FIXTURE.get_or_init(|| {
-            let program = guest("fibonacci");
-            let mut input = Input::new();
-            input.write(&20u32);
-            let options = Options {
-                segment_size: SegmentSize::new(10).unwrap(),
-                ..Options::default()
-            };
-            let (execution, segments) = trace(&program, &input, &options);
+            let (program, journal, segments) = fibonacci_20(10);
             assert!(segments.len() >= 2, "a run of several segments");
             let machine = MachineKeys::<Inner>::new(&program, StarkParameters::testing());
             let proofs = prove_run(&machine, &segments).unwrap();
@@ -1213,7 +1189,7 @@ mod aggregated_tests {
                 wrap_ready,
                 proof,
                 shape,
-                journal: execution.journal,
+                journal,
             }
         })
     }
@@ -1242,13 +1218,7 @@ mod aggregated_tests {
         let fixture = fixture();
         let witness = honest();
         assert!(satisfied(&witness));
-        let commitment = fixture.machine.program().to_bytes();
-        let output: [u8; 32] = Sha256::digest(&fixture.journal).into();
-        let expected = [
-            commitment_input(&commitment).unwrap(),
-            digest_input(&output),
-        ]
-        .map(|input| Fr::from_be_bytes_mod_order(&input));
+        let expected = settlement_inputs(fixture.machine.program(), &fixture.journal);
         assert_eq!(witness.public_inputs(), expected);
         let report = fixture.shape.constraint_report().unwrap();
         println!("wrap-ready verifier circuit (testing parameters): {report:?}");
@@ -1336,18 +1306,13 @@ mod aggregated_tests {
             VerifierWitness::aggregated(&shape, &fixture.wrap_ready, &other, copy(&fixture.proof)),
             Err(WrapError::Aggregated(_))
         ));
-        let segment_keys =
-            MachineKeys::<Outer>::new(&guest("fibonacci"), StarkParameters::testing());
-        let mut input = Input::new();
-        input.write(&20u32);
-        let options = Options {
-            segment_size: SegmentSize::new(12).unwrap(),
-            ..Options::default()
-        };
-        let (_, segments) = trace(&guest("fibonacci"), &input, &options);
-        let segment = segment_keys.prove_segment(&segments[0]).unwrap();
+        let segment = super::tests::fixture();
         assert!(matches!(
-            VerifierWitness::new(&fixture.shape, &segment_keys, segment),
+            VerifierWitness::new(
+                &fixture.shape,
+                &segment.keys,
+                crate::air::tests::copy(&segment.proof)
+            ),
             Err(WrapError::OtherKeys)
         ));
     }
