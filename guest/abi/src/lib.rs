@@ -106,6 +106,14 @@ pub mod syscall {
     /// `a1` = pointer to the 16-word message block; words are big-endian-decoded, as in
     /// FIPS 180-4.
     pub const SHA256_COMPRESS: u32 = 4;
+    /// Multiplication modulo p = 2^255 - 19 (Curve25519's base field). `a0` = pointer to x,
+    /// `a1` = pointer to y, each [`FP25519_WORDS`] little-endian words holding any integer
+    /// below 2^256 (x and y may be the same buffer); x becomes x * y mod p, below p.
+    pub const FP25519_MUL: u32 = 5;
+    /// Addition modulo 2^255 - 19: as [`FP25519_MUL`], x becomes x + y mod p, below p.
+    pub const FP25519_ADD: u32 = 6;
+    /// Subtraction modulo 2^255 - 19: as [`FP25519_MUL`], x becomes x - y mod p, below p.
+    pub const FP25519_SUB: u32 = 7;
 
     /// Words read by [`HALT`] through its `a1` pointer.
     pub const HALT_DIGEST_WORDS: u32 = 16;
@@ -117,6 +125,8 @@ pub mod syscall {
     pub const SHA256_STATE_WORDS: u32 = 8;
     /// Words in a SHA-256 message block.
     pub const SHA256_BLOCK_WORDS: u32 = 16;
+    /// Words in an operand of the 2^255 - 19 field operations.
+    pub const FP25519_WORDS: u32 = 8;
 
     /// Clock cycles a syscall costs: one for the `ecall` plus one for every memory word it
     /// reads or writes, so that the bound on cycles per segment also bounds the rows the
@@ -127,6 +137,7 @@ pub mod syscall {
             READ => words,
             POSEIDON2_PERMUTE => 2 * POSEIDON2_WIDTH,
             SHA256_COMPRESS => 2 * SHA256_STATE_WORDS + SHA256_BLOCK_WORDS,
+            FP25519_MUL | FP25519_ADD | FP25519_SUB => 3 * FP25519_WORDS,
             _ => 0,
         };
         1 + touched

@@ -86,3 +86,49 @@ pub fn sha256_compress(
         )
     }
 }
+
+/// An element of Curve25519's base field as the `FP25519_*` syscalls take it: a 256-bit
+/// integer in little-endian words, any value below 2^256; results are below 2^255 - 19.
+pub type Fp25519 = [u32; syscall::FP25519_WORDS as usize];
+
+/// `x = x * y mod 2^255 - 19`.
+pub fn fp25519_mul(x: &mut Fp25519, y: &Fp25519) {
+    fp25519(syscall::FP25519_MUL, x, y);
+}
+
+/// `x = x * x mod 2^255 - 19`.
+pub fn fp25519_square(x: &mut Fp25519) {
+    let x: *mut Fp25519 = x;
+    // SAFETY: the syscall reads both operands before it writes x, so they may alias.
+    unsafe { fp25519_raw(syscall::FP25519_MUL, x, x) }
+}
+
+/// `x = x + y mod 2^255 - 19`.
+pub fn fp25519_add(x: &mut Fp25519, y: &Fp25519) {
+    fp25519(syscall::FP25519_ADD, x, y);
+}
+
+/// `x = x - y mod 2^255 - 19`.
+pub fn fp25519_sub(x: &mut Fp25519, y: &Fp25519) {
+    fp25519(syscall::FP25519_SUB, x, y);
+}
+
+fn fp25519(number: u32, x: &mut Fp25519, y: &Fp25519) {
+    // SAFETY: `x` and `y` are valid buffers of 8 words.
+    unsafe { fp25519_raw(number, x, y) }
+}
+
+/// # Safety
+/// `x` and `y` must point to 8 words each, `x` writable; they may be the same.
+unsafe fn fp25519_raw(number: u32, x: *mut Fp25519, y: *const Fp25519) {
+    // SAFETY: the operation reads the 8 words behind `a0` and `a1`, then writes those of `a0`.
+    unsafe {
+        asm!(
+            "ecall",
+            in("t0") number,
+            in("a0") x,
+            in("a1") y,
+            options(nostack),
+        )
+    }
+}

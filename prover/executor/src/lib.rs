@@ -14,6 +14,7 @@
 
 pub mod commitment;
 mod elf_writer;
+pub mod fp25519;
 mod io;
 pub mod isa;
 mod machine;

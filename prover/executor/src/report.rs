@@ -14,15 +14,21 @@ pub enum SyscallKind {
     Write,
     Poseidon2Permute,
     Sha256Compress,
+    Fp25519Mul,
+    Fp25519Add,
+    Fp25519Sub,
 }
 
 impl SyscallKind {
-    pub const ALL: [SyscallKind; 5] = [
+    pub const ALL: [SyscallKind; 8] = [
         SyscallKind::Halt,
         SyscallKind::Read,
         SyscallKind::Write,
         SyscallKind::Poseidon2Permute,
         SyscallKind::Sha256Compress,
+        SyscallKind::Fp25519Mul,
+        SyscallKind::Fp25519Add,
+        SyscallKind::Fp25519Sub,
     ];
 
     pub fn from_number(number: u32) -> Option<Self> {
@@ -32,6 +38,9 @@ impl SyscallKind {
             syscall::WRITE => Self::Write,
             syscall::POSEIDON2_PERMUTE => Self::Poseidon2Permute,
             syscall::SHA256_COMPRESS => Self::Sha256Compress,
+            syscall::FP25519_MUL => Self::Fp25519Mul,
+            syscall::FP25519_ADD => Self::Fp25519Add,
+            syscall::FP25519_SUB => Self::Fp25519Sub,
             _ => return None,
         })
     }
@@ -43,12 +52,15 @@ impl SyscallKind {
             Self::Write => "write",
             Self::Poseidon2Permute => "poseidon2_permute",
             Self::Sha256Compress => "sha256_compress",
+            Self::Fp25519Mul => "fp25519_mul",
+            Self::Fp25519Add => "fp25519_add",
+            Self::Fp25519Sub => "fp25519_sub",
         }
     }
 
     /// Whether the syscall is a precompile (an operation proven by its own table).
     pub fn is_precompile(self) -> bool {
-        matches!(self, Self::Poseidon2Permute | Self::Sha256Compress)
+        !matches!(self, Self::Halt | Self::Read | Self::Write)
     }
 }
 
@@ -69,7 +81,7 @@ pub struct Report {
     /// Segments the run was cut into.
     pub segments: u64,
     /// Per syscall, indexed by [`SyscallKind`].
-    pub syscalls: [SyscallStats; 5],
+    pub syscalls: [SyscallStats; SyscallKind::ALL.len()],
     /// Pages paged in and out; only traced runs count them.
     pub pages: Option<PageStats>,
 }

@@ -7,6 +7,7 @@ use p3_symmetric::Permutation;
 
 use crate::Halt;
 use crate::commitment::poseidon2;
+use crate::fp25519;
 use crate::machine::Machine;
 use crate::report::SyscallKind;
 use crate::trace::{MemoryAccess, Step, SyscallRecord, Tracer};
@@ -145,6 +146,27 @@ impl Machine<'_> {
                 }
                 sha2::compress256(&mut state, &[block.into()]);
                 for (i, word) in (0..).zip(state) {
+                    write!(a0 + 4 * i, word);
+                }
+            }
+            SyscallKind::Fp25519Mul | SyscallKind::Fp25519Add | SyscallKind::Fp25519Sub => {
+                let op = fp25519::Op::from_syscall(number).expect("a field operation's number");
+                let name = match op {
+                    fp25519::Op::Mul => "FP25519_MUL",
+                    fp25519::Op::Add => "FP25519_ADD",
+                    fp25519::Op::Sub => "FP25519_SUB",
+                };
+                self.check_buffer(name, a0, syscall::FP25519_WORDS)?;
+                self.check_buffer(name, a1, syscall::FP25519_WORDS)?;
+                let mut x = fp25519::Words::default();
+                for (i, word) in (0..).zip(&mut x) {
+                    *word = read!(a0 + 4 * i);
+                }
+                let mut y = fp25519::Words::default();
+                for (i, word) in (0..).zip(&mut y) {
+                    *word = read!(a1 + 4 * i);
+                }
+                for (i, word) in (0..).zip(fp25519::apply(op, &x, &y)) {
                     write!(a0 + 4 * i, word);
                 }
             }

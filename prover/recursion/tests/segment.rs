@@ -1,4 +1,4 @@
-//! Verifying a real segment proof of the RV32IM machine (22 tables, their LogUp buses, the
+//! Verifying a real segment proof of the RV32IM machine (23 tables, their LogUp buses, the
 //! segment's public values, the opening proof) as a recursion program: the program passes, a
 //! tampered opened value or opened row fails it, and the run is proven. This is the verifier
 //! an aggregation leaf runs.
@@ -108,7 +108,7 @@ fn a_segment_proofs_verification_runs_and_is_proven() {
             )
         })
         .collect();
-    eprintln!("the check of a 22-table segment proof: {}", rows.join(", "));
+    eprintln!("the check of a 23-table segment proof: {}", rows.join(", "));
     let outer_proof = outer.prove(&witness).unwrap();
     outer.verify(&outer_proof).unwrap();
 }

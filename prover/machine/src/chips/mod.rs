@@ -14,6 +14,7 @@ pub mod bitwise;
 pub mod boundary;
 pub mod branch;
 pub mod div_rem;
+pub mod fp25519;
 pub mod halt;
 pub mod instruction;
 pub mod jump;
@@ -38,6 +39,7 @@ use bitwise::BitwiseAir;
 use boundary::BoundaryAir;
 use branch::BranchAir;
 use div_rem::DivRemAir;
+use fp25519::Fp25519Chip;
 use halt::HaltChip;
 use jump::JumpAir;
 use less_than::LessThanAir;
@@ -200,6 +202,7 @@ machine_airs! {
     Sha256Syscall(Sha256SyscallChip),
     Poseidon2Syscall(Poseidon2SyscallChip),
     Sha256Compress(Sha256CompressChip),
+    Fp25519(Fp25519Chip),
     Lookup(LookupAir),
 }
 
@@ -228,6 +231,7 @@ pub fn all_airs(rom: std::sync::Arc<crate::rom::Rom>) -> Vec<MachineAir> {
         MachineAir::Sha256Syscall(Sha256SyscallChip),
         MachineAir::Poseidon2Syscall(Poseidon2SyscallChip),
         MachineAir::Sha256Compress(Sha256CompressChip),
+        MachineAir::Fp25519(Fp25519Chip),
         MachineAir::Lookup(LookupAir),
     ]
 }

@@ -2,11 +2,12 @@
 //! handing it to the table that carries it out.
 //!
 //! A row reads `t0`, `a0`, `a1`, `a2` (slots 0 to 3 of the `ecall`'s cycle), whose number must
-//! be one of the five syscalls (a one-hot flag per syscall, their codes summing to `t0`), and
+//! be one of the eight syscalls (a one-hot flag per syscall, their codes summing to `t0`), and
 //! moves the state to `(pc + 4, clk + cycles)` with the costs of
 //! `gnomon_guest_abi::syscall::cycles` (HALT keeps the pc: the segment ends there). Then:
-//! - HALT, POSEIDON2_PERMUTE, SHA256_COMPRESS: the `syscall` bus hands `(number, clk, a0, a1,
-//!   a2)` to the table of that syscall, which makes its memory accesses.
+//! - HALT and the precompiles (POSEIDON2_PERMUTE, SHA256_COMPRESS, FP25519_*): the `syscall`
+//!   bus hands `(number, clk, a0, a1, a2)` to the table of that syscall, which makes its memory
+//!   accesses.
 //! - READ: the descriptor must be stdin (0) or hints (4) and the word count at most 256; the
 //!   row starts the chain of word writes the read table proves, sending `(clk, word address, 0,
 //!   count)` on the `read` bus, and takes back its end `(clk, word address, count, 0)`.
@@ -37,12 +38,15 @@ use crate::record::{ExecutionRecord, SyscallEvent};
 use crate::rom::Op;
 
 /// The syscalls, in the order of the row's flags.
-pub const SYSCALLS: [u32; 5] = [
+pub const SYSCALLS: [u32; 8] = [
     syscall::HALT,
     syscall::READ,
     syscall::WRITE,
     syscall::POSEIDON2_PERMUTE,
     syscall::SHA256_COMPRESS,
+    syscall::FP25519_MUL,
+    syscall::FP25519_ADD,
+    syscall::FP25519_SUB,
 ];
 
 #[repr(C)]
@@ -50,7 +54,7 @@ pub const SYSCALLS: [u32; 5] = [
 pub struct SyscallCols<T> {
     pub instruction: InstructionCols<T>,
     /// One-hot, in the order of [`SYSCALLS`].
-    pub kind: [T; 5],
+    pub kind: [T; SYSCALLS.len()],
     /// `t0`, `a0`, `a1`, `a2`.
     pub registers: [Word<T>; 4],
     pub register_access: [AccessCols<T>; 4],
@@ -130,7 +134,9 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for SyscallChip {
         let cols: &SyscallCols<AB::Var> = main.current_slice().borrow();
         let instruction = &cols.instruction;
         let is_real: AB::Expr = instruction.is_real.into();
-        let [halt, read, write, permute, compress] = cols.kind.map(Into::<AB::Expr>::into);
+        let [halt, read, write, permute, compress, fp_mul, fp_add, fp_sub] =
+            cols.kind.map(Into::<AB::Expr>::into);
+        let field_op = fp_mul + fp_add + fp_sub;
         builder.assert_bools(cols.kind);
         builder.assert_eq(
             cols.kind.iter().map(|&flag| flag.into()).sum::<AB::Expr>(),
@@ -176,7 +182,7 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for SyscallChip {
             number[0].clone(),
             clk.clone(),
             args,
-            send(halt.clone() + permute.clone() + compress.clone()),
+            send(halt.clone() + permute.clone() + compress.clone() + field_op.clone()),
         );
 
         let cycles = |number| AB::Expr::from_u32(syscall::cycles(number, 0));
@@ -184,7 +190,8 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for SyscallChip {
             + read * (cycles(syscall::READ) + a2[0].clone())
             + write * cycles(syscall::WRITE)
             + permute * cycles(syscall::POSEIDON2_PERMUTE)
-            + compress * cycles(syscall::SHA256_COMPRESS);
+            + compress * cycles(syscall::SHA256_COMPRESS)
+            + field_op * cycles(syscall::FP25519_MUL);
         let next_pc = instruction.pc.into() + (AB::Expr::ONE - halt) * AB::Expr::from_u32(4);
         eval_instruction(
             builder,
