@@ -352,7 +352,7 @@ mod constraint_counts {
         assert!(fold_round <= 520);
         assert!(pcs_query <= 61_000, "{pcs_query}");
         assert!(pcs_total <= 1_400_000, "{pcs_total}");
-        assert!(air_total <= 370_000, "{air_total}");
+        assert!(air_total <= 415_000, "{air_total}");
         assert!(transcript <= 11_000, "{transcript}");
     }
 }
