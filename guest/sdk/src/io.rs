@@ -135,7 +135,12 @@ fn read_frame(stream: u32) -> Vec<u8> {
         let mut aligned = alloc::vec![0u32; words];
         // SAFETY: `aligned` holds `words` writable words.
         unsafe { syscalls::read_words(stream, aligned.as_mut_ptr(), words) };
-        frame.extend(aligned.iter().flat_map(|word| word.to_le_bytes()).take(length));
+        frame.extend(
+            aligned
+                .iter()
+                .flat_map(|word| word.to_le_bytes())
+                .take(length),
+        );
     }
     frame
 }

@@ -25,7 +25,12 @@ impl Default for Sha256 {
 
 impl Sha256 {
     pub const fn new() -> Self {
-        Self { state: INITIAL_STATE, block: [0; 16], filled: 0, length: 0 }
+        Self {
+            state: INITIAL_STATE,
+            block: [0; 16],
+            filled: 0,
+            length: 0,
+        }
     }
 
     pub fn update(&mut self, data: &[u8]) {

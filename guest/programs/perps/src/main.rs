@@ -5,11 +5,13 @@
 //! re-executes the batch with `gnomon_core` exactly as the engine did, checking the witness
 //! against the prior state root and every trader signature, and commits the
 //! `gnomon_core::batch::BatchOutput`. An invalid batch or witness panics, so the run exits
-//! non-zero and no proof of a valid transition can exist for it.
+//! non-zero and no proof of a valid transition can exist for it. Signatures are checked by
+//! `gnomon_ed25519`, on the FP25519 precompiles, which accepts exactly what the engine's
+//! ed25519-dalek accepts.
 #![no_std]
 #![no_main]
 
-use gnomon_core::action::Ed25519Verifier;
+use gnomon_core::action::SignatureVerifier;
 use gnomon_core::batch::{BatchInput, BatchWitness, verify_batch};
 use gnomon_core::hash::Permutation;
 
@@ -24,10 +26,19 @@ impl Permutation for Precompile {
     }
 }
 
+/// Ed25519 with ed25519-dalek's strict rules, the field arithmetic on the precompiles.
+struct Ed25519Precompile;
+
+impl SignatureVerifier for Ed25519Precompile {
+    fn verify(&self, public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        gnomon_ed25519::verify_strict(public_key, message, signature)
+    }
+}
+
 fn main() {
     let input: BatchInput = gnomon_guest::io::read();
     let witness: BatchWitness = gnomon_guest::io::hint();
-    match verify_batch(&input, witness, &Ed25519Verifier, &Precompile) {
+    match verify_batch(&input, witness, &Ed25519Precompile, &Precompile) {
         Ok(output) => gnomon_guest::io::commit(&output),
         Err(error) => panic!("invalid batch {}: {error}", input.batch_number),
     }
