@@ -22,7 +22,7 @@ use gnomon_sim::scenarios::{Scenario, mixed, per_action};
 
 const SIGNATURES: Target<'static> = Target {
     label: "ed25519 verification",
-    parts: &["Ed25519Verifier", "SignatureVerifier6verify"],
+    parts: &["14gnomon_ed25519", "13verify_strict"],
 };
 
 const PHASES: [Target<'static>; 7] = [
@@ -194,7 +194,7 @@ fn main() {
     }
     if let (Some(low), Some(high)) = (per_signature.iter().min(), per_signature.iter().max()) {
         println!(
-            "\none ed25519 verification (software, ed25519-dalek): {} to {} cycles",
+            "\none ed25519 verification (gnomon-ed25519 on the FP25519 precompiles): {} to {} cycles",
             thousands(*low),
             thousands(*high)
         );
