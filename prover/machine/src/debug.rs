@@ -161,8 +161,14 @@ pub fn check_traces(
     first_imbalance(traffic)
 }
 
-/// Peak resident memory of this process so far, in MiB (Linux's `VmHWM`; NaN elsewhere): what
-/// the benchmarks report beside their times.
+/// Starts a new peak: [`peak_memory_mib`] reports the peak since this call, so that a benchmark
+/// can give each step its own (Linux's `clear_refs`; false where it is not available).
+pub fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Peak resident memory of this process so far (or since [`reset_peak_memory`]), in MiB
+/// (Linux's `VmHWM`; NaN elsewhere): what the benchmarks report beside their times.
 pub fn peak_memory_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use gnomon_executor::{Input, Options, Program, SegmentSize, trace};
 use gnomon_machine::config::{Inner, StarkParameters};
-use gnomon_machine::debug::peak_memory_mib;
+use gnomon_machine::debug::{peak_memory_mib, reset_peak_memory};
 use gnomon_machine::run::prove_run;
 use gnomon_machine::segment::MachineKeys;
 use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, Role, WrapReadyKeys};
@@ -68,11 +68,14 @@ fn main() {
     );
 
     let aggregation = Instant::now();
-    let mut times: Vec<(Role, f64)> = Vec::new();
+    // Per step: its time and its own peak (the process's resident memory while it ran,
+    // including the keys and proofs held).
+    let mut times: Vec<(Role, f64, f64)> = Vec::new();
     let mut timed = |role: Role, step: &mut dyn FnMut() -> AggregationProof| {
+        reset_peak_memory();
         let start = Instant::now();
         let proof = step();
-        times.push((role, start.elapsed().as_secs_f64()));
+        times.push((role, start.elapsed().as_secs_f64(), peak_memory_mib()));
         proof
     };
     let mut level: Vec<AggregationProof> = proofs
@@ -107,28 +110,28 @@ fn main() {
         ("leaf join", Role::LeafJoin),
         ("node join", Role::NodeJoin),
     ] {
-        let steps: Vec<f64> = times
+        let steps: Vec<(f64, f64)> = times
             .iter()
-            .filter(|(r, _)| *r == role)
-            .map(|&(_, t)| t)
+            .filter(|(r, _, _)| *r == role)
+            .map(|&(_, time, peak)| (time, peak))
             .collect();
         if !steps.is_empty() {
             println!(
-                "{name}: {} proofs, {:.1} s each on average (max {:.1} s)",
+                "{name}: {} proofs, {:.1} s each on average (max {:.1} s), peak {:.0} MiB at most",
                 steps.len(),
-                steps.iter().sum::<f64>() / steps.len() as f64,
-                steps.iter().copied().fold(0.0, f64::max)
+                steps.iter().map(|(time, _)| time).sum::<f64>() / steps.len() as f64,
+                steps.iter().map(|&(time, _)| time).fold(0.0, f64::max),
+                steps.iter().map(|&(_, peak)| peak).fold(0.0, f64::max)
             );
         }
     }
     println!(
         "final proof: {} segments, {:.0} KiB, verified in {:.1} ms; aggregation {total:.1} s, \
-         segments to final proof {:.1} s; peak so far {:.0} MiB",
+         segments to final proof {:.1} s",
         claim.segments,
         last.to_bytes().len() as f64 / 1024.0,
         verifying * 1e3,
         proving + total,
-        peak_memory_mib()
     );
 
     let start = Instant::now();
@@ -140,6 +143,7 @@ fn main() {
         wrap_ready.keys().degree_bits(),
         start.elapsed().as_secs_f64()
     );
+    reset_peak_memory();
     let start = Instant::now();
     let outer = wrap_ready.prove(&keys, &last).unwrap();
     let wrapping = start.elapsed().as_secs_f64();
@@ -147,7 +151,7 @@ fn main() {
     assert_eq!(wrap_ready.verify(&machine, &outer).unwrap(), claim);
     println!(
         "wrap-ready proof: proven in {wrapping:.1} s, {:.0} KiB, verified in {:.1} ms; \
-         segments to wrap-ready proof {:.1} s; peak {:.0} MiB",
+         segments to wrap-ready proof {:.1} s; peak {:.0} MiB while proving it",
         outer.to_bytes().len() as f64 / 1024.0,
         start.elapsed().as_secs_f64() * 1e3,
         proving + total + wrapping,
