@@ -4,7 +4,7 @@
 use gnomon_core::batch::{SealedBatch, StepKind, public_input};
 use gnomon_core::fixed::HOUR_MS;
 use gnomon_e2e::{assert_guest_reproduces, guest_input, perps};
-use gnomon_executor::{Options, SegmentSize, trace};
+use gnomon_executor::{Options, SegmentSize, SyscallKind, trace};
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::run::{prove_run, verify_run};
 use gnomon_machine::segment::MachineKeys;
@@ -12,9 +12,7 @@ use gnomon_sim::{Sim, USDC, unit_market, usdc};
 
 /// A batch with deposits (one opening an account), an hourly funding settlement and a
 /// liquidation into the book: witness checks, the deposit chain, funding, matching and both
-/// state roots, in few cycles. It holds no signature: software ed25519 verification runs
-/// `lw zero, ...` (from `subtle`'s constant-time barriers), which the Load table cannot
-/// prove yet.
+/// state roots, in few cycles, and no signature.
 fn small_batch() -> SealedBatch {
     let mut sim = Sim::new(vec![unit_market()]);
     sim.fund_insurance(1_000);
@@ -42,19 +40,27 @@ fn small_batch() -> SealedBatch {
     sim.seal()
 }
 
-#[test]
-fn a_batch_proves_and_the_proof_claims_its_output() {
-    let batch = small_batch();
-    assert!(
-        batch
-            .input
-            .steps
-            .iter()
-            .any(|step| matches!(step.kind, StepKind::Liquidate { .. }))
-    );
-    let expected = assert_guest_reproduces(&batch);
+/// A batch with a signed oracle price and a signed order that fills a resting one: two
+/// ed25519 verifications by `gnomon-ed25519` on the FP25519 precompiles.
+fn signed_batch() -> SealedBatch {
+    let mut sim = Sim::new(vec![unit_market()]);
+    let maker = sim.trader(1, 100_000);
+    let taker = sim.trader(2, 100_000);
+    sim.oracle(0, usdc(100));
+    sim.sell(maker, 5, usdc(100));
+    sim.seal();
+    sim.oracle(0, usdc(101));
+    sim.buy(taker, 5, usdc(100));
+    sim.seal()
+}
+
+/// Proves `batch` in segments of `2^segment_log2` cycles and checks that the run proof claims
+/// exactly the guest's output (and the public input the on-chain verifier will take).
+/// Returns the run's report.
+fn prove_and_check(batch: &SealedBatch, segment_log2: u32) -> gnomon_executor::Report {
+    let expected = assert_guest_reproduces(batch);
     let options = Options {
-        segment_size: SegmentSize::new(18).expect("a valid size"),
+        segment_size: SegmentSize::new(segment_log2).expect("a valid size"),
         ..Options::default()
     };
     let (execution, segments) = trace(
@@ -83,4 +89,27 @@ fn a_batch_proves_and_the_proof_claims_its_output() {
         batch.output.digest(),
         "the proof's output digest is the batch output's public input"
     );
+    execution.report
+}
+
+#[test]
+fn a_batch_proves_and_the_proof_claims_its_output() {
+    let batch = small_batch();
+    assert!(
+        batch
+            .input
+            .steps
+            .iter()
+            .any(|step| matches!(step.kind, StepKind::Liquidate { .. }))
+    );
+    prove_and_check(&batch, 18);
+}
+
+#[test]
+fn a_signed_batch_proves_with_the_field_precompiles() {
+    let report = prove_and_check(&signed_batch(), 18);
+    let multiplications = report.syscall(SyscallKind::Fp25519Mul).calls;
+    // Two verifications of about 3,400 multiplications and squarings each.
+    assert!(multiplications > 6_000, "{multiplications}");
+    assert!(report.segments >= 2, "{report}");
 }
