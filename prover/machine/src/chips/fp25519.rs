@@ -413,24 +413,25 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for Fp25519Chip {
 #[cfg(test)]
 mod tests {
     use p3_air::check_all_constraints;
+    use p3_field::PrimeField32;
+    use proptest::array::uniform32;
+    use proptest::prelude::*;
 
     use super::*;
 
-    /// A trace whose first row holds `x + y` with the given quotient and result.
-    fn addition(x: [u8; BYTES], q: [u8; QUOTIENT_BYTES], r: [u8; BYTES]) -> RowMajorMatrix<F> {
+    /// A trace whose first row holds `op(x, y)` with the given quotient and result.
+    fn row(
+        op: Op,
+        [x, y]: [[u8; BYTES]; 2],
+        q: [u8; QUOTIENT_BYTES],
+        r: [u8; BYTES],
+    ) -> RowMajorMatrix<F> {
         let mut trace = RowMajorMatrix::new(vec![F::ZERO; 8 * FP25519_WIDTH], FP25519_WIDTH);
         let cols: &mut Fp25519Cols<F> = trace.values[..FP25519_WIDTH].borrow_mut();
-        cols.op = [F::ZERO, F::ONE, F::ZERO];
+        cols.op = OPS.map(|(_, flag)| F::from_bool(flag == op));
         let constants = Constants::new();
         let mut lookups = LookupCounts::default();
-        fill_arithmetic(
-            cols,
-            Op::Add,
-            [x, [0; BYTES], r],
-            q,
-            &constants,
-            &mut lookups,
-        );
+        fill_arithmetic(cols, op, [x, y, r], q, &constants, &mut lookups);
         // Access i at timestamp 4 (1 + i) + 1 follows one at timestamp 0.
         let accesses = cols
             .reads
@@ -440,6 +441,38 @@ mod tests {
             access.diff[0] = F::from_u32(4 * i);
         }
         trace
+    }
+
+    fn addition(x: [u8; BYTES], q: [u8; QUOTIENT_BYTES], r: [u8; BYTES]) -> RowMajorMatrix<F> {
+        row(Op::Add, [x, [0; BYTES]], q, r)
+    }
+
+    /// Bytes drawn whole, with 0 and 255 common.
+    fn operand() -> impl Strategy<Value = [u8; BYTES]> {
+        uniform32(prop_oneof![Just(0u8), Just(255u8), any::<u8>()])
+    }
+
+    proptest! {
+        /// Honest rows of random operands satisfy the constraints, with every carry inside
+        /// its range check.
+        #[test]
+        fn honest_rows_of_random_operands_satisfy_the_table(x in operand(), y in operand()) {
+            let words = |bytes: &[u8; BYTES]| -> fp25519::Words {
+                core::array::from_fn(|i| {
+                    u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap())
+                })
+            };
+            for (_, op) in OPS {
+                let (q, r) = fp25519::divide(op, &words(&x), &words(&y));
+                let trace = row(op, [x, y], bytes_of(&q), word_bytes(&r));
+                prop_assert!(check_all_constraints(&Fp25519Chip, &trace, &[], None).is_ok());
+                let cols: &Fp25519Cols<F> = trace.values[..FP25519_WIDTH].borrow();
+                for carry in cols.carries {
+                    let offset = carry + F::from_i64(CARRY_OFFSET);
+                    prop_assert!(offset.as_canonical_u32() < 1 << 16);
+                }
+            }
+        }
     }
 
     #[test]
