@@ -1,5 +1,6 @@
-//! A perps batch proven and verified by the zkVM prover: the run proof's claim is exactly
-//! the batch's public output (and the public input the on-chain verifier will take).
+//! Perps batches proven and verified by the zkVM prover: the run proof's claim is exactly the
+//! batch's public output (and the public input the on-chain verifier will take). A signed
+//! batch, its signatures checked on the FP25519 precompiles, also folds into one final proof.
 
 use gnomon_core::batch::{SealedBatch, StepKind, public_input};
 use gnomon_core::fixed::HOUR_MS;
@@ -7,7 +8,8 @@ use gnomon_e2e::{assert_guest_reproduces, guest_input, perps};
 use gnomon_executor::{Options, SegmentSize, SyscallKind, trace};
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::run::{prove_run, verify_run};
-use gnomon_machine::segment::MachineKeys;
+use gnomon_machine::segment::{MachineKeys, SegmentProof};
+use gnomon_recursion::aggregation::AggregationKeys;
 use gnomon_sim::{Sim, USDC, unit_market, usdc};
 
 /// A batch with deposits (one opening an account), an hourly funding settlement and a
@@ -54,10 +56,16 @@ fn signed_batch() -> SealedBatch {
     sim.seal()
 }
 
+/// A batch's run, proven.
+struct ProvenRun {
+    report: gnomon_executor::Report,
+    keys: MachineKeys,
+    proofs: Vec<SegmentProof>,
+}
+
 /// Proves `batch` in segments of `2^segment_log2` cycles and checks that the run proof claims
 /// exactly the guest's output (and the public input the on-chain verifier will take).
-/// Returns the run's report.
-fn prove_and_check(batch: &SealedBatch, segment_log2: u32) -> gnomon_executor::Report {
+fn prove_and_check(batch: &SealedBatch, segment_log2: u32) -> ProvenRun {
     let expected = assert_guest_reproduces(batch);
     let options = Options {
         segment_size: SegmentSize::new(segment_log2).expect("a valid size"),
@@ -89,7 +97,11 @@ fn prove_and_check(batch: &SealedBatch, segment_log2: u32) -> gnomon_executor::R
         batch.output.digest(),
         "the proof's output digest is the batch output's public input"
     );
-    execution.report
+    ProvenRun {
+        report: execution.report,
+        keys,
+        proofs,
+    }
 }
 
 #[test]
@@ -107,9 +119,33 @@ fn a_batch_proves_and_the_proof_claims_its_output() {
 
 #[test]
 fn a_signed_batch_proves_with_the_field_precompiles() {
-    let report = prove_and_check(&signed_batch(), 18);
+    let report = prove_and_check(&signed_batch(), 18).report;
     let multiplications = report.syscall(SyscallKind::Fp25519Mul).calls;
     // Two verifications of about 3,400 multiplications and squarings each.
     assert!(multiplications > 6_000, "{multiplications}");
     assert!(report.segments >= 2, "{report}");
+}
+
+#[test]
+fn a_signed_batch_aggregates_into_one_final_proof() {
+    let batch = signed_batch();
+    let run = prove_and_check(&batch, 18);
+    let claim = verify_run(&run.keys, &run.proofs).expect("the proofs verify");
+    let mut shapes: Vec<Vec<usize>> = run
+        .proofs
+        .iter()
+        .map(|proof| proof.proof.degree_bits.clone())
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    let aggregation = AggregationKeys::new(&run.keys, &shapes, StarkParameters::testing())
+        .expect("aggregation keys for the run's shapes");
+    let last = aggregation
+        .aggregate(&run.keys, &run.proofs)
+        .expect("the run aggregates");
+    let aggregated = aggregation
+        .verify(&run.keys, &last)
+        .expect("the final proof verifies");
+    assert_eq!(aggregated.segments as usize, claim.segments);
+    assert_eq!(aggregated.output_digest, claim.output_digest);
 }
