@@ -137,7 +137,8 @@ pub mod syscall {
             READ => words,
             POSEIDON2_PERMUTE => 2 * POSEIDON2_WIDTH,
             SHA256_COMPRESS => 2 * SHA256_STATE_WORDS + SHA256_BLOCK_WORDS,
-            FP25519_MUL | FP25519_ADD | FP25519_SUB => 3 * FP25519_WORDS,
+            // y is read, then each word of x is read and overwritten in one access.
+            FP25519_MUL | FP25519_ADD | FP25519_SUB => 2 * FP25519_WORDS,
             _ => 0,
         };
         1 + touched

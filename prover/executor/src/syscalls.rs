@@ -158,14 +158,14 @@ impl Machine<'_> {
                 };
                 self.check_buffer(name, a0, syscall::FP25519_WORDS)?;
                 self.check_buffer(name, a1, syscall::FP25519_WORDS)?;
-                let mut x = fp25519::Words::default();
-                for (i, word) in (0..).zip(&mut x) {
-                    *word = read!(a0 + 4 * i);
-                }
+                // y first, so that x's accesses see it even when the buffers are one; then
+                // each word of x is read and overwritten in one access.
                 let mut y = fp25519::Words::default();
                 for (i, word) in (0..).zip(&mut y) {
                     *word = read!(a1 + 4 * i);
                 }
+                let x: fp25519::Words =
+                    core::array::from_fn(|i| self.memory.word(a0 + 4 * i as u32));
                 for (i, word) in (0..).zip(fp25519::apply(op, &x, &y)) {
                     write!(a0 + 4 * i, word);
                 }

@@ -850,7 +850,7 @@ mod tests {
         assert_eq!(proving, setup);
         assert_eq!(proving.2, 1 + PUBLIC_INPUTS);
         // The README's figure: a regression shows here.
-        assert!(proving.0 <= 3_280_000, "{proving:?}");
+        assert!(proving.0 <= 3_211_000, "{proving:?}");
     }
 
     /// Every class of tampering with the wrapped proof leaves the circuit unsatisfied: the

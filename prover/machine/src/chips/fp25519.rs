@@ -2,8 +2,9 @@
 //! field of Curve25519, on 256-bit operands in memory.
 //!
 //! A row takes the call from the `ecall` table on the `syscall` bus (`a0` the pointer to x,
-//! `a1` to y), reads x's 8 words and then y's, and writes the result over x, access `i` at
-//! `timestamp(clk + 1 + i, 0)`, in the executor's order. It holds x, y, the result r and a
+//! `a1` to y), reads y's 8 words, then reads each of x's words and overwrites it with the
+//! result's in one access, access `i` at `timestamp(clk + 1 + i, 0)`, in the executor's order
+//! (y first, so that x's accesses see y's when the buffers are one). It holds x, y, the result r and a
 //! quotient q as bytes and proves the integer identity
 //!
 //! ```text
@@ -15,8 +16,8 @@
 //!
 //! Why this is sound:
 //! - Every byte of x, y, r and q is below 256: byte pairs are looked up on the `bytes` bus.
-//!   x's and y's bytes make the limbs of the words read, r's the limbs of the words written
-//!   (so memory stays canonical).
+//!   y's bytes make the limbs of the words read, x's those of the words each update finds,
+//!   r's those it leaves (so memory stays canonical).
 //! - The identity is checked as polynomials in X = 256: `lhs(X) - q(X) p(X) - r(X) =
 //!   (X - 256) c(X)`, coefficient by coefficient, with each carry `c_k` range-checked to
 //!   `[-2^15, 2^15)`. A coefficient of a product of byte polynomials is below 33 * 255^2 <
@@ -42,7 +43,7 @@ use crate::chips::sha256_syscall::{count_pointer, eval_pointer};
 use crate::chips::{MAX_CONSTRAINT_DEGREE, TraceGenerator, trace_from_rows};
 use crate::columns::impl_columns;
 use crate::config::F;
-use crate::gadgets::{AccessCols, Word, WriteCols, eval_read, eval_write, timestamp, word};
+use crate::gadgets::{AccessCols, Word, eval_access, eval_read, timestamp, word};
 use crate::record::ExecutionRecord;
 
 const WORDS: usize = syscall::FP25519_WORDS as usize;
@@ -84,9 +85,10 @@ pub struct Fp25519Cols<T> {
     /// `p - 1 - r` in 16-bit limbs, and the carries of `r + s = p - 1` between them.
     pub slack: [T; BYTES / 2],
     pub slack_carries: [T; BYTES / 2 - 1],
-    /// The reads of x, then of y.
-    pub reads: [AccessCols<T>; 2 * WORDS],
-    pub writes: [WriteCols<T>; WORDS],
+    /// The reads of y.
+    pub reads: [AccessCols<T>; WORDS],
+    /// The accesses that read x's words and leave the result's.
+    pub updates: [AccessCols<T>; WORDS],
 }
 
 impl_columns!(Fp25519Cols, FP25519_WIDTH);
@@ -238,19 +240,23 @@ impl TraceGenerator for Fp25519Chip {
             count_pointer(event.args[0], lookups);
             count_pointer(event.args[1], lookups);
 
-            let (reads, writes) = event.words.split_at(2 * WORDS);
+            let (reads, updates) = event.words.split_at(WORDS);
             for (access_cols, access) in cols.reads.iter_mut().zip(reads) {
                 access_cols.fill(access, lookups);
             }
-            for (write_cols, access) in cols.writes.iter_mut().zip(writes) {
-                write_cols.fill(access, lookups);
+            for (access_cols, access) in cols.updates.iter_mut().zip(updates) {
+                access_cols.fill(access, lookups);
             }
-            let value = |accesses: &[crate::record::Access]| -> fp25519::Words {
-                core::array::from_fn(|i| accesses[i].value)
-            };
-            let (x, y) = (value(&reads[..WORDS]), value(&reads[WORDS..]));
+            let y: fp25519::Words = core::array::from_fn(|i| reads[i].value);
+            let x: fp25519::Words = core::array::from_fn(|i| updates[i].prev_value);
             let (quotient, result) = fp25519::divide(op, &x, &y);
-            debug_assert_eq!(result, value(writes), "the executor's result");
+            debug_assert!(
+                updates
+                    .iter()
+                    .zip(result)
+                    .all(|(access, word)| access.value == word),
+                "the executor's result"
+            );
 
             fill_arithmetic(
                 cols,
@@ -320,25 +326,20 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for Fp25519Chip {
         let r = cols.result.each_ref().map(expr);
         let q = cols.quotient.each_ref().map(expr);
 
-        // The accesses: x's words, y's words, then the result over x.
+        // The accesses: y's words, then x's, each found holding x's word and left holding r's.
         let ts = |i: usize| timestamp(clk.clone() + AB::Expr::from_usize(1 + i), 0);
-        let reads = words_of(&x).into_iter().chain(words_of(&y));
-        let addresses = (0..WORDS)
-            .map(|i| x_address.clone() + AB::Expr::from_usize(i))
-            .chain((0..WORDS).map(|i| y_address.clone() + AB::Expr::from_usize(i)));
-        for (i, ((value, access), address)) in reads.zip(&cols.reads).zip(addresses).enumerate() {
+        for (i, (value, access)) in words_of(&y).into_iter().zip(&cols.reads).enumerate() {
+            let address = y_address.clone() + AB::Expr::from_usize(i);
             eval_read(builder, address, value, ts(i), access, is_real.clone());
         }
-        for (i, (value, access)) in words_of(&r).into_iter().zip(&cols.writes).enumerate() {
+        let updates = words_of(&x)
+            .into_iter()
+            .zip(words_of(&r))
+            .zip(&cols.updates);
+        for (i, ((before, after), access)) in updates.enumerate() {
             let address = x_address.clone() + AB::Expr::from_usize(i);
-            eval_write(
-                builder,
-                address,
-                value,
-                ts(2 * WORDS + i),
-                access,
-                is_real.clone(),
-            );
+            let ts = ts(WORDS + i);
+            eval_access(builder, address, before, after, ts, access, is_real.clone());
         }
 
         // Every byte below 256.
@@ -433,10 +434,7 @@ mod tests {
         let mut lookups = LookupCounts::default();
         fill_arithmetic(cols, op, [x, y, r], q, &constants, &mut lookups);
         // Access i at timestamp 4 (1 + i) + 1 follows one at timestamp 0.
-        let accesses = cols
-            .reads
-            .iter_mut()
-            .chain(cols.writes.iter_mut().map(|w| &mut w.access));
+        let accesses = cols.reads.iter_mut().chain(cols.updates.iter_mut());
         for (i, access) in (1u32..).zip(accesses) {
             access.diff[0] = F::from_u32(4 * i);
         }
