@@ -94,6 +94,39 @@ impl Toolchain {
         }
         Ok(toolchain)
     }
+
+    /// The toolchain for a test that needs it to check `what`. Where it is missing the test
+    /// says so and gets `None` (and passes), except in CI (`GNOMON_CI=1`), where every tool
+    /// must be present and a missing one is a failure.
+    pub fn for_test(what: &str) -> Option<Self> {
+        match Self::locate() {
+            Ok(toolchain) => Some(toolchain),
+            Err(missing) if std::env::var("GNOMON_CI").as_deref() == Ok("1") => {
+                panic!("GNOMON_CI=1 but the guest toolchain is unavailable: {missing}")
+            }
+            Err(missing) => {
+                eprintln!("skipping {what}: {missing}");
+                None
+            }
+        }
+    }
+}
+
+/// A test's check that the crate in `dir` (a host-workspace crate a guest depends on)
+/// compiles for the guest target; see [`Toolchain::for_test`] for a missing toolchain.
+pub fn assert_compiles_for_guest(dir: &Path) {
+    let Some(toolchain) =
+        Toolchain::for_test(&format!("the guest-target build of {}", dir.display()))
+    else {
+        return;
+    };
+    let krate = GuestCrate::open(dir).expect("a crate inside a workspace");
+    if let Err(error) = krate.check(&toolchain) {
+        panic!(
+            "{} does not build for the guest target: {error}",
+            dir.display()
+        );
+    }
 }
 
 /// A guest crate to build.

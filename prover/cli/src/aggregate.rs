@@ -10,7 +10,9 @@ use gnomon_executor::{Input, Options};
 use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::MachineKeys;
-use gnomon_recursion::aggregation::{AggregatedRunProof, AggregationKeys, WrapReadyKeys};
+use gnomon_recursion::aggregation::{
+    AggregatedRunProof, AggregationKeys, WrapReadyKeys, shapes_of,
+};
 
 use crate::{load_program, print_claim, prove_segments, warn_if_insecure};
 
@@ -49,13 +51,7 @@ pub fn prove(
             run.claim.exit_code
         );
     }
-    let mut shapes: Vec<Vec<usize>> = run
-        .proofs
-        .iter()
-        .map(|proof| proof.proof.degree_bits.clone())
-        .collect();
-    shapes.sort();
-    shapes.dedup();
+    let shapes = shapes_of(&run.proofs);
     let start = Instant::now();
     let (keys, wrap_ready) = keys(&run.keys, &shapes, parameters)?;
     println!(

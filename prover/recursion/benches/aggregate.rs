@@ -17,7 +17,9 @@ use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::{peak_memory_mib, reset_peak_memory};
 use gnomon_machine::run::prove_run;
 use gnomon_machine::segment::MachineKeys;
-use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, Role, WrapReadyKeys};
+use gnomon_recursion::aggregation::{
+    AggregationKeys, AggregationProof, Role, WrapReadyKeys, shapes_of,
+};
 
 fn variable(name: &str, default: u32) -> u32 {
     std::env::var(name).map_or(default, |value| value.trim().parse().unwrap())
@@ -55,9 +57,7 @@ fn main() {
     );
 
     let start = Instant::now();
-    let mut shapes: Vec<Vec<usize>> = proofs.iter().map(|p| p.proof.degree_bits.clone()).collect();
-    shapes.sort();
-    shapes.dedup();
+    let shapes = shapes_of(&proofs);
     let keys = AggregationKeys::new(&machine, &shapes, StarkParameters::recursion()).unwrap();
     println!(
         "keys: {} leaf programs (tables 2^{:?}), joins 2^{:?}, built in {:.1} s",

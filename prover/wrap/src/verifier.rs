@@ -1172,12 +1172,7 @@ mod aggregated_tests {
             assert!(segments.len() >= 2, "a run of several segments");
             let machine = MachineKeys::<Inner>::new(&program, StarkParameters::testing());
             let proofs = prove_run(&machine, &segments).unwrap();
-            let mut shapes: Vec<Vec<usize>> = proofs
-                .iter()
-                .map(|proof| proof.proof.degree_bits.clone())
-                .collect();
-            shapes.sort();
-            shapes.dedup();
+            let shapes = gnomon_recursion::aggregation::shapes_of(&proofs);
             let aggregation =
                 AggregationKeys::new(&machine, &shapes, StarkParameters::testing()).unwrap();
             let root = aggregation.aggregate(&machine, &proofs).unwrap();

@@ -9,7 +9,7 @@ use gnomon_executor::{Options, SegmentSize, SyscallKind, trace};
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::run::{prove_run, verify_run};
 use gnomon_machine::segment::{MachineKeys, SegmentProof};
-use gnomon_recursion::aggregation::AggregationKeys;
+use gnomon_recursion::aggregation::{AggregationKeys, shapes_of};
 use gnomon_sim::{Sim, USDC, unit_market, usdc};
 
 /// A batch with deposits (one opening an account), an hourly funding settlement and a
@@ -131,15 +131,12 @@ fn a_signed_batch_aggregates_into_one_final_proof() {
     let batch = signed_batch();
     let run = prove_and_check(&batch, 18);
     let claim = verify_run(&run.keys, &run.proofs).expect("the proofs verify");
-    let mut shapes: Vec<Vec<usize>> = run
-        .proofs
-        .iter()
-        .map(|proof| proof.proof.degree_bits.clone())
-        .collect();
-    shapes.sort();
-    shapes.dedup();
-    let aggregation = AggregationKeys::new(&run.keys, &shapes, StarkParameters::testing())
-        .expect("aggregation keys for the run's shapes");
+    let aggregation = AggregationKeys::new(
+        &run.keys,
+        &shapes_of(&run.proofs),
+        StarkParameters::testing(),
+    )
+    .expect("aggregation keys for the run's shapes");
     let last = aggregation
         .aggregate(&run.keys, &run.proofs)
         .expect("the run aggregates");

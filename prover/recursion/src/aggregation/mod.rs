@@ -513,6 +513,18 @@ fn max_heights(a: &[usize], b: &[usize]) -> Vec<usize> {
     a.iter().zip(b).map(|(&a, &b)| a.max(b)).collect()
 }
 
+/// The distinct shapes (degree bits) of a run's segment proofs, sorted: what
+/// [`AggregationKeys::new`] needs to aggregate that run.
+pub fn shapes_of(proofs: &[SegmentProof<Inner>]) -> Vec<Vec<usize>> {
+    let mut shapes: Vec<Vec<usize>> = proofs
+        .iter()
+        .map(|proof| proof.proof.degree_bits.clone())
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
+}
+
 impl AggregationKeys {
     /// The aggregation programs for segment proofs of `machine`'s tables (any user program)
     /// at the heights `shapes` (each a segment proof's degree bits), whose own proofs are made
