@@ -15,7 +15,7 @@
 //!
 //! Security of [`StarkParameters::production`] (blowup 2, 100 queries, 16 bits of grinding
 //! before the queries, the LogUp challenges and the out-of-domain point), as `p3-security`
-//! estimates it for this machine's 22 tables at the largest segment (every table 2^22 rows,
+//! estimates it for this machine's 23 tables at the largest segment (every table 2^22 rows,
 //! all their constraints and bus interactions; `MachineKeys::security`, printed by the
 //! `prove` bench): 101 bits conjectured (ethSTARK conjecture; the FRI part alone is
 //! `log_blowup * queries + grinding` = 116, and the buses' fingerprint over the degree-4
