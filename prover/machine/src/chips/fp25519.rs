@@ -4,8 +4,8 @@
 //! A row takes the call from the `ecall` table on the `syscall` bus (`a0` the pointer to x,
 //! `a1` to y), reads y's 8 words, then reads each of x's words and overwrites it with the
 //! result's in one access, access `i` at `timestamp(clk + 1 + i, 0)`, in the executor's order
-//! (y first, so that x's accesses see y's when the buffers are one). It holds x, y, the result r and a
-//! quotient q as bytes and proves the integer identity
+//! (y first, so that x's accesses see y's when the buffers are one). It holds x, y, the result
+//! r and a quotient q as bytes and proves the integer identity
 //!
 //! ```text
 //! lhs = q p + r,  r < p,  where lhs is x y, x + y or x + 3p - y
@@ -20,10 +20,10 @@
 //!   r's those it leaves (so memory stays canonical).
 //! - The identity is checked as polynomials in X = 256: `lhs(X) - q(X) p(X) - r(X) =
 //!   (X - 256) c(X)`, coefficient by coefficient, with each carry `c_k` range-checked to
-//!   `[-2^15, 2^15)`. A coefficient of a product of byte polynomials is below 33 * 255^2 <
-//!   2^21, so every coefficient equation has terms below 2^24 in absolute value: it holds over
-//!   the integers, not just modulo BabyBear's p, and at X = 256 the polynomial identity is the
-//!   integer identity.
+//!   `[-2^15, 2^15)`. A coefficient of `x(X) y(X)` or of `q(X) p(X)` sums at most 32 products
+//!   of two bytes (p has 32), below 2^21, so every coefficient equation has terms below 2^24
+//!   in absolute value: it holds over the integers, not just modulo BabyBear's p, and at
+//!   X = 256 the polynomial identity is the integer identity.
 //! - `r + s = p - 1`, limb by limb with 16-bit slack limbs `s_i` and boolean carries: r < p.
 //! - Pointers are bounded as for SHA-256 (see [`super::sha256_syscall::eval_pointer`]): the
 //!   accesses balance the memory bus only at aligned words of data memory.
@@ -116,6 +116,9 @@ struct Constants {
     three_p: [u8; QUOTIENT_BYTES],
     p_minus_one: [u32; BYTES / 2],
 }
+
+/// Computed once: the AIR's `eval` runs for every chunk of rows of the quotient domain.
+static CONSTANTS: std::sync::LazyLock<Constants> = std::sync::LazyLock::new(Constants::new);
 
 impl Constants {
     fn new() -> Self {
@@ -226,7 +229,7 @@ impl TraceGenerator for Fp25519Chip {
         record: &ExecutionRecord,
         lookups: &mut LookupCounts,
     ) -> RowMajorMatrix<F> {
-        let constants = Constants::new();
+        let constants = &*CONSTANTS;
         let calls: Vec<_> = record
             .syscalls
             .iter()
@@ -263,7 +266,7 @@ impl TraceGenerator for Fp25519Chip {
                 op,
                 [word_bytes(&x), word_bytes(&y), word_bytes(&result)],
                 bytes_of(&quotient),
-                &constants,
+                constants,
                 lookups,
             );
         })
@@ -303,7 +306,7 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for Fp25519Chip {
     fn eval(&self, builder: &mut AB) {
         let main = builder.main();
         let cols: &Fp25519Cols<AB::Var> = main.current_slice().borrow();
-        let constants = Constants::new();
+        let constants = &*CONSTANTS;
         let expr = |v: &AB::Var| -> AB::Expr { (*v).into() };
         let [mul, add, sub] = cols.op.each_ref().map(expr);
         builder.assert_bools(cols.op);
@@ -430,9 +433,8 @@ mod tests {
         let mut trace = RowMajorMatrix::new(vec![F::ZERO; 8 * FP25519_WIDTH], FP25519_WIDTH);
         let cols: &mut Fp25519Cols<F> = trace.values[..FP25519_WIDTH].borrow_mut();
         cols.op = OPS.map(|(_, flag)| F::from_bool(flag == op));
-        let constants = Constants::new();
         let mut lookups = LookupCounts::default();
-        fill_arithmetic(cols, op, [x, y, r], q, &constants, &mut lookups);
+        fill_arithmetic(cols, op, [x, y, r], q, &CONSTANTS, &mut lookups);
         // Access i at timestamp 4 (1 + i) + 1 follows one at timestamp 0.
         let accesses = cols.reads.iter_mut().chain(cols.updates.iter_mut());
         for (i, access) in (1u32..).zip(accesses) {
@@ -476,7 +478,7 @@ mod tests {
     #[test]
     fn only_the_canonical_result_satisfies_the_row() {
         // p + 0 is 1 p + 0, and also 0 p + p: the identity alone allows both.
-        let p = Constants::new().p;
+        let p = CONSTANTS.p;
         let mut one = [0; QUOTIENT_BYTES];
         one[0] = 1;
         let canonical = addition(p, one, [0; BYTES]);
