@@ -179,7 +179,7 @@ impl BaseAir<F> for RecursionAir {
     }
     fn num_public_values(&self) -> usize {
         match self {
-            Self::Public(table) => table.width(),
+            Self::Public(table) => table.count(),
             _ => 0,
         }
     }
