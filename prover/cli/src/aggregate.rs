@@ -16,6 +16,14 @@ use gnomon_recursion::aggregation::{
 
 use crate::{load_program, print_claim, prove_segments, warn_if_insecure};
 
+/// Whether keys are built to prove, or only to verify (without the programs' proving data,
+/// most of their memory).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Prove,
+    Verify,
+}
+
 /// The aggregation keys and the wrap-ready keys of `machine`'s segments of `shapes`, proven
 /// with `parameters`: recursion proofs at `StarkParameters::recursion` and the wrap-ready
 /// proof at `StarkParameters::outer`, or all at the testing parameters.
@@ -23,6 +31,7 @@ pub fn keys(
     machine: &MachineKeys<Inner>,
     shapes: &[Vec<usize>],
     parameters: StarkParameters,
+    used: Use,
 ) -> Result<(AggregationKeys, WrapReadyKeys)> {
     let testing = parameters == StarkParameters::testing();
     let (recursion, outer) = if testing {
@@ -30,8 +39,12 @@ pub fn keys(
     } else {
         (StarkParameters::recursion(), StarkParameters::outer())
     };
-    let aggregation = AggregationKeys::new(machine, shapes, recursion)?;
-    let wrap_ready = WrapReadyKeys::new(&aggregation, outer);
+    let proving = used == Use::Prove;
+    let aggregation = AggregationKeys::proving(machine, shapes, recursion, |_| proving)?;
+    let mut wrap_ready = WrapReadyKeys::new(&aggregation, outer);
+    if !proving {
+        wrap_ready.forget_proving_data();
+    }
     Ok((aggregation, wrap_ready))
 }
 
@@ -53,7 +66,7 @@ pub fn prove(
     }
     let shapes = shapes_of(&run.proofs);
     let start = Instant::now();
-    let (keys, wrap_ready) = keys(&run.keys, &shapes, parameters)?;
+    let (keys, wrap_ready) = keys(&run.keys, &shapes, parameters, Use::Prove)?;
     println!(
         "keys          {} leaf programs, joins {:?}, wrap-ready {:?} ({:.2} s)",
         shapes.len(),
@@ -104,7 +117,7 @@ pub fn verify(elf: &Path, proof: &Path, parameters: StarkParameters) -> Result<(
     let bytes = std::fs::read(proof).with_context(|| format!("reading {}", proof.display()))?;
     let final_proof = AggregatedRunProof::from_bytes(&bytes)?;
     let start = Instant::now();
-    let (_, wrap_ready) = keys(&machine, &final_proof.shapes, parameters)?;
+    let (_, wrap_ready) = keys(&machine, &final_proof.shapes, parameters, Use::Verify)?;
     let building = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let aggregated = wrap_ready.verify(&machine, &final_proof.proof)?;

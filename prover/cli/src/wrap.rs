@@ -90,7 +90,12 @@ impl Final {
             let machine = MachineKeys::<Inner>::new(&program, parameters);
             let AggregatedRunProof { shapes, proof } = AggregatedRunProof::from_bytes(&bytes)
                 .with_context(|| format!("{} is not an aggregated run proof", path.display()))?;
-            let (_, wrap_ready) = crate::aggregate::keys(&machine, &shapes, parameters)?;
+            let (_, wrap_ready) = crate::aggregate::keys(
+                &machine,
+                &shapes,
+                parameters,
+                crate::aggregate::Use::Verify,
+            )?;
             let shape = VerifierShape::aggregated(&wrap_ready, &machine)?;
             let loaded = Self::Aggregated {
                 machine: Box::new(machine),

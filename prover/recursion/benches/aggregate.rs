@@ -3,7 +3,8 @@
 //! Proves a run of the `sha-chain` guest in GNOMON_BENCH_SEGMENTS segments (default 16) of
 //! 2^GNOMON_BENCH_LOG2 cycles (default 16) at the production parameters, builds the
 //! aggregation keys for the run's segment shapes, and folds the proofs into one final proof,
-//! one proof at a time so that each step's time and the peak memory are its own. Reports the
+//! one proof at a time so that each step's time and the peak memory are its own, with the
+//! proving data of that step's program only (as a worker taking only those jobs holds). Reports the
 //! keys' build time, each leaf's and each join's proving time, the final proof's size and
 //! the whole run's time from segments to the final proof; then the wrap-ready step (the root
 //! shrunk and re-proven in the outer configuration at `StarkParameters::outer`): its keys, proving time,
@@ -56,16 +57,26 @@ fn main() {
         proofs.len()
     );
 
-    let start = Instant::now();
+    // Each kind of step is proven as a worker that takes only that kind of job would: with
+    // the proving data of its own program only (every program still verifies its proofs,
+    // which is all a parent's witness needs).
     let shapes = shapes_of(&proofs);
-    let keys = AggregationKeys::new(&machine, &shapes, StarkParameters::recursion()).unwrap();
-    println!(
-        "keys: {} leaf programs (tables 2^{:?}), joins 2^{:?}, built in {:.1} s",
-        shapes.len(),
-        keys.leaf_degree_bits(),
-        keys.final_degree_bits(),
-        start.elapsed().as_secs_f64()
-    );
+    let keys_proving = |role: Role| {
+        let start = Instant::now();
+        let keys =
+            AggregationKeys::proving(&machine, &shapes, StarkParameters::recursion(), |kept| {
+                kept == role
+            })
+            .unwrap();
+        println!(
+            "keys proving {role:?}: {} leaf programs (tables 2^{:?}), joins 2^{:?}, built in {:.1} s",
+            shapes.len(),
+            keys.leaf_degree_bits(),
+            keys.final_degree_bits(),
+            start.elapsed().as_secs_f64()
+        );
+        keys
+    };
 
     let aggregation = Instant::now();
     // Per step: its time and its own peak (the process's resident memory while it ran,
@@ -78,22 +89,33 @@ fn main() {
         times.push((role, start.elapsed().as_secs_f64(), peak_memory_mib()));
         proof
     };
-    let mut level: Vec<AggregationProof> = proofs
-        .iter()
-        .map(|proof| {
-            timed(Role::Leaf(0), &mut || {
-                keys.prove_leaf(&machine, proof).unwrap()
-            })
-        })
-        .collect();
+    let mut leaves: Vec<Option<AggregationProof>> = proofs.iter().map(|_| None).collect();
+    for (position, shape) in shapes.iter().enumerate() {
+        let keys = keys_proving(Role::Leaf(position));
+        for (proof, leaf) in proofs.iter().zip(&mut leaves) {
+            if &proof.proof.degree_bits == shape {
+                *leaf = Some(timed(Role::Leaf(0), &mut || {
+                    keys.prove_leaf(&machine, proof).unwrap()
+                }));
+            }
+        }
+    }
+    let mut level: Vec<AggregationProof> = leaves.into_iter().map(Option::unwrap).collect();
+    let mut held = Role::LeafJoin;
+    let mut keys = keys_proving(held);
     while level.len() > 1 || matches!(level[0].role, Role::Leaf(_)) {
+        let role = match level[0].role {
+            Role::Leaf(_) => Role::LeafJoin,
+            _ => Role::NodeJoin,
+        };
+        if role != held {
+            drop(keys);
+            keys = keys_proving(role);
+            held = role;
+        }
         level = level
             .chunks(2)
             .map(|pair| {
-                let role = match pair[0].role {
-                    Role::Leaf(_) => Role::LeafJoin,
-                    _ => Role::NodeJoin,
-                };
                 timed(role, &mut || {
                     keys.prove_join(&pair[0], pair.get(1)).unwrap()
                 })
@@ -134,6 +156,10 @@ fn main() {
         proving + total,
     );
 
+    // The wrap-ready step's worker proves no aggregation program.
+    drop(keys);
+    let keys = AggregationKeys::proving(&machine, &shapes, StarkParameters::recursion(), |_| false)
+        .unwrap();
     let start = Instant::now();
     let wrap_ready = WrapReadyKeys::new(&keys, StarkParameters::outer());
     println!(

@@ -110,6 +110,8 @@ pub enum ProveError {
     Run(#[from] RunError),
     #[error("the STARK prover failed: {0}")]
     Stark(String),
+    #[error("these keys only verify: their proving data was not kept")]
+    VerifyingOnly,
 }
 
 /// Why a proof was rejected.
@@ -208,6 +210,13 @@ impl<H: RecursionHashing> RecursionKeys<H> {
         &self.program
     }
 
+    /// Frees the proving data (the preprocessed tables' low-degree extension and its Merkle
+    /// tree, most of the keys' memory): the keys still verify and still name their program,
+    /// but no longer prove. A prover worker keeps the proving data of its own jobs only.
+    pub fn forget_proving_data(&mut self) {
+        self.prover_data.prover_only.preprocessed_prover_data = None;
+    }
+
     pub fn parameters(&self) -> StarkParameters {
         self.parameters
     }
@@ -255,6 +264,14 @@ impl<H: RecursionHashing> RecursionKeys<H> {
         public_values: &[F],
         traces: &[RowMajorMatrix<F>],
     ) -> Result<RecursionProof<H>, ProveError> {
+        if self
+            .prover_data
+            .prover_only
+            .preprocessed_prover_data
+            .is_none()
+        {
+            return Err(ProveError::VerifyingOnly);
+        }
         let per_instance = self.instance_public_values(public_values);
         let instances: Vec<StarkInstance<'_, Config<H>, RecursionAir>> = self
             .airs

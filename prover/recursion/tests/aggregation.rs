@@ -33,6 +33,8 @@ struct Fixture {
     fibonacci: (MachineKeys<Inner>, Vec<SegmentProof<Inner>>),
     /// A run of another program, which exits with 7.
     exits: (MachineKeys<Inner>, Vec<SegmentProof<Inner>>),
+    /// The segment shapes of both runs, in the keys' catalog order.
+    shapes: Vec<Vec<usize>>,
     keys: AggregationKeys,
     leaves: Vec<AggregationProof>,
 }
@@ -63,6 +65,7 @@ fn fixture() -> &'static Fixture {
         Fixture {
             fibonacci,
             exits,
+            shapes,
             keys,
             leaves,
         }
@@ -136,6 +139,35 @@ fn a_one_segment_prefix_is_not_a_whole_run() {
     assert!(matches!(
         fixture.keys.verify(machine, &single),
         Err(AggregationError::Statement("the halt"))
+    ));
+}
+
+/// A worker's keys, with the proving data of the leaf join only: they prove leaf joins that
+/// the full keys take as children, and refuse the other jobs with a typed error.
+#[test]
+fn keys_proving_one_role_prove_its_jobs_only() {
+    let fixture = fixture();
+    let (machine, proofs) = &fixture.fibonacci;
+    let worker = AggregationKeys::proving(
+        machine,
+        &fixture.shapes,
+        StarkParameters::testing(),
+        |role| role == Role::LeafJoin,
+    )
+    .unwrap();
+    let leaves = &fixture.leaves;
+    assert_eq!(leaves.len(), 3);
+    let left = worker.prove_join(&leaves[0], Some(&leaves[1])).unwrap();
+    let right = fixture.keys.prove_join(&leaves[2], None).unwrap();
+    let root = fixture.keys.prove_join(&left, Some(&right)).unwrap();
+    fixture.keys.verify(machine, &root).unwrap();
+    assert!(matches!(
+        worker.prove_leaf(machine, &proofs[0]),
+        Err(AggregationError::Prove(ProveError::VerifyingOnly))
+    ));
+    assert!(matches!(
+        worker.prove_join(&left, Some(&right)),
+        Err(AggregationError::Prove(ProveError::VerifyingOnly))
     ));
 }
 

@@ -534,6 +534,26 @@ impl AggregationKeys {
         shapes: &[Vec<usize>],
         parameters: StarkParameters,
     ) -> Result<Self, AggregationError> {
+        Self::proving(machine, shapes, parameters, |_| true)
+    }
+
+    /// As [`AggregationKeys::new`], keeping the proving data only of the programs whose role
+    /// `proves` accepts (a leaf by its shape's position in `shapes`): the keys of a worker
+    /// that takes only those jobs. The others still verify their proofs, which is all a
+    /// parent's witness needs, and each program's proving data is freed as soon as it is
+    /// committed, so building the keys never holds more than the kept ones and one other.
+    pub fn proving(
+        machine: &MachineKeys<Inner>,
+        shapes: &[Vec<usize>],
+        parameters: StarkParameters,
+        proves: impl Fn(Role) -> bool,
+    ) -> Result<Self, AggregationError> {
+        let keep = |mut keys: RecursionKeys, role: Role| {
+            if !proves(role) {
+                keys.forget_proving_data();
+            }
+            keys
+        };
         let names = names(machine.airs(), |air| air.name());
         let mut programs = Vec::new();
         for shape in shapes {
@@ -575,7 +595,10 @@ impl AggregationKeys {
         let mut shapes = BTreeMap::new();
         for (position, (shape, program, check)) in programs.into_iter().enumerate() {
             let keys = RecursionKeys::padded(program, parameters, &leaf_heights);
-            leaves.push(Leaf { keys, check });
+            leaves.push(Leaf {
+                keys: keep(keys, Role::Leaf(position)),
+                check,
+            });
             shapes.insert(shape, position);
         }
         let catalog = Catalog::new(
@@ -590,7 +613,10 @@ impl AggregationKeys {
         // heights of the proofs it verifies, which are its own.
         let mut heights = degree_bits_of(&leaf_join_program);
         loop {
-            let leaf_join = RecursionKeys::padded(leaf_join_program.clone(), parameters, &heights);
+            let leaf_join = keep(
+                RecursionKeys::padded(leaf_join_program.clone(), parameters, &heights),
+                Role::LeafJoin,
+            );
             let join_check = check_of(&leaf_join);
             let node_join_program = node_join_program(&join_check, key_digest(leaf_join.common()));
             let node_heights = degree_bits_of(&node_join_program);
@@ -604,7 +630,7 @@ impl AggregationKeys {
                     leaf_check,
                     leaf_join,
                     join_check,
-                    node_join,
+                    node_join: keep(node_join, Role::NodeJoin),
                 });
             }
             heights = needed;

@@ -143,6 +143,13 @@ impl WrapReadyKeys {
         &self.outer
     }
 
+    /// Frees both programs' proving data: the keys still verify wrap-ready proofs and give
+    /// the wrap circuit its shape (see [`RecursionKeys::forget_proving_data`]).
+    pub fn forget_proving_data(&mut self) {
+        self.shrink.forget_proving_data();
+        self.outer.forget_proving_data();
+    }
+
     /// The shrink program's keys (its heights, for reports).
     pub fn shrink_keys(&self) -> &RecursionKeys<Inner> {
         &self.shrink
