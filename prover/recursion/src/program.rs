@@ -130,9 +130,11 @@ pub enum Instruction {
         out: Option<Address>,
     },
     /// Poseidon2 over BabyBear (width 16, Plonky3's default constants) of base-field cells.
+    /// (Boxed: inline, its 32 addresses would make every instruction 132 bytes instead of 24,
+    /// and a leaf program's 2.7 M instructions hundreds of megabytes.)
     Poseidon2 {
-        input: [Address; POSEIDON2_WIDTH],
-        output: [Address; POSEIDON2_WIDTH],
+        input: Box<[Address; POSEIDON2_WIDTH]>,
+        output: Box<[Address; POSEIDON2_WIDTH]>,
     },
 }
 
@@ -225,7 +227,10 @@ impl Program {
                         values[out.index()] = op.apply(lhs, rhs);
                     }
                 }
-                Instruction::Poseidon2 { input, output } => {
+                Instruction::Poseidon2 {
+                    ref input,
+                    ref output,
+                } => {
                     let mut state = input.map(|address| base(values[address.index()]));
                     permutation.permute_mut(&mut state);
                     for (address, value) in output.iter().zip(state) {
@@ -403,8 +408,8 @@ impl Builder {
         let input = input.map(|cell| self.read(cell));
         let output: [Felt; POSEIDON2_WIDTH] = std::array::from_fn(|_| self.allocate());
         self.instructions.push(Instruction::Poseidon2 {
-            input,
-            output: output.map(Cell::address),
+            input: Box::new(input),
+            output: Box::new(output.map(Cell::address)),
         });
         output
     }

@@ -85,10 +85,12 @@ fn wrap_ready() {
         .prove_segment(&segments[0])
         .expect("the segment proves");
     let start = Instant::now();
-    let aggregation = AggregationKeys::new(
+    // The circuit needs the programs' shapes and commitments, not their proving data.
+    let aggregation = AggregationKeys::proving(
         &machine,
         std::slice::from_ref(&proof.proof.degree_bits),
         StarkParameters::recursion(),
+        |_| false,
     )
     .expect("the segment's shape");
     println!(

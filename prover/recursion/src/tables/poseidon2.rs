@@ -30,8 +30,8 @@ fn calls(program: &Program) -> Vec<Call> {
     program
         .instructions()
         .iter()
-        .filter_map(|instruction| match *instruction {
-            Instruction::Poseidon2 { input, output } => Some((input, output)),
+        .filter_map(|instruction| match instruction {
+            Instruction::Poseidon2 { input, output } => Some((**input, **output)),
             _ => None,
         })
         .collect()
