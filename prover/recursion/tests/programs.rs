@@ -82,7 +82,11 @@ fn every_public_value_is_bound() {
     let (keys, witness) = poseidon2();
     let memory = keys.program().run(&witness).unwrap();
     let (public_values, traces) = keys.traces(&memory);
-    let table = traces.len() - 1;
+    let table = keys
+        .airs()
+        .iter()
+        .position(|air| air.name() == "Public")
+        .expect("the program has public values");
     let columns = traces[table].width();
     let accepted = |claimed: &[F], traces: &[p3_matrix::dense::RowMajorMatrix<F>]| {
         keys.prove_traces(claimed, traces)
