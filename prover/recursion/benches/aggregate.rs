@@ -1,15 +1,15 @@
 //! Aggregation's cost: `cargo bench -p gnomon-recursion --bench aggregate`.
 //!
 //! Proves a run of the `sha-chain` guest in GNOMON_BENCH_SEGMENTS segments (default 16) of
-//! 2^GNOMON_BENCH_LOG2 cycles (default 16) at the production parameters, builds the
-//! aggregation keys for the run's segment shapes, and folds the proofs into one final proof,
-//! one proof at a time so that each step's time and the peak memory are its own, with the
-//! proving data of that step's program only (as a worker taking only those jobs holds). Reports the
-//! keys' build time, each leaf's and each join's proving time, the final proof's size and
-//! the whole run's time from segments to the final proof; then the wrap-ready step (the root
-//! shrunk and re-proven in the outer configuration at `StarkParameters::outer`): its keys, proving time,
-//! proof size and verification, and the peak memory after each stage. A measurement, not a
-//! test.
+//! 2^GNOMON_BENCH_LOG2 cycles (default 16) at the production parameters and folds the proofs
+//! into one final proof, one proof at a time so that each step's time and peak memory are its
+//! own. Each kind of step (the leaves of one segment shape, the leaf joins, the node joins) is
+//! proven with aggregation keys that keep that step's program's proving data only, as a
+//! worker taking only those jobs holds them. Reports each set of keys' build time, each
+//! step's proving time and peak, the final proof's size and the whole run's time from segments
+//! to the final proof; then the wrap-ready step (the root shrunk and re-proven in the outer
+//! configuration at `StarkParameters::outer`): its keys, proving time, proof size,
+//! verification and peak memory. A measurement, not a test.
 
 use std::time::Instant;
 
