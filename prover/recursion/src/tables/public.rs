@@ -57,9 +57,10 @@ impl PublicTable {
         }
     }
 
+    /// The value rows only: `RecursionAir::generate` pads every trace to its preprocessed
+    /// height with zero rows.
     pub fn generate(&self, program: &Program, memory: &Memory) -> RowMajorMatrix<F> {
-        let mut values =
-            vec![F::ZERO; self.rows.next_power_of_two().max(MIN_HEIGHT) * self.columns];
+        let mut values = vec![F::ZERO; self.rows * self.columns];
         for (cell, &address) in values.iter_mut().zip(program.public()) {
             *cell = memory.coordinates(address)[0];
         }
