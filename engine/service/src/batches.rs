@@ -20,6 +20,23 @@ use gnomon_core::batch::{BatchInput, BatchOutput, BatchWitness, SealedBatch};
 use crate::files::{files_with_extension, read_checked, write_checked};
 use crate::prover::BatchStatus;
 
+/// A sealed batch as it is kept: `borsh(input, witness, output)`.
+pub(crate) fn encode(batch: &SealedBatch) -> Vec<u8> {
+    borsh::to_vec(&(&batch.input, &batch.witness, &batch.output))
+        .expect("writing to a vector cannot fail")
+}
+
+/// The sealed batch `bytes` keep, or `None` for bytes that are not one.
+pub(crate) fn decode(bytes: &[u8]) -> Option<SealedBatch> {
+    let (input, witness, output) =
+        <(BatchInput, BatchWitness, BatchOutput)>::try_from_slice(bytes).ok()?;
+    Some(SealedBatch {
+        input,
+        witness,
+        output,
+    })
+}
+
 /// The batch directory.
 #[derive(Clone, Debug)]
 pub struct BatchStore {
@@ -44,8 +61,7 @@ impl BatchStore {
         if self.dir.join(&name).exists() {
             return Ok(());
         }
-        let payload = borsh::to_vec(&(&batch.input, &batch.witness, &batch.output))?;
-        write_checked(&self.dir, &name, &payload)
+        write_checked(&self.dir, &name, &encode(batch))
     }
 
     /// Records that batch `number` is done with `status`.
@@ -66,18 +82,9 @@ impl BatchStore {
                 )
             };
             let payload = read_checked(&bytes).ok_or_else(damaged)?;
-            let (input, witness, output) =
-                <(BatchInput, BatchWitness, BatchOutput)>::try_from_slice(payload)
-                    .map_err(|_| damaged())?;
-            let status = self.status(input.batch_number)?;
-            batches.push((
-                SealedBatch {
-                    input,
-                    witness,
-                    output,
-                },
-                status,
-            ));
+            let batch = decode(payload).ok_or_else(damaged)?;
+            let status = self.status(batch.input.batch_number)?;
+            batches.push((batch, status));
         }
         Ok(batches)
     }

@@ -174,6 +174,8 @@ impl Default for Markets {
 pub struct Prover {
     /// In-process workers (0: batches wait in the queue for external workers).
     pub workers: usize,
+    /// How long a job stays its worker's without a renewal. Workers renew their leases at a
+    /// third of this while they work, so a dead worker's job is taken again within it.
     pub lease_ms: u64,
     /// Prove batches (segment proofs, verified as one run); off, workers only execute the
     /// guest over each batch and check its output.
@@ -185,17 +187,26 @@ pub struct Prover {
     /// Prove with the test parameters (a handful of queries, no security): for tests and
     /// demonstrations of the pipeline only.
     pub insecure_test_parameters: bool,
+    /// The proving queue shared with worker processes (`gnomon engine --worker`): a
+    /// PostgreSQL connection string, `host=... user=... dbname=...` or
+    /// `postgresql://user@host/dbname`. None: the in-process queue, kept in the data directory.
+    pub queue_url: Option<String>,
+    /// Where workers keep proofs; the workers of a shared queue must all see this directory.
+    /// None: `proofs` in the data directory.
+    pub proof_dir: Option<PathBuf>,
 }
 
 impl Default for Prover {
     fn default() -> Self {
         Self {
             workers: 1,
-            lease_ms: 600_000,
+            lease_ms: 30_000,
             prove: false,
             segment_log2: 20,
             segments_per_job: 4,
             insecure_test_parameters: false,
+            queue_url: None,
+            proof_dir: None,
         }
     }
 }
@@ -216,6 +227,17 @@ impl Prover {
         } else {
             StarkParameters::production()
         }
+    }
+
+    /// The shared queue's database, if there is one.
+    pub fn queue(&self) -> anyhow::Result<Option<postgres::Config>> {
+        self.queue_url
+            .as_deref()
+            .map(|url| {
+                url.parse()
+                    .context("prover.queue_url is not a PostgreSQL connection string")
+            })
+            .transpose()
     }
 
     pub fn segment_size(&self) -> anyhow::Result<SegmentSize> {
@@ -250,7 +272,16 @@ impl Config {
                 "chain.rpc_url needs chain.exchange_address"
             );
         }
+        self.prover.queue()?;
         Ok(())
+    }
+
+    /// Where the workers of this engine keep proofs.
+    pub fn proof_dir(&self) -> PathBuf {
+        self.prover
+            .proof_dir
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("proofs"))
     }
 
     /// The exchange at log position 0: the development keys, the configured markets.

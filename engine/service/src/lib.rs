@@ -59,7 +59,7 @@ use crate::batches::BatchStore;
 use crate::config::Config;
 use crate::history::StoredHistory;
 use crate::market_data::Update;
-use crate::prover::{JobQueue, LocalQueue, ProofStore, SegmentProver};
+use crate::prover::{JobQueue, LocalQueue, PostgresQueue, ProofStore, SegmentProver};
 use crate::sequencer::{Command, Parts, Sequencer};
 use crate::snapshot::Snapshots;
 use crate::wal::Wal;
@@ -75,6 +75,7 @@ pub struct Engine {
     pub(crate) limiter: RateLimiter,
     pub(crate) config: Config,
     pub(crate) exchange_id: [u8; 32],
+    pub(crate) queue: Arc<dyn JobQueue>,
     sequencer: Mutex<Option<JoinHandle<anyhow::Result<()>>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stop_workers: Arc<AtomicBool>,
@@ -91,15 +92,24 @@ impl Engine {
         let snapshots = Snapshots::new(data.join("snapshots"), config.storage.keep_snapshots)?;
         let genesis: Exchange = config.genesis()?;
         let exchange_id = genesis.global().config.exchange_id;
-        let batches = BatchStore::open(&data.join("batches"))?;
-        let queue: Arc<dyn JobQueue> = Arc::new(
-            LocalQueue::durable(
-                config.prover.lease_time(),
-                config.prover.segments_per_job(),
-                batches,
-            )
-            .with_context(|| format!("taking back the sealed batches in {}", data.display()))?,
-        );
+        let queue: Arc<dyn JobQueue> = match config.prover.queue()? {
+            Some(database) => Arc::new(
+                PostgresQueue::connect(
+                    database,
+                    config.prover.lease_time(),
+                    config.prover.segments_per_job(),
+                )
+                .context("connecting to the proving queue (prover.queue_url)")?,
+            ),
+            None => Arc::new(
+                LocalQueue::durable(
+                    config.prover.lease_time(),
+                    config.prover.segments_per_job(),
+                    BatchStore::open(&data.join("batches"))?,
+                )
+                .with_context(|| format!("taking back the sealed batches in {}", data.display()))?,
+            ),
+        };
         let (updates, _) = broadcast::channel(config.api.feed_buffer);
         let sequencer = Sequencer::recover(Parts {
             wal,
@@ -121,43 +131,13 @@ impl Engine {
                 })
             })?;
         let stop_workers = Arc::new(AtomicBool::new(false));
-        let mut workers = Vec::new();
-        if config.prover.workers > 0 {
-            let program = Arc::new(Program::from_elf(PERPS_ELF).context("the perps guest ELF")?);
-            let segment_prover = if config.prover.prove {
-                let store = ProofStore::open(&data.join("proofs"))?;
-                Some(Arc::new(SegmentProver::new(
-                    &program,
-                    config.prover.parameters(),
-                    config.prover.segment_size()?,
-                    store,
-                )))
-            } else {
-                None
-            };
-            for index in 0..config.prover.workers {
-                let (queue, program, stop) = (queue.clone(), program.clone(), stop_workers.clone());
-                let segment_prover = segment_prover.clone();
-                workers.push(
-                    std::thread::Builder::new()
-                        .name(format!("prover-{index}"))
-                        .spawn(move || {
-                            prover::run_worker(
-                                &format!("local-{index}"),
-                                queue.as_ref(),
-                                &program,
-                                segment_prover.as_deref(),
-                                &stop,
-                            )
-                        })?,
-                );
-            }
-        }
+        let workers = spawn_workers(&config, queue.clone(), &stop_workers)?;
         let engine = Arc::new(Self {
             commands,
             updates,
             limiter: RateLimiter::new(config.api.rate_per_second, config.api.rate_burst),
             exchange_id,
+            queue,
             config,
             sequencer: Mutex::new(Some(sequencer)),
             workers: Mutex::new(workers),
@@ -228,6 +208,87 @@ impl Engine {
     }
 }
 
+/// Starts `config.prover.workers` proving workers on `queue`, until `stop` is set.
+fn spawn_workers(
+    config: &Config,
+    queue: Arc<dyn JobQueue>,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    if config.prover.workers == 0 {
+        return Ok(Vec::new());
+    }
+    let program = Arc::new(Program::from_elf(PERPS_ELF).context("the perps guest ELF")?);
+    let segment_prover = if config.prover.prove {
+        Some(Arc::new(SegmentProver::new(
+            &program,
+            config.prover.parameters(),
+            config.prover.segment_size()?,
+            ProofStore::open(&config.proof_dir())?,
+        )))
+    } else {
+        None
+    };
+    let host = hostname();
+    (0..config.prover.workers)
+        .map(|index| {
+            let (queue, program, stop) = (queue.clone(), program.clone(), stop.clone());
+            let segment_prover = segment_prover.clone();
+            let name = format!("{host}-{}-{index}", std::process::id());
+            Ok(std::thread::Builder::new()
+                .name(format!("prover-{index}"))
+                .spawn(move || {
+                    prover::run_worker(
+                        &name,
+                        queue.as_ref(),
+                        &program,
+                        segment_prover.as_deref(),
+                        &stop,
+                    )
+                })?)
+        })
+        .collect()
+}
+
+/// This machine's name, which names its workers in batch statuses.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "local".into())
+}
+
+/// Runs proving workers only (`gnomon engine --worker`): they take jobs from the shared queue
+/// (`prover.queue_url`) until interrupted. The engine that queues the batches runs elsewhere.
+pub fn run_workers(config: Config) -> anyhow::Result<()> {
+    let database = config
+        .prover
+        .queue()?
+        .context("a worker process needs the shared queue: set prover.queue_url")?;
+    anyhow::ensure!(config.prover.workers > 0, "prover.workers is 0");
+    let queue: Arc<dyn JobQueue> = Arc::new(
+        PostgresQueue::connect(
+            database,
+            config.prover.lease_time(),
+            config.prover.segments_per_job(),
+        )
+        .context("connecting to the proving queue (prover.queue_url)")?,
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = spawn_workers(&config, queue, &stop)?;
+    println!("gnomon workers: {} taking proving jobs", workers.len());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(shutdown_signal());
+    tracing::info!("stopping the workers after their current jobs");
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        let _ = worker.join();
+    }
+    Ok(())
+}
+
 /// The engine's command-line arguments (`gnomon-engine` and `gnomon engine`).
 #[derive(Debug, clap::Args)]
 pub struct EngineArgs {
@@ -241,6 +302,10 @@ pub struct EngineArgs {
     /// Overrides storage.data_dir.
     #[arg(long)]
     pub data_dir: Option<std::path::PathBuf>,
+    /// Runs proving workers only, on the shared queue of prover.queue_url: no API, no
+    /// sequencer. Start as many, on as many machines, as proving needs.
+    #[arg(long)]
+    pub worker: bool,
 }
 
 impl EngineArgs {
@@ -263,6 +328,9 @@ impl EngineArgs {
         if let Some(data_dir) = self.data_dir {
             config.storage.data_dir = data_dir;
         }
+        if self.worker {
+            return run_workers(config);
+        }
         run(config)
     }
 }
@@ -270,14 +338,16 @@ impl EngineArgs {
 /// Starts the engine and serves the API until interrupted (ctrl-c or SIGTERM). Every
 /// acknowledged action is already durable, so stopping loses nothing.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(config.api.listen)
+        .with_context(|| format!("listening on {}", config.api.listen))?;
+    listener.set_nonblocking(true)?;
+    // Before the runtime: a shared queue's synchronous client runs a runtime of its own.
+    let engine = Engine::start(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.api.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.api.listen))?;
-        let engine = Engine::start(config)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         tracing::info!(address = %listener.local_addr()?, "serving the API");
         println!(
             "gnomon engine listening on http://{}",

@@ -120,7 +120,6 @@ pub struct View<'a> {
     pub log_position: u64,
     pub books: &'a BookMirror,
     pub history: &'a dyn History,
-    pub queue: &'a dyn JobQueue,
 }
 
 impl std::fmt::Debug for dyn History + '_ {
@@ -392,7 +391,6 @@ impl Sequencer {
                 log_position: self.wal.next_position(),
                 books: &self.books,
                 history: self.history.as_ref(),
-                queue: self.queue.as_ref(),
             };
             for read in reads {
                 read(&view);

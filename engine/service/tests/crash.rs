@@ -1,9 +1,6 @@
 //! Durability: the engine process is killed with SIGKILL in the middle of a load, restarted,
 //! and must hold every action it acknowledged and none that no one submitted.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gnomon_core::action::Action;
@@ -12,58 +9,10 @@ use gnomon_engine::client::Trader;
 use gnomon_sim::limit;
 use serde_json::{Value, json};
 
+mod common;
+use common::{get, launch};
+
 const TRADERS: u32 = 4;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Process {
-    child: Child,
-    base: String,
-}
-
-async fn launch(data: &Path, config: &Path) -> Process {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gnomon-engine"))
-        .args(["--config", config.to_str().unwrap(), "--data-dir"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(response) = http.get(format!("{base}/v1/status")).send().await
-            && response.status().is_success()
-        {
-            return Process { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    panic!("the engine did not come up");
-}
-
-impl Process {
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-async fn get(http: &reqwest::Client, url: String) -> Value {
-    http.get(url).send().await.unwrap().json().await.unwrap()
-}
 
 /// Submits one action per request until the engine stops answering; returns the highest
 /// nonce acknowledged as accepted and the highest nonce sent.

@@ -574,25 +574,32 @@ async fn account_funding(
 /// Sealed batches and their proving status.
 #[utoipa::path(get, path = "/v1/batches", responses((status = 200, body = BatchesResponse)))]
 async fn batches(State(engine): State<Arc<Engine>>) -> Result<Json<BatchesResponse>, ApiError> {
-    read(&engine, |view| {
-        Json(BatchesResponse {
-            last_sealed: view.exchange.global().batch_number,
-            open_batch_steps: view.open_batch_steps,
-            batches: {
-                let mut summaries = view.queue.summaries();
-                view.queue
-                    .statuses()
-                    .into_iter()
-                    .map(|(batch, proof)| BatchView {
-                        batch,
-                        proof,
-                        summary: summaries.remove(&batch),
-                    })
-                    .collect()
-            },
-        })
+    let (last_sealed, open_batch_steps) = read(&engine, |view| {
+        (view.exchange.global().batch_number, view.open_batch_steps)
+    })
+    .await?;
+    // Off the sequencer thread: a shared queue answers from its database, and a round trip
+    // there must never hold up trading.
+    let queue = engine.queue.clone();
+    let batches = tokio::task::spawn_blocking(move || {
+        let mut summaries = queue.summaries();
+        queue
+            .statuses()
+            .into_iter()
+            .map(|(batch, proof)| BatchView {
+                batch,
+                proof,
+                summary: summaries.remove(&batch),
+            })
+            .collect()
     })
     .await
+    .map_err(|_| unavailable())?;
+    Ok(Json(BatchesResponse {
+        last_sealed,
+        open_batch_steps,
+        batches,
+    }))
 }
 
 /// Where the engine stands: log position, state root, last sealed batch.

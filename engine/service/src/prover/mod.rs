@@ -8,13 +8,15 @@
 //! multi-machine deployment shares. Aggregating the segment proofs into one and wrapping it in
 //! Groth16 will be two more kinds of job once the prover has them.
 //!
-//! A job is leased, not popped: a worker that dies mid-job never completes its lease, and the
-//! job becomes available again when the lease times out. [`LocalQueue`] is the in-process
-//! queue for a single machine; a multi-machine deployment implements [`JobQueue`] on a shared
-//! system (PostgreSQL `FOR UPDATE SKIP LOCKED`, Redis streams with consumer groups).
+//! A job is leased, not popped: a worker renews its lease while it works, and the job of a
+//! worker that dies stops being renewed and becomes available again when the lease times out.
+//! Two queues implement [`JobQueue`]: [`LocalQueue`], in process, for a single machine, and
+//! [`PostgresQueue`], shared by the engine and worker processes (`gnomon engine --worker`) on
+//! any number of machines through PostgreSQL (`FOR UPDATE SKIP LOCKED`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,9 @@ use gnomon_machine::segment::{MachineKeys, SegmentProof};
 use serde::{Deserialize, Serialize};
 
 use crate::batches::BatchStore;
+
+mod postgres;
+pub use postgres::{PostgresQueue, QueueError};
 
 /// Where a batch is on its way to settlement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -64,7 +69,8 @@ pub enum BatchStatus {
 }
 
 /// What a job does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
 pub enum Task {
     /// Run the guest over the batch and compare its output with the engine's.
     Execute,
@@ -105,6 +111,12 @@ pub trait JobQueue: Send + Sync {
     fn push(&self, batch: Arc<SealedBatch>) -> std::io::Result<()>;
     /// The oldest available job, leased to `worker`; waits up to `wait` for one.
     fn lease(&self, worker: &str, wait: Duration) -> Option<Lease>;
+    /// How long a lease lasts unless it is renewed.
+    fn lease_time(&self) -> Duration;
+    /// Extends a lease by the lease time from now: a worker renews its lease while it works,
+    /// so that only a dead worker's job is ever taken back. False once the lease is lost (it
+    /// expired and went to another worker, or its job is done).
+    fn renew(&self, lease: &Lease) -> bool;
     /// Ends a lease with the job's outcome, which may create the batch's next jobs. A lease
     /// that already expired (and was handed to another worker) is ignored.
     fn complete(&self, lease: &Lease, outcome: Outcome);
@@ -117,7 +129,7 @@ pub trait JobQueue: Send + Sync {
     }
 }
 /// A sealed batch as the engine sealed it: its steps and the state roots it moves between.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchSummary {
     /// Every step: trader actions, oracle updates, deposits, liquidations, ticks.
     pub steps: usize,
@@ -233,7 +245,7 @@ impl LocalQueue {
         {
             let mut state = queue.lock();
             for (batch, status) in kept {
-                match status.filter(|status| queue.is_final(status)) {
+                match status.filter(|status| is_final(queue.segments_per_job, status)) {
                     Some(status) => {
                         let number = batch.input.batch_number;
                         state.summaries.insert(number, BatchSummary::of(&batch));
@@ -246,15 +258,6 @@ impl LocalQueue {
         Ok(queue)
     }
 
-    /// Whether a batch with `status` needs nothing more from this queue.
-    fn is_final(&self, status: &BatchStatus) -> bool {
-        match status {
-            BatchStatus::Proven { .. } | BatchStatus::Failed { .. } => true,
-            BatchStatus::Executed { .. } => self.segments_per_job.is_none(),
-            _ => false,
-        }
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         self.state
             .lock()
@@ -264,66 +267,99 @@ impl LocalQueue {
     /// The status after `job` ended with `outcome`, queueing the batch's next jobs.
     fn advance(&self, state: &mut QueueState, job: &Job, outcome: Outcome) -> BatchStatus {
         let current = state.statuses.get(&batch_number(job)).cloned();
-        let next = |task| Job {
-            batch: job.batch.clone(),
-            task,
-            attempt: 0,
-        };
-        match (outcome, current) {
-            (Outcome::Failed { reason }, _) => BatchStatus::Failed { reason },
-            (Outcome::Executed { cycles, segments }, _) => match self.segments_per_job {
-                None => BatchStatus::Executed { cycles, segments },
-                Some(per_job) => {
-                    for first in (0..segments).step_by(per_job as usize) {
-                        let count = per_job.min(segments - first);
-                        state.enqueue(next(Task::ProveSegments { first, count }));
-                    }
-                    BatchStatus::Proving {
-                        cycles,
-                        segments,
-                        proven: 0,
-                        proving_ms: 0,
-                    }
-                }
-            },
-            (
-                Outcome::SegmentsProven { count, proving_ms },
-                Some(BatchStatus::Proving {
+        let (status, tasks) = advance(self.segments_per_job, current, outcome);
+        for task in tasks {
+            state.enqueue(Job {
+                batch: job.batch.clone(),
+                task,
+                attempt: 0,
+            });
+        }
+        status
+    }
+}
+
+/// Whether a batch with `status` needs nothing more from a queue that proves with
+/// `segments_per_job` (`None`: one that only executes).
+fn is_final(segments_per_job: Option<u64>, status: &BatchStatus) -> bool {
+    match status {
+        BatchStatus::Proven { .. } | BatchStatus::Failed { .. } => true,
+        BatchStatus::Executed { .. } => segments_per_job.is_none(),
+        _ => false,
+    }
+}
+
+/// A batch's way through its jobs, whatever queue holds them: the status after a job of a
+/// batch in `current` ended with `outcome`, and the batch's jobs that this makes ready.
+fn advance(
+    segments_per_job: Option<u64>,
+    current: Option<BatchStatus>,
+    outcome: Outcome,
+) -> (BatchStatus, Vec<Task>) {
+    match (outcome, current) {
+        (Outcome::Failed { reason }, _) => (BatchStatus::Failed { reason }, Vec::new()),
+        (Outcome::Executed { cycles, segments }, _) => match segments_per_job {
+            None => (BatchStatus::Executed { cycles, segments }, Vec::new()),
+            Some(per_job) => {
+                let tasks = (0..segments)
+                    .step_by(per_job as usize)
+                    .map(|first| Task::ProveSegments {
+                        first,
+                        count: per_job.min(segments - first),
+                    })
+                    .collect();
+                let status = BatchStatus::Proving {
                     cycles,
                     segments,
-                    proven,
-                    proving_ms: before,
-                }),
-            ) => {
-                let proven = proven + count;
-                if proven == segments {
-                    state.enqueue(next(Task::VerifyRun { segments }));
-                }
-                BatchStatus::Proving {
-                    cycles,
-                    segments,
-                    proven,
-                    proving_ms: before + proving_ms,
-                }
+                    proven: 0,
+                    proving_ms: 0,
+                };
+                (status, tasks)
             }
-            (
-                Outcome::Verified { proof_bytes },
-                Some(BatchStatus::Proving {
-                    cycles,
-                    segments,
-                    proving_ms,
-                    ..
-                }),
-            ) => BatchStatus::Proven {
+        },
+        (
+            Outcome::SegmentsProven { count, proving_ms },
+            Some(BatchStatus::Proving {
+                cycles,
+                segments,
+                proven,
+                proving_ms: before,
+            }),
+        ) => {
+            let proven = proven + count;
+            let tasks = if proven == segments {
+                vec![Task::VerifyRun { segments }]
+            } else {
+                Vec::new()
+            };
+            let status = BatchStatus::Proving {
+                cycles,
+                segments,
+                proven,
+                proving_ms: before + proving_ms,
+            };
+            (status, tasks)
+        }
+        (
+            Outcome::Verified { proof_bytes },
+            Some(BatchStatus::Proving {
+                cycles,
+                segments,
+                proving_ms,
+                ..
+            }),
+        ) => {
+            let status = BatchStatus::Proven {
                 cycles,
                 segments,
                 proving_ms,
                 proof_bytes,
-            },
-            (outcome, current) => {
-                tracing::warn!(?outcome, ?current, "a job ended out of turn; ignored");
-                current.unwrap_or(BatchStatus::Queued)
-            }
+            };
+            (status, Vec::new())
+        }
+        (outcome, current) => {
+            tracing::warn!(?outcome, ?current, "a job ended out of turn; ignored");
+            (current.unwrap_or(BatchStatus::Queued), Vec::new())
         }
     }
 }
@@ -406,12 +442,31 @@ impl JobQueue for LocalQueue {
         }
     }
 
+    fn lease_time(&self) -> Duration {
+        self.lease_time
+    }
+
+    fn renew(&self, lease: &Lease) -> bool {
+        let mut state = self.lock();
+        match state.leased.get_mut(&lease.id) {
+            Some((_, expires)) => {
+                *expires = Instant::now() + self.lease_time;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn complete(&self, lease: &Lease, outcome: Outcome) {
         let mut state = self.lock();
         if state.leased.remove(&lease.id).is_some() {
             let status = self.advance(&mut state, &lease.job, outcome);
             let number = batch_number(&lease.job);
-            if let Some(store) = self.store.as_ref().filter(|_| self.is_final(&status)) {
+            if let Some(store) = self
+                .store
+                .as_ref()
+                .filter(|_| is_final(self.segments_per_job, &status))
+            {
                 // Not fatal: a batch without its final status is proven again after a restart.
                 if let Err(error) = store.finish(number, &status) {
                     tracing::error!(batch = number, %error, "keeping a batch's final status");
@@ -626,7 +681,8 @@ pub fn run_job(program: &Program, prover: Option<&SegmentProver>, job: &Job) -> 
     }
 }
 
-/// Takes jobs from `queue` until `stop` is set.
+/// Takes jobs from `queue` until `stop` is set, renewing each lease at a third of the lease
+/// time while the job runs.
 pub fn run_worker(
     name: &str,
     queue: &dyn JobQueue,
@@ -638,7 +694,25 @@ pub fn run_worker(
         let Some(lease) = queue.lease(name, Duration::from_millis(200)) else {
             continue;
         };
-        let outcome = run_job(program, prover, &lease.job);
+        let outcome = std::thread::scope(|scope| {
+            let (finished, done) = std::sync::mpsc::channel::<()>();
+            let lease = &lease;
+            scope.spawn(move || {
+                let interval = queue.lease_time() / 3;
+                while done.recv_timeout(interval) == Err(RecvTimeoutError::Timeout) {
+                    if !queue.renew(lease) {
+                        tracing::warn!(
+                            batch = batch_number(&lease.job),
+                            "a proving lease was lost; the job's result will be ignored"
+                        );
+                        break;
+                    }
+                }
+            });
+            let outcome = run_job(program, prover, &lease.job);
+            drop(finished);
+            outcome
+        });
         tracing::info!(
             batch = batch_number(&lease.job),
             task = ?lease.job.task,
@@ -876,6 +950,30 @@ mod tests {
         let store = BatchStore::open(&dir.path().join("batches")).unwrap();
         let error = LocalQueue::durable(Duration::from_secs(600), None, store).unwrap_err();
         assert!(error.to_string().contains("damaged"), "{error}");
+    }
+
+    #[test]
+    fn a_renewed_lease_outlasts_its_lease_time_and_a_lost_one_cannot_be_renewed() {
+        let queue = LocalQueue::new(Duration::from_millis(60), None);
+        queue.push(batches(1).remove(0)).unwrap();
+        let lease = queue.lease("w", Duration::ZERO).unwrap();
+        for _ in 0..6 {
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(queue.renew(&lease));
+        }
+        assert!(queue.lease("other", Duration::ZERO).is_none());
+        let again = queue
+            .lease("other", Duration::from_secs(5))
+            .expect("no longer renewed, the lease expires");
+        assert!(!queue.renew(&lease), "the first lease is lost");
+        queue.complete(
+            &again,
+            Outcome::Executed {
+                cycles: 1,
+                segments: 1,
+            },
+        );
+        assert!(!queue.renew(&again), "a completed job's lease is over");
     }
 
     #[test]
