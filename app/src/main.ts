@@ -413,10 +413,17 @@ function explorerHtml(): string {
     .reverse()
     .map((x) => {
       const p = x.proof;
-      const ran = p.status === 'executed' || p.status === 'proving' || p.status === 'proven';
+      const ran = ['executed', 'proving', 'aggregating', 'proven'].includes(p.status);
       const detail = ran ? `${Number(p.cycles).toLocaleString('en-US')}` : p.status === 'running' ? `worker ${esc(p.worker ?? '')}, attempt ${p.attempt}` : p.status === 'failed' ? esc(p.reason ?? '') : '';
-      const label = p.status === 'executed' ? 'executed in guest' : p.status === 'proving' ? `proving ${p.proven}/${p.segments}` : p.status === 'proven' ? 'STARK proven' : p.status;
-      const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${p.status === 'proven' ? ` · ${(Number(p.proof_bytes) / 2 ** 20).toFixed(1)} MiB` : ''}`;
+      const label =
+        p.status === 'executed' ? 'executed in guest'
+        : p.status === 'proving' ? `proving ${p.proven}/${p.segments}`
+        : p.status === 'aggregating' ? `aggregating: level ${p.level}, ${p.done} done`
+        : p.status === 'proven' ? 'STARK proven'
+        : p.status;
+      const bytes = Number(p.proof_bytes);
+      const size = bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 2 ** 10).toFixed(0)} KiB`;
+      const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${p.status === 'proven' ? ` · ${size}` : ''}`;
       const sum = x.summary;
       return `<tr data-testid="batch" data-batch="${x.batch}" data-status="${p.status}">
         <td>${x.batch}</td><td><span class="pill ${p.status}">${label}</span></td>

@@ -15,6 +15,7 @@ use gnomon_sim::{USDC, exchange_config, unit_market, usdc};
 use serde::Deserialize;
 
 use crate::oracle::{OracleFeed, ReplayFeed, SimulatedFeed};
+use crate::prover::Plan;
 use crate::sequencer::Timers;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -182,8 +183,12 @@ pub struct Prover {
     pub prove: bool,
     /// Segments hold at most 2^segment_log2 cycles.
     pub segment_log2: u32,
-    /// Segments one proving job proves.
+    /// Segments (and aggregation leaves) one proving job proves.
     pub segments_per_job: u64,
+    /// With `prove`: fold each batch's segment proofs into one proof by recursion, in jobs
+    /// of leaves and of joins any worker can take (each worker builds the aggregation keys
+    /// of a batch's segment shapes, once per set of shapes).
+    pub aggregate: bool,
     /// Prove with the test parameters (a handful of queries, no security): for tests and
     /// demonstrations of the pipeline only.
     pub insecure_test_parameters: bool,
@@ -204,6 +209,7 @@ impl Default for Prover {
             prove: false,
             segment_log2: 20,
             segments_per_job: 4,
+            aggregate: false,
             insecure_test_parameters: false,
             queue_url: None,
             proof_dir: None,
@@ -216,9 +222,10 @@ impl Prover {
         Duration::from_millis(self.lease_ms)
     }
 
-    /// Segments per proving job, when the engine proves.
-    pub fn segments_per_job(&self) -> Option<u64> {
-        self.prove.then_some(self.segments_per_job)
+    /// How batches are proven, when the engine proves.
+    pub fn plan(&self) -> Option<Plan> {
+        self.prove
+            .then(|| Plan::new(self.segments_per_job, self.aggregate))
     }
 
     pub fn parameters(&self) -> StarkParameters {

@@ -59,7 +59,7 @@ use crate::batches::BatchStore;
 use crate::config::Config;
 use crate::history::StoredHistory;
 use crate::market_data::Update;
-use crate::prover::{JobQueue, LocalQueue, PostgresQueue, ProofStore, SegmentProver};
+use crate::prover::{BatchProver, JobQueue, LocalQueue, PostgresQueue, ProofStore};
 use crate::sequencer::{Command, Parts, Sequencer};
 use crate::snapshot::Snapshots;
 use crate::wal::Wal;
@@ -94,17 +94,13 @@ impl Engine {
         let exchange_id = genesis.global().config.exchange_id;
         let queue: Arc<dyn JobQueue> = match config.prover.queue()? {
             Some(database) => Arc::new(
-                PostgresQueue::connect(
-                    database,
-                    config.prover.lease_time(),
-                    config.prover.segments_per_job(),
-                )
-                .context("connecting to the proving queue (prover.queue_url)")?,
+                PostgresQueue::connect(database, config.prover.lease_time(), config.prover.plan())
+                    .context("connecting to the proving queue (prover.queue_url)")?,
             ),
             None => Arc::new(
                 LocalQueue::durable(
                     config.prover.lease_time(),
-                    config.prover.segments_per_job(),
+                    config.prover.plan(),
                     BatchStore::open(&data.join("batches"))?,
                 )
                 .with_context(|| format!("taking back the sealed batches in {}", data.display()))?,
@@ -219,7 +215,7 @@ fn spawn_workers(
     }
     let program = Arc::new(Program::from_elf(PERPS_ELF).context("the perps guest ELF")?);
     let segment_prover = if config.prover.prove {
-        Some(Arc::new(SegmentProver::new(
+        Some(Arc::new(BatchProver::new(
             &program,
             config.prover.parameters(),
             config.prover.segment_size()?,
@@ -267,12 +263,8 @@ pub fn run_workers(config: Config) -> anyhow::Result<()> {
         .context("a worker process needs the shared queue: set prover.queue_url")?;
     anyhow::ensure!(config.prover.workers > 0, "prover.workers is 0");
     let queue: Arc<dyn JobQueue> = Arc::new(
-        PostgresQueue::connect(
-            database,
-            config.prover.lease_time(),
-            config.prover.segments_per_job(),
-        )
-        .context("connecting to the proving queue (prover.queue_url)")?,
+        PostgresQueue::connect(database, config.prover.lease_time(), config.prover.plan())
+            .context("connecting to the proving queue (prover.queue_url)")?,
     );
     let stop = Arc::new(AtomicBool::new(false));
     let workers = spawn_workers(&config, queue, &stop)?;

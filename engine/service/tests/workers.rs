@@ -11,10 +11,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use gnomon_core::batch::SealedBatch;
+use gnomon_engine::PERPS_ELF;
 use gnomon_engine::client::Trader;
 use gnomon_engine::prover::{
-    BatchStatus, BatchSummary, JobQueue, Lease, Outcome, PostgresQueue, QueueError, Task,
+    BatchStatus, BatchSummary, JobQueue, Lease, Outcome, Plan, PostgresQueue, QueueError, Task,
+    decode_final_proof,
 };
+use gnomon_executor::Program;
+use gnomon_machine::config::StarkParameters;
+use gnomon_machine::segment::MachineKeys;
+use gnomon_recursion::aggregation::AggregationKeys;
 use gnomon_sim::generate::{Generator, Profile};
 use postgres::NoTls;
 use serde_json::{Value, json};
@@ -46,8 +52,8 @@ fn database() -> Option<String> {
     Some(format!("{server} dbname={name}"))
 }
 
-fn queue(database: &str, lease: Duration, per_job: Option<u64>) -> PostgresQueue {
-    PostgresQueue::connect(database.parse().unwrap(), lease, per_job).unwrap()
+fn queue(database: &str, lease: Duration, plan: Option<Plan>) -> PostgresQueue {
+    PostgresQueue::connect(database.parse().unwrap(), lease, plan).unwrap()
 }
 
 fn batches(count: usize) -> Vec<Arc<SealedBatch>> {
@@ -193,7 +199,7 @@ fn a_renewed_lease_outlasts_its_lease_time_and_a_lost_one_cannot_be_renewed() {
 fn a_batch_goes_through_its_proving_jobs_across_restarts_and_stops_on_a_failure() {
     let Some(database) = database() else { return };
     let [proven, failing] = batches(2).try_into().unwrap();
-    let engine = queue(&database, LONG, Some(2));
+    let engine = queue(&database, LONG, Some(Plan::new(2, false)));
     engine.push(proven.clone()).unwrap();
     engine.push(failing.clone()).unwrap();
     let (one, two) = (proven.input.batch_number, failing.input.batch_number);
@@ -253,7 +259,13 @@ fn a_batch_goes_through_its_proving_jobs_across_restarts_and_stops_on_a_failure(
     let verify = worker.lease("w", Duration::ZERO).expect("the run's check");
     assert_eq!(
         (number(&verify), verify.job.task),
-        (one, Task::VerifyRun { segments: 3 })
+        (
+            one,
+            Task::VerifyRun {
+                segments: 3,
+                aggregate: false
+            }
+        )
     );
     assert!(worker.lease("w", Duration::ZERO).is_none());
     worker.complete(&verify, Outcome::Verified { proof_bytes: 99 });
@@ -283,7 +295,8 @@ fn connecting_where_no_server_listens_is_an_error() {
 }
 
 /// The engine's configuration for the process test: a quiet exchange (no oracle, no timers)
-/// whose batches are cut at three steps and proven in jobs of one segment on the shared queue.
+/// whose batches are cut at three steps, proven in jobs of one segment and aggregated into
+/// one final proof, on the shared queue.
 fn process_config(database: &str, proofs: &std::path::Path, workers: usize) -> String {
     format!(
         r#"
@@ -300,6 +313,7 @@ prove = true
 insecure_test_parameters = true
 segment_log2 = 15
 segments_per_job = 1
+aggregate = true
 lease_ms = 1500
 queue_url = "{database}"
 proof_dir = "{}"
@@ -341,7 +355,8 @@ async fn batch_status(http: &reqwest::Client, base: &str, number: u64) -> Value 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_processes_prove_the_engines_batch_and_one_killed_mid_job_loses_nothing() {
+async fn worker_processes_prove_and_aggregate_the_engines_batch_and_one_killed_mid_job_loses_nothing()
+ {
     let Some(database) = tokio::task::spawn_blocking(database).await.unwrap() else {
         return;
     };
@@ -412,8 +427,13 @@ async fn worker_processes_prove_the_engines_batch_and_one_killed_mid_job_loses_n
         segments > 1,
         "{segments} segments: one job would prove them all"
     );
-    let run = std::fs::read(proofs.join(format!("batch-{number:010}.proof"))).unwrap();
-    assert_eq!(run.len() as u64, proven["proof_bytes"].as_u64().unwrap());
+    let path = proofs.join(format!("batch-{number:010}.final.proof"));
+    let (shapes, root) = decode_final_proof(&std::fs::read(&path).unwrap()).unwrap();
+    let program = Program::from_elf(PERPS_ELF).unwrap();
+    let machine = MachineKeys::new(&program, StarkParameters::testing());
+    let keys = AggregationKeys::new(&machine, &shapes, StarkParameters::testing()).unwrap();
+    let run = keys.verify(&machine, &root).unwrap();
+    assert_eq!(u64::from(run.segments), segments);
 
     let query = "SELECT max(attempt), count(DISTINCT worker), bool_and(done) FROM gnomon_jobs
                  WHERE worker LIKE $1";

@@ -11,7 +11,7 @@ use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::MachineKeys;
 use gnomon_recursion::aggregation::{
-    AggregatedRunProof, AggregationKeys, WrapReadyKeys, shapes_of,
+    AggregatedRunProof, AggregationKeys, WrapReadyKeys, parameters_for, shapes_of,
 };
 
 use crate::{load_program, print_claim, prove_segments, warn_if_insecure};
@@ -33,12 +33,7 @@ pub fn keys(
     parameters: StarkParameters,
     used: Use,
 ) -> Result<(AggregationKeys, WrapReadyKeys)> {
-    let testing = parameters == StarkParameters::testing();
-    let (recursion, outer) = if testing {
-        (parameters, parameters)
-    } else {
-        (StarkParameters::recursion(), StarkParameters::outer())
-    };
+    let (recursion, outer) = parameters_for(parameters);
     let proving = used == Use::Prove;
     let aggregation = AggregationKeys::proving(machine, shapes, recursion, |_| proving)?;
     let mut wrap_ready = WrapReadyKeys::new(&aggregation, outer);

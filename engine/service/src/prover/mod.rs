@@ -1,12 +1,15 @@
 //! Proving jobs: sealed batches handed to prover workers through a queue, and their status.
 //!
-//! A batch goes through three kinds of job ([`Task`]): executing the perps guest over it (which
-//! checks that the guest commits exactly the engine's output before any proving time is spent,
-//! and counts the segments), proving its segments in groups, each group an independent job that
+//! A batch goes through these jobs ([`Task`]): executing the perps guest over it (which checks
+//! that the guest commits exactly the engine's output before any proving time is spent, and
+//! counts the segments), proving its segments in groups, each group an independent job that
 //! any worker can take, and verifying that the segment proofs are one run with the batch's
-//! output (joining them into the run proof). Proofs go to a [`ProofStore`], a directory that a
-//! multi-machine deployment shares. Aggregating the segment proofs into one and wrapping it in
-//! Groth16 will be two more kinds of job once the prover has them.
+//! output (joining them into the run proof). With [`Plan::aggregate`], the segment proofs are
+//! then folded into one final proof by recursion: jobs of leaves (each verifies one segment
+//! proof), then one job per join, level by level up to the root, which its worker verifies as
+//! the batch's final proof. Each job depends only on proofs in the [`ProofStore`], a directory
+//! that a multi-machine deployment shares. Wrapping the final proof in Groth16 will be one more
+//! kind of job.
 //!
 //! A job is leased, not popped: a worker renews its lease while it works, and the job of a
 //! worker that dies stops being renewed and becomes available again when the lease times out.
@@ -25,6 +28,7 @@ use gnomon_executor::{Input, Options, Program, SegmentSize, execute, execute_tra
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MachineKeys, SegmentProof};
+use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, parameters_for, shapes_of};
 use serde::{Deserialize, Serialize};
 
 use crate::batches::BatchStore;
@@ -55,8 +59,18 @@ pub enum BatchStatus {
         proven: u64,
         proving_ms: u64,
     },
+    /// The segment proofs verify as one run with the batch's output and are being folded into
+    /// one proof: `done` nodes of tree level `level` (0: the leaves) are proven.
+    Aggregating {
+        cycles: u64,
+        segments: u64,
+        proving_ms: u64,
+        level: u32,
+        done: u64,
+    },
     /// Every segment is proven, and the proofs verify as one run that commits the batch's
-    /// output.
+    /// output (aggregating: the final proof verifies, and says so). `proof_bytes` is the size
+    /// of the run proof, or of the final proof when aggregating.
     Proven {
         cycles: u64,
         segments: u64,
@@ -76,8 +90,41 @@ pub enum Task {
     Execute,
     /// Prove segments `first..first + count` of the run.
     ProveSegments { first: u64, count: u64 },
-    /// Check that the run's `segments` segment proofs are one run with the batch's output.
-    VerifyRun { segments: u64 },
+    /// Check that the run's `segments` segment proofs are one run with the batch's output;
+    /// `aggregate`: keep them for the aggregation jobs.
+    VerifyRun { segments: u64, aggregate: bool },
+    /// Prove the aggregation leaves of segments `first..first + count` (each verifies one
+    /// segment proof).
+    ProveLeaves { first: u64, count: u64 },
+    /// Prove node `index` of tree level `level` from its children at `level - 1`; the root
+    /// also verifies as the final proof of the batch.
+    Join { level: u32, index: u64, root: bool },
+}
+
+/// How batches are proven, fixed when a batch is queued so that whichever process completes
+/// its jobs moves it through the same ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Segments (and leaves) one proving job proves.
+    pub segments_per_job: u64,
+    /// Fold the segment proofs into one proof by recursion, after checking them as one run.
+    pub aggregate: bool,
+}
+
+impl Plan {
+    pub fn new(segments_per_job: u64, aggregate: bool) -> Self {
+        Self {
+            segments_per_job: segments_per_job.max(1),
+            aggregate,
+        }
+    }
+}
+
+/// The nodes of level `level` of the aggregation tree of `segments` segment proofs: the
+/// leaves at level 0, then each level joins the one below in pairs (an odd one out alone),
+/// up to the root, the first level above the leaves with one node.
+pub fn tree_level_size(segments: u64, level: u32) -> u64 {
+    (0..level).fold(segments, |size, _| size.div_ceil(2))
 }
 
 /// One job on one batch.
@@ -91,10 +138,30 @@ pub struct Job {
 /// What a worker reports at the end of a job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Executed { cycles: u64, segments: u64 },
-    SegmentsProven { count: u64, proving_ms: u64 },
-    Verified { proof_bytes: u64 },
-    Failed { reason: String },
+    Executed {
+        cycles: u64,
+        segments: u64,
+    },
+    SegmentsProven {
+        count: u64,
+        proving_ms: u64,
+    },
+    Verified {
+        proof_bytes: u64,
+    },
+    /// Nodes of the aggregation tree proven (leaves or one join).
+    Aggregated {
+        nodes: u64,
+        proving_ms: u64,
+    },
+    /// The root proven and verified as the batch's final proof.
+    Final {
+        proving_ms: u64,
+        proof_bytes: u64,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 /// A job taken by a worker until its lease expires.
@@ -211,8 +278,8 @@ impl QueueState {
 #[derive(Debug)]
 pub struct LocalQueue {
     lease_time: Duration,
-    /// Segments per proving job; `None`: batches are executed, not proven.
-    segments_per_job: Option<u64>,
+    /// `None`: batches are executed, not proven.
+    plan: Option<Plan>,
     store: Option<BatchStore>,
     state: Mutex<QueueState>,
     ready: Condvar,
@@ -220,10 +287,10 @@ pub struct LocalQueue {
 
 impl LocalQueue {
     /// A queue that keeps its batches in memory only.
-    pub fn new(lease_time: Duration, segments_per_job: Option<u64>) -> Self {
+    pub fn new(lease_time: Duration, plan: Option<Plan>) -> Self {
         Self {
             lease_time,
-            segments_per_job: segments_per_job.map(|count| count.max(1)),
+            plan,
             store: None,
             state: Mutex::new(QueueState::default()),
             ready: Condvar::new(),
@@ -234,18 +301,18 @@ impl LocalQueue {
     /// status, the others queued again from the start (their proofs are made again).
     pub fn durable(
         lease_time: Duration,
-        segments_per_job: Option<u64>,
+        plan: Option<Plan>,
         store: BatchStore,
     ) -> std::io::Result<Self> {
         let kept = store.load()?;
         let queue = Self {
             store: Some(store),
-            ..Self::new(lease_time, segments_per_job)
+            ..Self::new(lease_time, plan)
         };
         {
             let mut state = queue.lock();
             for (batch, status) in kept {
-                match status.filter(|status| is_final(queue.segments_per_job, status)) {
+                match status.filter(|status| is_final(queue.plan, status)) {
                     Some(status) => {
                         let number = batch.input.batch_number;
                         state.summaries.insert(number, BatchSummary::of(&batch));
@@ -267,7 +334,7 @@ impl LocalQueue {
     /// The status after `job` ended with `outcome`, queueing the batch's next jobs.
     fn advance(&self, state: &mut QueueState, job: &Job, outcome: Outcome) -> BatchStatus {
         let current = state.statuses.get(&batch_number(job)).cloned();
-        let (status, tasks) = advance(self.segments_per_job, current, outcome);
+        let (status, tasks) = advance(self.plan, current, outcome);
         for task in tasks {
             state.enqueue(Job {
                 batch: job.batch.clone(),
@@ -279,60 +346,81 @@ impl LocalQueue {
     }
 }
 
-/// Whether a batch with `status` needs nothing more from a queue that proves with
-/// `segments_per_job` (`None`: one that only executes).
-fn is_final(segments_per_job: Option<u64>, status: &BatchStatus) -> bool {
+/// Whether a batch with `status` needs nothing more from a queue that proves with `plan`
+/// (`None`: one that only executes).
+fn is_final(plan: Option<Plan>, status: &BatchStatus) -> bool {
     match status {
         BatchStatus::Proven { .. } | BatchStatus::Failed { .. } => true,
-        BatchStatus::Executed { .. } => segments_per_job.is_none(),
+        BatchStatus::Executed { .. } => plan.is_none(),
         _ => false,
     }
+}
+
+/// `count` items from 0 in jobs of `per_job`: each job's first item and count.
+fn groups(count: u64, per_job: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..count)
+        .step_by(per_job as usize)
+        .map(move |first| (first, per_job.min(count - first)))
+}
+
+/// The joins of tree level `level` over `segments` segments.
+fn joins(segments: u64, level: u32) -> Vec<Task> {
+    let size = tree_level_size(segments, level);
+    (0..size)
+        .map(|index| Task::Join {
+            level,
+            index,
+            root: size == 1,
+        })
+        .collect()
 }
 
 /// A batch's way through its jobs, whatever queue holds them: the status after a job of a
 /// batch in `current` ended with `outcome`, and the batch's jobs that this makes ready.
 fn advance(
-    segments_per_job: Option<u64>,
+    plan: Option<Plan>,
     current: Option<BatchStatus>,
     outcome: Outcome,
 ) -> (BatchStatus, Vec<Task>) {
-    match (outcome, current) {
-        (Outcome::Failed { reason }, _) => (BatchStatus::Failed { reason }, Vec::new()),
-        (Outcome::Executed { cycles, segments }, _) => match segments_per_job {
-            None => (BatchStatus::Executed { cycles, segments }, Vec::new()),
-            Some(per_job) => {
-                let tasks = (0..segments)
-                    .step_by(per_job as usize)
-                    .map(|first| Task::ProveSegments {
-                        first,
-                        count: per_job.min(segments - first),
-                    })
-                    .collect();
-                let status = BatchStatus::Proving {
-                    cycles,
-                    segments,
-                    proven: 0,
-                    proving_ms: 0,
-                };
-                (status, tasks)
-            }
-        },
+    use BatchStatus::{Aggregating, Executed, Proven, Proving};
+    match (outcome, current, plan) {
+        (Outcome::Failed { reason }, _, _) => (BatchStatus::Failed { reason }, Vec::new()),
+        (Outcome::Executed { cycles, segments }, _, None) => {
+            (Executed { cycles, segments }, Vec::new())
+        }
+        (Outcome::Executed { cycles, segments }, _, Some(plan)) => {
+            let tasks = groups(segments, plan.segments_per_job)
+                .map(|(first, count)| Task::ProveSegments { first, count })
+                .collect();
+            let status = Proving {
+                cycles,
+                segments,
+                proven: 0,
+                proving_ms: 0,
+            };
+            (status, tasks)
+        }
         (
             Outcome::SegmentsProven { count, proving_ms },
-            Some(BatchStatus::Proving {
+            Some(Proving {
                 cycles,
                 segments,
                 proven,
                 proving_ms: before,
             }),
+            plan,
         ) => {
             let proven = proven + count;
             let tasks = if proven == segments {
-                vec![Task::VerifyRun { segments }]
+                let aggregate = plan.is_some_and(|plan| plan.aggregate);
+                vec![Task::VerifyRun {
+                    segments,
+                    aggregate,
+                }]
             } else {
                 Vec::new()
             };
-            let status = BatchStatus::Proving {
+            let status = Proving {
                 cycles,
                 segments,
                 proven,
@@ -342,22 +430,86 @@ fn advance(
         }
         (
             Outcome::Verified { proof_bytes },
-            Some(BatchStatus::Proving {
+            Some(Proving {
                 cycles,
                 segments,
                 proving_ms,
                 ..
             }),
+            plan,
+        ) => match plan {
+            Some(plan) if plan.aggregate => {
+                let tasks = groups(segments, plan.segments_per_job)
+                    .map(|(first, count)| Task::ProveLeaves { first, count })
+                    .collect();
+                let status = Aggregating {
+                    cycles,
+                    segments,
+                    proving_ms,
+                    level: 0,
+                    done: 0,
+                };
+                (status, tasks)
+            }
+            _ => {
+                let status = Proven {
+                    cycles,
+                    segments,
+                    proving_ms,
+                    proof_bytes,
+                };
+                (status, Vec::new())
+            }
+        },
+        (
+            Outcome::Aggregated { nodes, proving_ms },
+            Some(Aggregating {
+                cycles,
+                segments,
+                proving_ms: before,
+                level,
+                done,
+            }),
+            _,
         ) => {
-            let status = BatchStatus::Proven {
+            let proving_ms = before + proving_ms;
+            let done = done + nodes;
+            let (level, done, tasks) = if done == tree_level_size(segments, level) {
+                (level + 1, 0, joins(segments, level + 1))
+            } else {
+                (level, done, Vec::new())
+            };
+            let status = Aggregating {
                 cycles,
                 segments,
                 proving_ms,
+                level,
+                done,
+            };
+            (status, tasks)
+        }
+        (
+            Outcome::Final {
+                proving_ms,
+                proof_bytes,
+            },
+            Some(Aggregating {
+                cycles,
+                segments,
+                proving_ms: before,
+                ..
+            }),
+            _,
+        ) => {
+            let status = Proven {
+                cycles,
+                segments,
+                proving_ms: before + proving_ms,
                 proof_bytes,
             };
             (status, Vec::new())
         }
-        (outcome, current) => {
+        (outcome, current, _) => {
             tracing::warn!(?outcome, ?current, "a job ended out of turn; ignored");
             (current.unwrap_or(BatchStatus::Queued), Vec::new())
         }
@@ -462,11 +614,7 @@ impl JobQueue for LocalQueue {
         if state.leased.remove(&lease.id).is_some() {
             let status = self.advance(&mut state, &lease.job, outcome);
             let number = batch_number(&lease.job);
-            if let Some(store) = self
-                .store
-                .as_ref()
-                .filter(|_| is_final(self.segments_per_job, &status))
-            {
+            if let Some(store) = self.store.as_ref().filter(|_| is_final(self.plan, &status)) {
                 // Not fatal: a batch without its final status is proven again after a restart.
                 if let Err(error) = store.finish(number, &status) {
                     tracing::error!(batch = number, %error, "keeping a batch's final status");
@@ -518,9 +666,12 @@ pub fn execute_batch(program: &Program, batch: &SealedBatch, options: &Options) 
     }
 }
 
-/// Where proofs are kept: one file per segment proof while a batch is being proven, then one
-/// run proof per batch. Files are written whole (`files::write_atomically`), so a reader never
-/// sees part of a proof.
+/// Where proofs are kept, under one directory per batch while it is being proven: a file per
+/// segment proof, then (aggregating) the segment shapes and a file per tree node; at the end
+/// the batch's run proof (`batch-N.proof`, the segment proofs) and, aggregating, its final
+/// proof (`batch-N.final.proof`: `borsh(shapes, root)`, the segment shapes the aggregation
+/// keys are built for and the root's `AggregationProof` bytes). Files are written whole
+/// (`files::write_atomically`), so a reader never sees part of a proof.
 #[derive(Clone, Debug)]
 pub struct ProofStore {
     dir: PathBuf,
@@ -534,10 +685,22 @@ impl ProofStore {
         })
     }
 
+    fn batch_dir(&self, batch: u64) -> PathBuf {
+        self.dir.join(format!("batch-{batch:010}"))
+    }
+
     fn segment_path(&self, batch: u64, index: u64) -> PathBuf {
-        self.dir
-            .join(format!("batch-{batch:010}"))
+        self.batch_dir(batch)
             .join(format!("segment-{index:06}.proof"))
+    }
+
+    fn shapes_path(&self, batch: u64) -> PathBuf {
+        self.batch_dir(batch).join("shapes.json")
+    }
+
+    fn node_path(&self, batch: u64, level: u32, index: u64) -> PathBuf {
+        self.batch_dir(batch)
+            .join(format!("node-{level:02}-{index:06}.proof"))
     }
 
     /// Where the run proof of `batch` is, once it is proven.
@@ -545,20 +708,75 @@ impl ProofStore {
         self.dir.join(format!("batch-{batch:010}.proof"))
     }
 
+    /// Where the final proof of `batch` is, once it is aggregated.
+    pub fn final_path(&self, batch: u64) -> PathBuf {
+        self.dir.join(format!("batch-{batch:010}.final.proof"))
+    }
+
     fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         crate::files::write_atomically(path, &[bytes])
     }
+
+    fn read(path: &Path) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))
+    }
+
+    fn segment_proof(&self, batch: u64, index: u64) -> Result<SegmentProof, String> {
+        SegmentProof::from_bytes(&Self::read(&self.segment_path(batch, index))?)
+            .map_err(|error| format!("segment {index}: {error}"))
+    }
+
+    fn node(&self, batch: u64, level: u32, index: u64) -> Result<AggregationProof, String> {
+        AggregationProof::from_bytes(&Self::read(&self.node_path(batch, level, index))?)
+            .map_err(|error| format!("node {index} of level {level}: {error}"))
+    }
 }
 
-/// What a worker needs to prove: the keys of the perps guest, the segment size, the store.
-#[derive(Debug)]
-pub struct SegmentProver {
+/// A final proof as the store keeps it: the segment shapes, and the root's bytes.
+pub fn decode_final_proof(bytes: &[u8]) -> Option<(Vec<Vec<usize>>, AggregationProof)> {
+    let (shapes, root): (Vec<Vec<u64>>, Vec<u8>) = borsh::from_slice(bytes).ok()?;
+    let shapes = shapes
+        .into_iter()
+        .map(|shape| shape.into_iter().map(|bits| bits as usize).collect())
+        .collect();
+    Some((shapes, AggregationProof::from_bytes(&root).ok()?))
+}
+
+/// Whether `output_digest` (a run's SHA-256 of its output) is the one `batch` commits.
+fn check_output(output_digest: &[u32; 8], batch: &SealedBatch) -> Result<(), String> {
+    let digest: Vec<u8> = output_digest
+        .iter()
+        .flat_map(|word| word.to_be_bytes())
+        .collect();
+    let digest: [u8; 32] = digest.try_into().expect("eight words");
+    if public_input(&digest) != batch.output.digest() {
+        return Err("the run proves another output than the batch's".into());
+    }
+    Ok(())
+}
+
+/// Aggregation keys and the segment shapes they are built for.
+type ShapedKeys = (Vec<Vec<usize>>, Arc<AggregationKeys>);
+
+/// What a worker needs to prove: the keys of the perps guest, the segment size, the store,
+/// and the aggregation keys of the last set of segment shapes it aggregated.
+pub struct BatchProver {
     keys: MachineKeys,
     options: Options,
     store: ProofStore,
+    /// Built on a batch's first aggregation job, kept while batches have the same shapes.
+    aggregation: Mutex<Option<ShapedKeys>>,
 }
 
-impl SegmentProver {
+impl std::fmt::Debug for BatchProver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchProver")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BatchProver {
     pub fn new(
         program: &Program,
         parameters: StarkParameters,
@@ -572,6 +790,7 @@ impl SegmentProver {
                 ..Options::default()
             },
             store,
+            aggregation: Mutex::new(None),
         }
     }
 
@@ -625,56 +844,167 @@ impl SegmentProver {
     }
 
     /// Verifies the batch's segment proofs as one run that commits the batch's output, and
-    /// joins them into the run proof.
-    fn verify_run(&self, batch: &SealedBatch, segments: u64) -> Outcome {
-        match self.join(batch, segments) {
-            Ok(proof_bytes) => Outcome::Verified { proof_bytes },
-            Err(reason) => Outcome::Failed { reason },
-        }
+    /// joins them into the run proof; `aggregate`: keeps them, with their shapes, for the
+    /// aggregation jobs.
+    fn verify_run(&self, batch: &SealedBatch, segments: u64, aggregate: bool) -> Outcome {
+        outcome(self.join(batch, segments, aggregate), |proof_bytes| {
+            Outcome::Verified { proof_bytes }
+        })
     }
 
-    fn join(&self, batch: &SealedBatch, segments: u64) -> Result<u64, String> {
+    fn join(&self, batch: &SealedBatch, segments: u64, aggregate: bool) -> Result<u64, String> {
         let number = batch.input.batch_number;
         let proofs = (0..segments)
-            .map(|index| {
-                let path = self.store.segment_path(number, index);
-                let bytes = std::fs::read(&path)
-                    .map_err(|error| format!("reading {}: {error}", path.display()))?;
-                SegmentProof::from_bytes(&bytes)
-                    .map_err(|error| format!("segment {index}: {error}"))
-            })
+            .map(|index| self.store.segment_proof(number, index))
             .collect::<Result<Vec<_>, _>>()?;
         let claim = verify_run(&self.keys, &proofs).map_err(|error| error.to_string())?;
         if claim.exit_code != 0 {
             return Err(format!("the run exited with {}", claim.exit_code));
         }
-        let digest: Vec<u8> = claim
-            .output_digest
-            .iter()
-            .flat_map(|word| word.to_be_bytes())
-            .collect();
-        let digest: [u8; 32] = digest.try_into().expect("eight words");
-        if public_input(&digest) != batch.output.digest() {
-            return Err("the run proves another output than the batch's".into());
+        check_output(&claim.output_digest, batch)?;
+        if aggregate {
+            let shapes = serde_json::to_vec(&shapes_of(&proofs)).expect("shapes serialize");
+            ProofStore::write(&self.store.shapes_path(number), &shapes)
+                .map_err(|error| format!("storing the segment shapes: {error}"))?;
         }
         let bytes = RunProof { segments: proofs }.to_bytes();
         ProofStore::write(&self.store.run_path(number), &bytes)
             .map_err(|error| format!("storing the run proof: {error}"))?;
-        let _ =
-            std::fs::remove_dir_all(self.store.segment_path(number, 0).parent().expect("a dir"));
+        if !aggregate {
+            let _ = std::fs::remove_dir_all(self.store.batch_dir(number));
+        }
         Ok(bytes.len() as u64)
+    }
+
+    /// The aggregation keys of `batch`'s segment shapes: the cached ones, or built now.
+    fn aggregation_keys(
+        &self,
+        batch: u64,
+    ) -> Result<(Vec<Vec<usize>>, Arc<AggregationKeys>), String> {
+        let bytes = ProofStore::read(&self.store.shapes_path(batch))?;
+        let shapes: Vec<Vec<usize>> =
+            serde_json::from_slice(&bytes).map_err(|error| format!("the shapes: {error}"))?;
+        let mut cached = self
+            .aggregation
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some((kept, keys)) = cached.as_ref()
+            && *kept == shapes
+        {
+            return Ok((shapes, keys.clone()));
+        }
+        let (recursion, _) = parameters_for(self.keys.parameters());
+        let keys = AggregationKeys::new(&self.keys, &shapes, recursion)
+            .map_err(|error| format!("building the aggregation keys: {error}"))?;
+        let keys = Arc::new(keys);
+        *cached = Some((shapes.clone(), keys.clone()));
+        Ok((shapes, keys))
+    }
+
+    /// Proves the leaves of segments `first..first + count`.
+    fn prove_leaves(&self, batch: &SealedBatch, first: u64, count: u64) -> Result<u64, String> {
+        let number = batch.input.batch_number;
+        let (_, keys) = self.aggregation_keys(number)?;
+        for index in first..first + count {
+            let segment = self.store.segment_proof(number, index)?;
+            let leaf = keys
+                .prove_leaf(&self.keys, &segment)
+                .map_err(|error| format!("the leaf of segment {index}: {error}"))?;
+            ProofStore::write(&self.store.node_path(number, 0, index), &leaf.to_bytes())
+                .map_err(|error| format!("storing a leaf: {error}"))?;
+        }
+        Ok(count)
+    }
+
+    /// Proves node `index` of `level` from its children; the root is verified as the batch's
+    /// final proof and stored as such. Returns the final proof's size for the root.
+    fn prove_join(
+        &self,
+        batch: &SealedBatch,
+        level: u32,
+        index: u64,
+        root: bool,
+    ) -> Result<Option<u64>, String> {
+        let number = batch.input.batch_number;
+        let (shapes, keys) = self.aggregation_keys(number)?;
+        let below = level.checked_sub(1).ok_or("a join at level 0")?;
+        let left = self.store.node(number, below, 2 * index)?;
+        let right = if self.store.node_path(number, below, 2 * index + 1).exists() {
+            Some(self.store.node(number, below, 2 * index + 1)?)
+        } else {
+            None
+        };
+        let node = keys
+            .prove_join(&left, right.as_ref())
+            .map_err(|error| format!("node {index} of level {level}: {error}"))?;
+        if !root {
+            ProofStore::write(
+                &self.store.node_path(number, level, index),
+                &node.to_bytes(),
+            )
+            .map_err(|error| format!("storing a node: {error}"))?;
+            return Ok(None);
+        }
+        let run = keys
+            .verify(&self.keys, &node)
+            .map_err(|error| format!("the final proof: {error}"))?;
+        check_output(&run.output_digest, batch)?;
+        let shapes: Vec<Vec<u64>> = shapes
+            .iter()
+            .map(|shape| shape.iter().map(|&bits| bits as u64).collect())
+            .collect();
+        let bytes = borsh::to_vec(&(shapes, node.to_bytes())).expect("writing to a vector");
+        ProofStore::write(&self.store.final_path(number), &bytes)
+            .map_err(|error| format!("storing the final proof: {error}"))?;
+        let _ = std::fs::remove_dir_all(self.store.batch_dir(number));
+        Ok(Some(bytes.len() as u64))
     }
 }
 
-/// Does `job`: executes, proves or verifies.
-pub fn run_job(program: &Program, prover: Option<&SegmentProver>, job: &Job) -> Outcome {
+/// `result` as an outcome: `done` of its value, or the failure.
+fn outcome<T>(result: Result<T, String>, done: impl FnOnce(T) -> Outcome) -> Outcome {
+    result.map_or_else(|reason| Outcome::Failed { reason }, done)
+}
+
+/// Does `job`: executes, proves, verifies or aggregates.
+pub fn run_job(program: &Program, prover: Option<&BatchProver>, job: &Job) -> Outcome {
     let options = prover.map_or_else(Options::default, |prover| prover.options);
+    let batch = &job.batch;
+    let start = Instant::now();
+    let elapsed = || start.elapsed().as_millis() as u64;
     match (job.task, prover) {
-        (Task::Execute, _) => execute_batch(program, &job.batch, &options),
+        (Task::Execute, _) => execute_batch(program, batch, &options),
         (Task::ProveSegments { first, count }, Some(prover)) => {
-            prover.prove_segments(program, &job.batch, first, count)
+            prover.prove_segments(program, batch, first, count)
         }
-        (Task::VerifyRun { segments }, Some(prover)) => prover.verify_run(&job.batch, segments),
+        (
+            Task::VerifyRun {
+                segments,
+                aggregate,
+            },
+            Some(prover),
+        ) => prover.verify_run(batch, segments, aggregate),
+        (Task::ProveLeaves { first, count }, Some(prover)) => {
+            outcome(prover.prove_leaves(batch, first, count), |nodes| {
+                Outcome::Aggregated {
+                    nodes,
+                    proving_ms: elapsed(),
+                }
+            })
+        }
+        (Task::Join { level, index, root }, Some(prover)) => outcome(
+            prover.prove_join(batch, level, index, root),
+            |proof| match proof {
+                Some(proof_bytes) => Outcome::Final {
+                    proving_ms: elapsed(),
+                    proof_bytes,
+                },
+                None => Outcome::Aggregated {
+                    nodes: 1,
+                    proving_ms: elapsed(),
+                },
+            },
+        ),
         (task, None) => Outcome::Failed {
             reason: format!("{task:?} needs a worker that proves"),
         },
@@ -687,7 +1017,7 @@ pub fn run_worker(
     name: &str,
     queue: &dyn JobQueue,
     program: &Program,
-    prover: Option<&SegmentProver>,
+    prover: Option<&BatchProver>,
     stop: &std::sync::atomic::AtomicBool,
 ) {
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -744,9 +1074,9 @@ mod tests {
         Arc::new(sim.seal())
     }
 
-    fn prover(dir: &Path) -> SegmentProver {
+    fn prover(dir: &Path) -> BatchProver {
         let program = Program::from_elf(crate::PERPS_ELF).unwrap();
-        SegmentProver::new(
+        BatchProver::new(
             &program,
             StarkParameters::testing(),
             SegmentSize::new(15).unwrap(),
@@ -755,7 +1085,7 @@ mod tests {
     }
 
     /// Runs every job of `queue` in this thread, as a worker would, until none is left.
-    fn drain(queue: &LocalQueue, prover: &SegmentProver, mut before_each: impl FnMut(&Job)) {
+    fn drain(queue: &LocalQueue, prover: &BatchProver, mut before_each: impl FnMut(&Job)) {
         let program = Program::from_elf(crate::PERPS_ELF).unwrap();
         while let Some(lease) = queue.lease("test", Duration::ZERO) {
             before_each(&lease.job);
@@ -767,7 +1097,7 @@ mod tests {
     fn a_batch_is_proven_in_independent_jobs_and_verified_as_one_run() {
         let dir = tempfile::tempdir().unwrap();
         let prover = prover(dir.path());
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(2));
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, false)));
         let batch = small_batch(3, 100);
         queue.push(batch.clone()).unwrap();
         let mut tasks = Vec::new();
@@ -788,7 +1118,10 @@ mod tests {
             first,
             count: 2.min(segments - first),
         }));
-        expected.push(Task::VerifyRun { segments });
+        expected.push(Task::VerifyRun {
+            segments,
+            aggregate: false,
+        });
         assert_eq!(tasks, expected);
 
         let bytes = std::fs::read(prover.store.run_path(number)).unwrap();
@@ -799,10 +1132,89 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_aggregated_into_one_final_proof_in_jobs_of_leaves_and_joins() {
+        let dir = tempfile::tempdir().unwrap();
+        let prover = prover(dir.path());
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, true)));
+        let batch = small_batch(3, 100);
+        queue.push(batch.clone()).unwrap();
+        let mut tasks = Vec::new();
+        drain(&queue, &prover, |job| tasks.push(job.task));
+
+        let number = batch.input.batch_number;
+        let BatchStatus::Proven {
+            segments,
+            proof_bytes,
+            ..
+        } = queue.statuses()[&number].clone()
+        else {
+            panic!("{:?}", queue.statuses()[&number]);
+        };
+        let aggregation: Vec<Task> = tasks
+            .into_iter()
+            .skip_while(|task| !matches!(task, Task::ProveLeaves { .. }))
+            .collect();
+        let mut expected: Vec<Task> = groups(segments, 2)
+            .map(|(first, count)| Task::ProveLeaves { first, count })
+            .collect();
+        let mut level = 1;
+        while tree_level_size(segments, level - 1) > 1 || level == 1 {
+            expected.extend(joins(segments, level));
+            level += 1;
+        }
+        assert_eq!(aggregation, expected);
+        assert!(matches!(
+            expected.last(),
+            Some(Task::Join { root: true, .. })
+        ));
+
+        // The final proof verifies under keys built anew from the shapes it names, as a run
+        // of the perps guest that commits the batch's output.
+        let bytes = std::fs::read(prover.store.final_path(number)).unwrap();
+        assert_eq!(bytes.len() as u64, proof_bytes);
+        let (shapes, root) = decode_final_proof(&bytes).unwrap();
+        let keys = AggregationKeys::new(&prover.keys, &shapes, StarkParameters::testing()).unwrap();
+        let run = keys.verify(&prover.keys, &root).unwrap();
+        assert_eq!(u64::from(run.segments), segments);
+        check_output(&run.output_digest, &batch).unwrap();
+        let other = small_batch(2, 100);
+        assert!(check_output(&run.output_digest, &other).is_err());
+        assert!(
+            !prover.store.batch_dir(number).exists(),
+            "the intermediate proofs are gone"
+        );
+    }
+
+    #[test]
+    fn a_tampered_leaf_fails_the_batch_at_its_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let prover = prover(dir.path());
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(64, true)));
+        let batch = small_batch(2, 100);
+        let number = batch.input.batch_number;
+        queue.push(batch).unwrap();
+        drain(&queue, &prover, |job| {
+            if let Task::Join { level: 1, .. } = job.task {
+                let path = prover.store.node_path(number, 0, 1);
+                let mut bytes = std::fs::read(&path).unwrap();
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 1;
+                std::fs::write(&path, bytes).unwrap();
+            }
+        });
+        let status = &queue.statuses()[&number];
+        assert!(
+            matches!(status, BatchStatus::Failed { reason } if reason.contains("level 1")),
+            "{status:?}"
+        );
+        assert!(!prover.store.final_path(number).exists());
+    }
+
+    #[test]
     fn a_batch_whose_segment_proofs_do_not_make_its_run_fails() {
         let dir = tempfile::tempdir().unwrap();
         let prover = prover(dir.path());
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(64));
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(64, false)));
         let (batch, other) = (small_batch(2, 100), small_batch(2, 200));
         queue.push(batch.clone()).unwrap();
         drain(&queue, &prover, |job| {
@@ -821,11 +1233,11 @@ mod tests {
         ));
 
         // A valid run, but of another batch (same number, other deposits).
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(64));
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(64, false)));
         queue.push(other.clone()).unwrap();
         let store = &prover.store;
         drain(&queue, &prover, |job| {
-            if let Task::VerifyRun { segments } = job.task {
+            if let Task::VerifyRun { segments, .. } = job.task {
                 let own = store.segment_path(other.input.batch_number, 0);
                 let dir = own.parent().unwrap();
                 std::fs::remove_dir_all(dir).unwrap();
@@ -848,7 +1260,7 @@ mod tests {
     }
 
     /// The segment proofs of `batch`, proven directly.
-    fn segment_proofs(prover: &SegmentProver, batch: &SealedBatch) -> Vec<Vec<u8>> {
+    fn segment_proofs(prover: &BatchProver, batch: &SealedBatch) -> Vec<Vec<u8>> {
         let program = Program::from_elf(crate::PERPS_ELF).unwrap();
         let (_, segments) = gnomon_executor::trace(&program, &guest_input(batch), &prover.options);
         segments
@@ -859,7 +1271,7 @@ mod tests {
 
     #[test]
     fn an_earlier_batch_is_proven_before_a_later_one_is_executed() {
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(2));
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, false)));
         let [first, second] = batches(2).try_into().unwrap();
         queue.push(first.clone()).unwrap();
         queue.push(second.clone()).unwrap();
@@ -932,7 +1344,8 @@ mod tests {
 
         // With proving turned on, an executed batch is not done: it is queued again.
         let store = BatchStore::open(&dir.path().join("batches")).unwrap();
-        let queue = LocalQueue::durable(Duration::from_secs(600), Some(2), store).unwrap();
+        let queue = LocalQueue::durable(Duration::from_secs(600), Some(Plan::new(2, false)), store)
+            .unwrap();
         assert_eq!(queue.statuses()[&numbers[0]], BatchStatus::Queued);
         drop(queue);
 

@@ -2,8 +2,8 @@
 //! machines.
 //!
 //! Two tables hold everything: `gnomon_batches` (each sealed batch, its summary, its status,
-//! and the segments per proving job it was queued with, so that every process moves it through
-//! the same jobs) and `gnomon_jobs` (one row per job, with its current lease). The queue keeps
+//! and the proving plan it was queued with, so that every process moves it through the same
+//! jobs) and `gnomon_jobs` (one row per job, with its current lease). The queue keeps
 //! no state of its own: a restarted engine or worker finds every batch and job where it was.
 //!
 //! - Leasing takes the first open job in batch order with `FOR UPDATE SKIP LOCKED`, so that
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use gnomon_core::batch::SealedBatch;
 use postgres::{Client, NoTls, Transaction};
 
-use super::{BatchStatus, BatchSummary, Job, JobQueue, Lease, Outcome, Task, advance};
+use super::{BatchStatus, BatchSummary, Job, JobQueue, Lease, Outcome, Plan, Task, advance};
 use crate::batches;
 
 /// How often a waiting worker asks for a job.
@@ -42,7 +42,7 @@ const SCHEMA: &str = "
         batch BYTEA NOT NULL,
         summary TEXT NOT NULL,
         status TEXT NOT NULL,
-        segments_per_job BIGINT,
+        plan TEXT,
         failed BOOLEAN NOT NULL DEFAULT false
     );
     CREATE TABLE IF NOT EXISTS gnomon_jobs (
@@ -92,7 +92,7 @@ pub enum QueueError {
 pub struct PostgresQueue {
     config: postgres::Config,
     lease_time: Duration,
-    segments_per_job: Option<u64>,
+    plan: Option<Plan>,
     client: Mutex<Option<Client>>,
 }
 
@@ -100,19 +100,19 @@ impl std::fmt::Debug for PostgresQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresQueue")
             .field("lease_time", &self.lease_time)
-            .field("segments_per_job", &self.segments_per_job)
+            .field("plan", &self.plan)
             .finish_non_exhaustive()
     }
 }
 
 impl PostgresQueue {
     /// Connects to the database of `config`, creating the queue's tables if they are missing.
-    /// Leases last `lease_time`; batches this process pushes are proven in jobs of
-    /// `segments_per_job` segments (`None`: only executed), whatever process completes them.
+    /// Leases last `lease_time`; batches this process pushes are proven with `plan` (`None`:
+    /// only executed), whatever process completes their jobs.
     pub fn connect(
         config: postgres::Config,
         lease_time: Duration,
-        segments_per_job: Option<u64>,
+        plan: Option<Plan>,
     ) -> Result<Self, QueueError> {
         let mut client = config.connect(NoTls)?;
         let mut transaction = client.transaction()?;
@@ -122,7 +122,7 @@ impl PostgresQueue {
         Ok(Self {
             config,
             lease_time,
-            segments_per_job: segments_per_job.map(|count| count.max(1)),
+            plan,
             client: Mutex::new(Some(client)),
         })
     }
@@ -213,13 +213,23 @@ impl PostgresQueue {
                 return Ok(());
             }
             let row = transaction.query_one(
-                "SELECT status, segments_per_job FROM gnomon_batches WHERE number = $1 FOR UPDATE",
+                "SELECT status, plan FROM gnomon_batches WHERE number = $1 FOR UPDATE",
                 &[&number],
             )?;
-            let (current, segments_per_job): (String, Option<i64>) = (row.get(0), row.get(1));
+            let (current, plan): (String, Option<String>) = (row.get(0), row.get(1));
             let current = serde_json::from_str(&current).ok();
-            let segments_per_job = segments_per_job.map(|count| count as u64);
-            let (status, tasks) = advance(segments_per_job, current, outcome);
+            let plan = match plan.map(|plan| serde_json::from_str(&plan)) {
+                Some(Ok(plan)) => Some(plan),
+                Some(Err(_)) => {
+                    let batch = number as u64;
+                    return Err(QueueError::Damaged {
+                        batch,
+                        what: "its plan",
+                    });
+                }
+                None => None,
+            };
+            let (status, tasks) = advance(plan, current, outcome);
             for task in tasks {
                 insert_job(transaction, number, task)?;
             }
@@ -232,18 +242,14 @@ impl PostgresQueue {
         let summary =
             serde_json::to_string(&BatchSummary::of(batch)).expect("a summary serializes");
         let queued = serde_json::to_string(&BatchStatus::Queued).expect("a status serializes");
-        let segments_per_job = self.segments_per_job.map(|count| count as i64);
+        let plan = self
+            .plan
+            .map(|plan| serde_json::to_string(&plan).expect("a plan serializes"));
         self.transaction(|transaction| {
             let inserted = transaction.execute(
-                "INSERT INTO gnomon_batches (number, batch, summary, status, segments_per_job)
+                "INSERT INTO gnomon_batches (number, batch, summary, status, plan)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
-                &[
-                    &number,
-                    &batches::encode(batch),
-                    &summary,
-                    &queued,
-                    &segments_per_job,
-                ],
+                &[&number, &batches::encode(batch), &summary, &queued, &plan],
             )?;
             if inserted == 1 {
                 insert_job(transaction, number, Task::Execute)?;

@@ -513,6 +513,17 @@ fn max_heights(a: &[usize], b: &[usize]) -> Vec<usize> {
     a.iter().zip(b).map(|(&a, &b)| a.max(b)).collect()
 }
 
+/// The parameters of the recursion proofs and of the wrap-ready proof that aggregate segments
+/// proven with `segments`: `StarkParameters::recursion` and `StarkParameters::outer` in
+/// production, the testing parameters throughout for segments proven with them.
+pub fn parameters_for(segments: StarkParameters) -> (StarkParameters, StarkParameters) {
+    if segments == StarkParameters::testing() {
+        (segments, segments)
+    } else {
+        (StarkParameters::recursion(), StarkParameters::outer())
+    }
+}
+
 /// The distinct shapes (degree bits) of a run's segment proofs, sorted: what
 /// [`AggregationKeys::new`] needs to aggregate that run.
 pub fn shapes_of(proofs: &[SegmentProof<Inner>]) -> Vec<Vec<usize>> {
