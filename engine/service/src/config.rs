@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use gnomon_core::exchange::Exchange;
 use gnomon_executor::SegmentSize;
 use gnomon_machine::config::StarkParameters;
-use gnomon_machine::segment::MAX_SEGMENT_LOG2;
+use gnomon_machine::segment::{MAX_SEGMENT_LOG2, read_catalog};
 use gnomon_sim::{USDC, exchange_config, unit_market, usdc};
 use serde::Deserialize;
 
@@ -189,6 +189,10 @@ pub struct Prover {
     /// of leaves and of joins any worker can take (each worker builds the aggregation keys
     /// of a batch's segment shapes, once per set of shapes).
     pub aggregate: bool,
+    /// A catalog of segment shapes (`gnomon catalog`): segments are proven at its shapes, so
+    /// that every batch is aggregated with the same keys (built once per worker). None: the
+    /// keys of each batch's own shapes.
+    pub catalog: Option<PathBuf>,
     /// Prove with the test parameters (a handful of queries, no security): for tests and
     /// demonstrations of the pipeline only.
     pub insecure_test_parameters: bool,
@@ -210,6 +214,7 @@ impl Default for Prover {
             segment_log2: 20,
             segments_per_job: 4,
             aggregate: false,
+            catalog: None,
             insecure_test_parameters: false,
             queue_url: None,
             proof_dir: None,
@@ -234,6 +239,11 @@ impl Prover {
         } else {
             StarkParameters::production()
         }
+    }
+
+    /// The catalog's shapes, if there is one.
+    pub fn catalog(&self) -> anyhow::Result<Option<Vec<Vec<usize>>>> {
+        Ok(self.catalog.as_deref().map(read_catalog).transpose()?)
     }
 
     /// The shared queue's database, if there is one.

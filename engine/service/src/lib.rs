@@ -220,6 +220,7 @@ fn spawn_workers(
             config.prover.parameters(),
             config.prover.segment_size()?,
             ProofStore::open(&config.proof_dir())?,
+            config.prover.catalog()?,
         )))
     } else {
         None

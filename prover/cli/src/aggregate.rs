@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use gnomon_executor::{Input, Options};
 use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
-use gnomon_machine::segment::MachineKeys;
+use gnomon_machine::segment::{MachineKeys, read_catalog, write_catalog};
 use gnomon_recursion::aggregation::{
     AggregatedRunProof, AggregationKeys, WrapReadyKeys, parameters_for, shapes_of,
 };
@@ -43,23 +43,64 @@ pub fn keys(
     Ok((aggregation, wrap_ready))
 }
 
-/// Proves the run, aggregates its segment proofs with keys built for the run's segment shapes,
-/// verifies the final proof and writes it.
+/// Adds the shape that holds every segment of the run to the catalog at `out` (creating it),
+/// unless a shape of the catalog already holds it.
+pub fn catalog(elf: &Path, input: &Input, options: &Options, out: &Path) -> Result<()> {
+    let program = load_program(elf)?;
+    let (execution, segments) = gnomon_executor::trace(&program, input, options);
+    if let gnomon_executor::Exit::Trapped(trap) = &execution.exit {
+        bail!("the guest trapped: {trap}");
+    }
+    // Heights do not depend on the parameters: the cheapest keys do.
+    let machine = MachineKeys::<Inner>::new(&program, StarkParameters::testing());
+    let ceiling = segments
+        .iter()
+        .map(|segment| machine.shape_of(segment))
+        .reduce(|a, b| a.iter().zip(&b).map(|(&a, &b)| a.max(b)).collect())
+        .context("the run has no segments")?;
+    let mut shapes = if out.exists() {
+        read_catalog(out)?
+    } else {
+        Vec::new()
+    };
+    let holds = |shape: &Vec<usize>| shape.iter().zip(&ceiling).all(|(a, b)| a >= b);
+    if shapes.iter().any(holds) {
+        println!(
+            "the catalog {} already holds this run's segments",
+            out.display()
+        );
+    } else {
+        shapes.push(ceiling.clone());
+        write_catalog(out, &shapes)?;
+        println!(
+            "catalog       {} shapes, {}: added {ceiling:?} ({} segments)",
+            shapes.len(),
+            out.display(),
+            segments.len()
+        );
+    }
+    Ok(())
+}
+
+/// Proves the run, aggregates its segment proofs with keys built for `catalog` (segments
+/// proven at its shapes) or for the run's own segment shapes, verifies the final proof and
+/// writes it.
 pub fn prove(
     elf: &Path,
     input: &Input,
     options: &Options,
     out: Option<PathBuf>,
     parameters: StarkParameters,
+    catalog: Option<Vec<Vec<usize>>>,
 ) -> Result<()> {
-    let run = prove_segments::<Inner>(elf, input, options, parameters)?;
+    let run = prove_segments::<Inner>(elf, input, options, parameters, catalog.as_deref())?;
     if run.claim.exit_code != 0 {
         bail!(
             "the run exited with code {}: only a run that exits with 0 has a final proof",
             run.claim.exit_code
         );
     }
-    let shapes = shapes_of(&run.proofs);
+    let shapes = catalog.unwrap_or_else(|| shapes_of(&run.proofs));
     let start = Instant::now();
     let (keys, wrap_ready) = keys(&run.keys, &shapes, parameters, Use::Prove)?;
     println!(

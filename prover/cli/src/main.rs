@@ -85,6 +85,20 @@ enum Command {
     },
     /// Print the program commitment of a guest ELF.
     Commitment { elf: PathBuf },
+    /// Write, or extend, a catalog of segment shapes for aggregation: the shape that holds
+    /// every segment of this run (each table at its tallest among them) joins the catalog
+    /// unless one of its shapes already holds it. Runs proven with `gnomon prove --aggregate
+    /// --catalog FILE` share one set of aggregation keys and one Groth16 circuit.
+    Catalog {
+        elf: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// The catalog file (JSON: a list of shapes, each a list of degree bits per table).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Run the Groth16 setup of the circuit that verifies final proofs of this program and
     /// shape (a single-party development setup: never for real collateral).
     Setup {
@@ -153,6 +167,11 @@ struct StarkArgs {
     /// Fold the segment proofs into one final proof by recursion (aggregation).
     #[arg(long)]
     aggregate: bool,
+    /// Prove every segment at a shape of this catalog (`gnomon catalog`), so that the final
+    /// proof is made and verified with the catalog's keys whatever the run: without one, the
+    /// keys are built for the run's own segment shapes.
+    #[arg(long, value_name = "FILE", requires = "aggregate")]
+    catalog: Option<PathBuf>,
 }
 
 impl StarkArgs {
@@ -324,11 +343,14 @@ struct ProvenRun<H: Hashing> {
 }
 
 /// Runs the guest, proves every segment and verifies the run, reporting each step.
+/// Proves a run's segments, each at its own shape, or at the cheapest shape of `catalog` that
+/// holds it.
 fn prove_segments<H: Hashing>(
     elf: &Path,
     input: &Input,
     options: &Options,
     parameters: StarkParameters,
+    catalog: Option<&[Vec<usize>]>,
 ) -> Result<ProvenRun<H>> {
     if options.segment_size.log2() > MAX_SEGMENT_LOG2 {
         bail!(
@@ -350,7 +372,10 @@ fn prove_segments<H: Hashing>(
         segments.len()
     );
     let start = Instant::now();
-    let proofs = gnomon_machine::run::prove_run(&keys, &segments)?;
+    let proofs = match catalog {
+        Some(catalog) => gnomon_machine::run::prove_run_in(&keys, &segments, catalog)?,
+        None => gnomon_machine::run::prove_run(&keys, &segments)?,
+    };
     let proving = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let claim = verify_run(&keys, &proofs)?;
@@ -384,7 +409,7 @@ fn prove<H: Hashing>(
     out: Option<PathBuf>,
     parameters: StarkParameters,
 ) -> Result<()> {
-    let run = prove_segments::<H>(elf, input, options, parameters)?;
+    let run = prove_segments::<H>(elf, input, options, parameters, None)?;
     let bytes = RunProof::<H> {
         segments: run.proofs,
     }
@@ -463,13 +488,24 @@ fn run() -> Result<ExitCode> {
             let (input, options) = (input.load()?, run.options()?);
             let parameters = stark.parameters();
             if stark.aggregate {
-                aggregate::prove(&elf, &input, &options, out, parameters)?;
+                let catalog = stark
+                    .catalog
+                    .as_deref()
+                    .map(gnomon_machine::segment::read_catalog)
+                    .transpose()?;
+                aggregate::prove(&elf, &input, &options, out, parameters, catalog)?;
             } else if stark.outer {
                 prove::<Outer>(&elf, &input, &options, out, parameters)?;
             } else {
                 prove::<Inner>(&elf, &input, &options, out, parameters)?;
             }
         }
+        Command::Catalog {
+            elf,
+            input,
+            run,
+            out,
+        } => aggregate::catalog(&elf, &input.load()?, &run.options()?, &out)?,
         Command::Verify { elf, proof, stark } => {
             let parameters = stark.parameters();
             if stark.aggregate {

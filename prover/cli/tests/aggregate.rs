@@ -68,3 +68,53 @@ fn a_run_aggregates_into_a_final_proof_that_verifies_for_its_program_only() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("does not decode"), "{stderr}");
 }
+
+/// A catalog holds the runs it was made from; a run with a taller segment is refused with the
+/// way to extend it, before any aggregation.
+#[test]
+fn a_run_outside_the_catalog_is_refused_with_how_to_extend_it() {
+    let dir = std::env::temp_dir().join(format!("gnomon-cli-catalog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("catalog.json");
+    let catalog = catalog.to_str().unwrap();
+    let fibonacci = elf("fibonacci");
+    let make = |frame: &str| {
+        gnomon(&[
+            "catalog",
+            &fibonacci,
+            "--frame-hex",
+            frame,
+            "--segment-log2",
+            "10",
+            "--out",
+            catalog,
+        ])
+    };
+    let output = make("03000000");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("catalog       1 shapes"));
+    let output = make("03000000");
+    assert!(text(&output.stdout).contains("already holds"));
+
+    let output = gnomon(&[
+        "prove",
+        &fibonacci,
+        "--frame-hex",
+        "3c000000",
+        "--segment-log2",
+        "10",
+        "--aggregate",
+        "--catalog",
+        catalog,
+        "--insecure-test-parameters",
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("no shape of the catalog"), "{stderr}");
+
+    std::fs::write(catalog, "[]").unwrap();
+    let output = make("03000000");
+    assert!(text(&output.stderr).contains("has no shapes"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -161,53 +161,69 @@ fn setup_and_wrap_refuse_what_they_cannot_wrap() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// The whole path of a run of several segments: its final proof (aggregated, re-proven in the
-/// outer configuration) is wrapped by a circuit set up for the program, and the 256-byte proof
-/// verifies with groth16-solana for the settlement inputs; a changed byte does not.
+/// The whole path of runs of several segments: their final proofs (aggregated at the shapes of
+/// one catalog, re-proven in the outer configuration) are wrapped by one circuit, set up once
+/// for the program and catalog, and each 256-byte proof verifies with groth16-solana for its
+/// settlement inputs; a changed byte does not.
 #[test]
-fn an_aggregated_run_is_wrapped_and_verified_with_groth16_solana() {
+fn runs_aggregated_in_one_catalog_are_wrapped_by_one_circuit_and_verified_with_groth16_solana() {
     let dir = scratch("aggregated");
     let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest/elf/fibonacci.elf");
-    let proof = path(&dir, "fib.final.proof");
+    let catalog = path(&dir, "catalog.json");
     let keys = path(&dir, "keys");
-    let wrapped = path(&dir, "fib.final.groth16");
     let run = |args: &[&str]| {
         let output = gnomon(args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         String::from_utf8(output.stdout).unwrap()
     };
-    // fibonacci(20) in segments of 2^10 cycles: two segments.
-    let proved = run(&[
-        "prove",
-        elf,
-        "--frame-hex",
-        "14000000",
-        "--segment-log2",
-        "10",
-        "--aggregate",
-        "--insecure-test-parameters",
-        "--out",
-        &proof,
-    ]);
-    assert!(proved.contains("verified      2 segments"), "{proved}");
+    // fibonacci(20) and fibonacci(60) in segments of 2^10 cycles: two and three segments.
+    let inputs = ["14000000", "3c000000"];
+    for input in inputs {
+        let input = ["--frame-hex", input, "--segment-log2", "10"];
+        run(&[&["catalog", elf][..], &input, &["--out", &catalog]].concat());
+    }
     let flags = ["--keys", &keys, "--aggregate", "--insecure-test-parameters"];
-    run(&[&["setup", elf, &proof][..], &flags].concat());
-    let wrapping = run(&[&["wrap", elf, &proof][..], &flags, &["--out", &wrapped]].concat());
-    // The public inputs are the program's and the run's output, as `prove` printed them.
-    let line = |text: &str, label: &str| {
-        text.lines()
-            .find(|line| line.starts_with(label))
-            .map(|line| line[label.len()..].trim().to_owned())
-            .unwrap()
-    };
-    let output_input = line(&wrapping, "output input");
-    assert_eq!(&output_input[2..], &line(&proved, "output digest")[2..]);
-    run(&["verify-groth16", &wrapped, "--keys", &keys]);
-    let mut bytes = std::fs::read(&wrapped).unwrap();
-    bytes[300] ^= 1;
-    std::fs::write(&wrapped, &bytes).unwrap();
-    let output = gnomon(&["verify-groth16", &wrapped, "--keys", &keys]);
-    assert!(!output.status.success());
-    assert!(stderr(&output).contains("rejected"), "{}", stderr(&output));
+    for (index, (input, segments)) in inputs.into_iter().zip([2, 3]).enumerate() {
+        let proof = path(&dir, &format!("fib{index}.final.proof"));
+        let wrapped = path(&dir, &format!("fib{index}.final.groth16"));
+        let proved = run(&[
+            "prove",
+            elf,
+            "--frame-hex",
+            input,
+            "--segment-log2",
+            "10",
+            "--aggregate",
+            "--catalog",
+            &catalog,
+            "--insecure-test-parameters",
+            "--out",
+            &proof,
+        ]);
+        assert!(
+            proved.contains(&format!("verified      {segments} segments")),
+            "{proved}"
+        );
+        if index == 0 {
+            run(&[&["setup", elf, &proof][..], &flags].concat());
+        }
+        let wrapping = run(&[&["wrap", elf, &proof][..], &flags, &["--out", &wrapped]].concat());
+        // The public inputs are the program's and the run's output, as `prove` printed them.
+        let line = |text: &str, label: &str| {
+            text.lines()
+                .find(|line| line.starts_with(label))
+                .map(|line| line[label.len()..].trim().to_owned())
+                .unwrap()
+        };
+        let output_input = line(&wrapping, "output input");
+        assert_eq!(&output_input[2..], &line(&proved, "output digest")[2..]);
+        run(&["verify-groth16", &wrapped, "--keys", &keys]);
+        let mut bytes = std::fs::read(&wrapped).unwrap();
+        bytes[300] ^= 1;
+        std::fs::write(&wrapped, &bytes).unwrap();
+        let output = gnomon(&["verify-groth16", &wrapped, "--keys", &keys]);
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains("rejected"), "{}", stderr(&output));
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

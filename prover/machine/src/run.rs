@@ -74,6 +74,19 @@ pub fn prove_run<H: Hashing>(
         .collect()
 }
 
+/// Proves every segment of a run at the cheapest shape of `catalog` that holds it
+/// ([`MachineKeys::prove_segment_in`]), in parallel.
+pub fn prove_run_in<H: Hashing>(
+    keys: &MachineKeys<H>,
+    segments: &[Segment],
+    catalog: &[Vec<usize>],
+) -> Result<Vec<SegmentProof<H>>, ProveError> {
+    segments
+        .par_iter()
+        .map(|segment| keys.prove_segment_in(segment, catalog))
+        .collect()
+}
+
 /// Verifies that `proofs` prove one run of the program of `keys`, and returns what it proves.
 pub fn verify_run<H: Hashing>(
     keys: &MachineKeys<H>,

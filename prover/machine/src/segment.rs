@@ -62,6 +62,70 @@ pub enum ProveError {
     SegmentTooLong { index: u32, cycles: u32 },
     #[error("the STARK prover failed: {0}")]
     Stark(String),
+    #[error("the {table} table has {height} rows, which a shape of {requested} cannot hold")]
+    DoesNotFit {
+        table: &'static str,
+        height: usize,
+        requested: usize,
+    },
+    #[error(
+        "no shape of the catalog holds this segment's tables (degree bits {degree_bits:?}): \
+         extend the catalog with this run (`gnomon catalog`), which changes its keys"
+    )]
+    OutsideCatalog { degree_bits: Vec<usize> },
+}
+
+/// Why a catalog file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("reading the catalog {}: {error}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("writing the catalog {}: {error}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "{} is not a catalog (JSON: a list of shapes, each the degree bits of every table)",
+        .0.display()
+    )]
+    Malformed(std::path::PathBuf),
+    #[error("the catalog {} has no shapes", .0.display())]
+    Empty(std::path::PathBuf),
+}
+
+/// The shapes of the catalog file at `path` (written by `gnomon catalog`).
+pub fn read_catalog(path: &std::path::Path) -> Result<Vec<Vec<usize>>, CatalogError> {
+    let bytes = std::fs::read(path).map_err(|error| CatalogError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let catalog: Vec<Vec<usize>> =
+        serde_json::from_slice(&bytes).map_err(|_| CatalogError::Malformed(path.to_path_buf()))?;
+    if catalog.is_empty() {
+        return Err(CatalogError::Empty(path.to_path_buf()));
+    }
+    Ok(catalog)
+}
+
+/// Writes `catalog` to the file at `path`, as [`read_catalog`] reads it.
+pub fn write_catalog(path: &std::path::Path, catalog: &[Vec<usize>]) -> Result<(), CatalogError> {
+    let json = serde_json::to_vec(catalog).expect("shapes serialize");
+    std::fs::write(path, json).map_err(|error| CatalogError::Write {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// The degree bits of `traces`: a proof's shape.
+pub fn degree_bits_of(traces: &[RowMajorMatrix<F>]) -> Vec<usize> {
+    traces
+        .iter()
+        .map(|trace| trace.height().trailing_zeros() as usize)
+        .collect()
 }
 
 /// Why a segment proof was rejected.
@@ -234,6 +298,81 @@ impl<H: Hashing> MachineKeys<H> {
             });
         }
         let (record, traces) = self.traces(segment);
+        self.prove_traces(&record.public_values.to_field_elements(), &traces)
+    }
+
+    /// The shape (degree bits) of `segment`'s tables, unpadded.
+    pub fn shape_of(&self, segment: &Segment) -> Vec<usize> {
+        degree_bits_of(&self.traces(segment).1)
+    }
+
+    /// `traces` (this machine's, in table order) padded to the shape `degree_bits`: each
+    /// table's own padding rows up to its height there, which must be at least the trace's,
+    /// and exactly it for the preprocessed tables, whose heights are the program's.
+    pub fn pad_traces(
+        &self,
+        traces: Vec<RowMajorMatrix<F>>,
+        degree_bits: &[usize],
+    ) -> Result<Vec<RowMajorMatrix<F>>, ProveError> {
+        if degree_bits.len() != self.airs.len() {
+            return Err(ProveError::Stark(format!(
+                "a shape of {} tables for a machine of {}",
+                degree_bits.len(),
+                self.airs.len()
+            )));
+        }
+        self.airs
+            .iter()
+            .zip(traces)
+            .zip(degree_bits)
+            .map(|((air, trace), &bits)| {
+                let requested = 1usize.checked_shl(bits as u32).unwrap_or(usize::MAX);
+                let fixed = p3_air::BaseAir::<F>::preprocessed_width(air) > 0;
+                if requested < trace.height() || (fixed && requested != trace.height()) {
+                    return Err(ProveError::DoesNotFit {
+                        table: air.name(),
+                        height: trace.height(),
+                        requested,
+                    });
+                }
+                Ok(air.generator().pad(trace, requested))
+            })
+            .collect()
+    }
+
+    /// Proves `segment` at the shape of `catalog` that holds its tables with the fewest
+    /// cells: every segment of a run proven in one catalog is verified by the catalog's leaf
+    /// programs, so one set of aggregation keys (and one Groth16 circuit) serves every run.
+    pub fn prove_segment_in(
+        &self,
+        segment: &Segment,
+        catalog: &[Vec<usize>],
+    ) -> Result<SegmentProof<H>, ProveError> {
+        if segment.cycles > 1 << MAX_SEGMENT_LOG2 {
+            return Err(ProveError::SegmentTooLong {
+                index: segment.index,
+                cycles: segment.cycles,
+            });
+        }
+        let (record, traces) = self.traces(segment);
+        let natural = degree_bits_of(&traces);
+        let cells = |shape: &[usize]| -> u128 {
+            self.airs
+                .iter()
+                .zip(shape)
+                .map(|(air, &bits)| (p3_air::BaseAir::<F>::width(air) as u128) << bits.min(64))
+                .sum()
+        };
+        let shape = catalog
+            .iter()
+            .filter(|shape| {
+                shape.len() == natural.len() && shape.iter().zip(&natural).all(|(a, b)| a >= b)
+            })
+            .min_by_key(|shape| cells(shape))
+            .ok_or(ProveError::OutsideCatalog {
+                degree_bits: natural,
+            })?;
+        let traces = self.pad_traces(traces, shape)?;
         self.prove_traces(&record.public_values.to_field_elements(), &traces)
     }
 

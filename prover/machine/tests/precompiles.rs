@@ -10,6 +10,7 @@ use gnomon_executor::commitment::poseidon2;
 use gnomon_executor::isa::Opcode;
 use gnomon_guest_abi::{memory, syscall};
 use gnomon_machine::config::F;
+use gnomon_machine::segment::ProveError;
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_symmetric::Permutation;
 
@@ -131,5 +132,58 @@ fn every_precompile_column_is_constrained() {
         &segment(),
         &["Sha256Syscall", "Poseidon2Syscall", "Sha256Compress"],
         2,
+    );
+}
+
+/// A catalog's shapes are taller than most segments: every table pads itself (zero rows, the
+/// Poseidon2 table's unrequested permutations of zero), and the padded proof verifies with
+/// the same public values. Each segment takes the cheapest shape that holds it; a shape a
+/// table does not fit in, or a preprocessed table at another height, is refused.
+#[test]
+fn a_segment_proves_at_the_cheapest_catalog_shape_that_holds_it() {
+    let program = precompile_program();
+    let keys = keys(&program);
+    let segment = segment();
+    let natural = keys.shape_of(&segment);
+    let fixed: Vec<bool> = keys
+        .airs()
+        .iter()
+        .map(|air| p3_air::BaseAir::<F>::preprocessed_width(air) > 0)
+        .collect();
+    let grown = |by: usize| -> Vec<usize> {
+        natural
+            .iter()
+            .zip(&fixed)
+            .map(|(&bits, &fixed)| if fixed { bits } else { bits + by })
+            .collect()
+    };
+    let (taller, tallest) = (grown(1), grown(2));
+    let squeezed = (0..natural.len())
+        .find(|&i| !fixed[i] && natural[i] > 3)
+        .expect("a table above its minimum height");
+    let mut short = tallest.clone();
+    short[squeezed] = natural[squeezed] - 1;
+
+    let proof = keys
+        .prove_segment_in(&segment, &[tallest.clone(), short.clone(), taller.clone()])
+        .unwrap();
+    assert_eq!(proof.proof.degree_bits, taller);
+    let padded = keys.verify_segment(&proof).unwrap();
+    let unpadded = keys.prove_segment(&segment).unwrap();
+    assert_eq!(padded, keys.verify_segment(&unpadded).unwrap());
+
+    let error = keys.prove_segment_in(&segment, &[short]).unwrap_err();
+    assert!(
+        matches!(error, ProveError::OutsideCatalog { .. }),
+        "{error}"
+    );
+    let program_table = fixed.iter().position(|&fixed| fixed).unwrap();
+    let mut moved = taller;
+    moved[program_table] += 1;
+    let (_, traces) = keys.traces(&segment);
+    let error = keys.pad_traces(traces, &moved).unwrap_err();
+    assert!(
+        matches!(error, ProveError::DoesNotFit { table, .. } if table == keys.airs()[program_table].name()),
+        "{error}"
     );
 }

@@ -764,6 +764,8 @@ pub struct BatchProver {
     keys: MachineKeys,
     options: Options,
     store: ProofStore,
+    /// Segments are proven at this catalog's shapes, and aggregated with its keys, when set.
+    catalog: Option<Vec<Vec<usize>>>,
     /// Built on a batch's first aggregation job, kept while batches have the same shapes.
     aggregation: Mutex<Option<ShapedKeys>>,
 }
@@ -782,6 +784,7 @@ impl BatchProver {
         parameters: StarkParameters,
         segment_size: SegmentSize,
         store: ProofStore,
+        catalog: Option<Vec<Vec<usize>>>,
     ) -> Self {
         Self {
             keys: MachineKeys::new(program, parameters),
@@ -790,6 +793,7 @@ impl BatchProver {
                 ..Options::default()
             },
             store,
+            catalog,
             aggregation: Mutex::new(None),
         }
     }
@@ -818,9 +822,11 @@ impl BatchProver {
             if result.is_err() || !(first..first + count).contains(&index) {
                 return;
             }
-            result = self
-                .keys
-                .prove_segment(&segment)
+            let proof = match &self.catalog {
+                Some(catalog) => self.keys.prove_segment_in(&segment, catalog),
+                None => self.keys.prove_segment(&segment),
+            };
+            result = proof
                 .map_err(|error| format!("segment {index}: {error}"))
                 .and_then(|proof| {
                     ProofStore::write(&self.store.segment_path(number, index), &proof.to_bytes())
@@ -863,7 +869,8 @@ impl BatchProver {
         }
         check_output(&claim.output_digest, batch)?;
         if aggregate {
-            let shapes = serde_json::to_vec(&shapes_of(&proofs)).expect("shapes serialize");
+            let shapes = self.catalog.clone().unwrap_or_else(|| shapes_of(&proofs));
+            let shapes = serde_json::to_vec(&shapes).expect("shapes serialize");
             ProofStore::write(&self.store.shapes_path(number), &shapes)
                 .map_err(|error| format!("storing the segment shapes: {error}"))?;
         }
@@ -1075,12 +1082,17 @@ mod tests {
     }
 
     fn prover(dir: &Path) -> BatchProver {
+        prover_in(dir, None)
+    }
+
+    fn prover_in(dir: &Path, catalog: Option<Vec<Vec<usize>>>) -> BatchProver {
         let program = Program::from_elf(crate::PERPS_ELF).unwrap();
         BatchProver::new(
             &program,
             StarkParameters::testing(),
             SegmentSize::new(15).unwrap(),
             ProofStore::open(dir).unwrap(),
+            catalog,
         )
     }
 
@@ -1131,12 +1143,32 @@ mod tests {
         assert_eq!(claim.segments as u64, segments);
     }
 
+    /// With a catalog: one shape that holds every segment of the batch (each table at its
+    /// tallest among them), so every segment but the tallest is proven padded.
     #[test]
     fn a_batch_is_aggregated_into_one_final_proof_in_jobs_of_leaves_and_joins() {
         let dir = tempfile::tempdir().unwrap();
-        let prover = prover(dir.path());
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, true)));
         let batch = small_batch(3, 100);
+        let shapes = {
+            let prover = prover(dir.path());
+            let program = Program::from_elf(crate::PERPS_ELF).unwrap();
+            let (_, segments) =
+                gnomon_executor::trace(&program, &guest_input(&batch), &prover.options);
+            let shapes: Vec<Vec<usize>> = segments
+                .iter()
+                .map(|segment| prover.keys.shape_of(segment))
+                .collect();
+            shapes
+        };
+        assert!(
+            shapes.windows(2).any(|pair| pair[0] != pair[1]),
+            "{shapes:?}"
+        );
+        let ceiling: Vec<usize> = (0..shapes[0].len())
+            .map(|table| shapes.iter().map(|shape| shape[table]).max().unwrap())
+            .collect();
+        let prover = prover_in(dir.path(), Some(vec![ceiling.clone()]));
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, true)));
         queue.push(batch.clone()).unwrap();
         let mut tasks = Vec::new();
         drain(&queue, &prover, |job| tasks.push(job.task));
@@ -1173,6 +1205,7 @@ mod tests {
         let bytes = std::fs::read(prover.store.final_path(number)).unwrap();
         assert_eq!(bytes.len() as u64, proof_bytes);
         let (shapes, root) = decode_final_proof(&bytes).unwrap();
+        assert_eq!(shapes, [ceiling]);
         let keys = AggregationKeys::new(&prover.keys, &shapes, StarkParameters::testing()).unwrap();
         let run = keys.verify(&prover.keys, &root).unwrap();
         assert_eq!(u64::from(run.segments), segments);

@@ -80,6 +80,14 @@ pub trait TraceGenerator {
         lookups: &mut LookupCounts,
     ) -> RowMajorMatrix<F>;
 
+    /// `trace` (this table's, from [`Self::generate_trace`]) extended to `height` rows, a
+    /// power of two no smaller than its own: the rows added satisfy the table's constraints
+    /// and send nothing. Zero rows, unless the table says otherwise.
+    fn pad(&self, mut trace: RowMajorMatrix<F>, height: usize) -> RowMajorMatrix<F> {
+        trace.values.resize(height * trace.width, F::default());
+        trace
+    }
+
     /// The most clock cycles one row of the table can advance the `(pc, clk)` state by: 1 for
     /// instruction tables, 0 for tables that execute nothing. The verifier bounds the sum over
     /// all rows of all tables so that no clock can wrap around the field.

@@ -146,6 +146,17 @@ impl TraceGenerator for Poseidon2Chip {
         }
         RowMajorMatrix::new(values, width)
     }
+
+    /// Permutations of zero that no one asked for, as the generated trace is padded with.
+    fn pad(&self, mut trace: RowMajorMatrix<F>, height: usize) -> RowMajorMatrix<F> {
+        let padding = self.permutation.generate(vec![[F::ZERO; WIDTH]; 1]);
+        let mut row = vec![F::ZERO];
+        row.extend_from_slice(&padding.values);
+        while trace.values.len() < height * row.len() {
+            trace.values.extend_from_slice(&row);
+        }
+        trace
+    }
 }
 
 impl BaseAir<F> for Poseidon2Chip {
