@@ -10,7 +10,7 @@ use gnomon_sim::limit;
 use serde_json::{Value, json};
 
 mod common;
-use common::{get, launch};
+use common::{dev_deposit, get, launch};
 
 const TRADERS: u32 = 4;
 
@@ -70,16 +70,8 @@ async fn kill_9_during_a_load_loses_nothing_acknowledged_and_applies_nothing_uns
     let mut traders = Vec::new();
     for seed in 0..TRADERS {
         let mut trader = Trader::new(100 + seed, 0);
-        let reply: Value = http
-            .post(format!("{}/v1/dev/deposit", engine.base))
-            .json(&json!({"owner": trader.owner_hex(), "amount": 1_000_000_000_000u64}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        trader.account = reply["account"].as_u64().unwrap() as u32;
+        let owner = trader.owner_hex();
+        trader.account = dev_deposit(&http, &engine.base, &owner, 1_000_000_000_000).await;
         traders.push(trader);
     }
     let load: Vec<_> = traders

@@ -23,10 +23,10 @@ use gnomon_machine::segment::MachineKeys;
 use gnomon_recursion::aggregation::AggregationKeys;
 use gnomon_sim::generate::{Generator, Profile};
 use postgres::NoTls;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod common;
-use common::{get, launch, spawn};
+use common::{dev_deposit, get, launch, spawn};
 
 /// A fresh database on the test server, for one test: its connection string.
 fn database() -> Option<String> {
@@ -371,17 +371,8 @@ async fn worker_processes_prove_and_aggregate_the_engines_batch_and_one_killed_m
     let engine = launch(&directory.path().join("data"), &engine_config).await;
     let http = reqwest::Client::new();
     for seed in 0..3 {
-        let trader = Trader::new(200 + seed, 0);
-        let reply: Value = http
-            .post(format!("{}/v1/dev/deposit", engine.base))
-            .json(&json!({"owner": trader.owner_hex(), "amount": 1_000_000_000u64}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(reply["account"].is_u64(), "{reply}");
+        let owner = Trader::new(200 + seed, 0).owner_hex();
+        dev_deposit(&http, &engine.base, &owner, 1_000_000_000).await;
     }
     let status = get(&http, format!("{}/v1/status", engine.base)).await;
     let number = status["last_sealed_batch"].as_u64().unwrap();

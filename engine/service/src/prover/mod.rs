@@ -1105,25 +1105,30 @@ mod tests {
         }
     }
 
+    /// Proves `batch` with `plan` through a queue: its jobs' tasks in order, its segments and
+    /// its proof's size.
+    fn prove(prover: &BatchProver, plan: Plan, batch: &Arc<SealedBatch>) -> (Vec<Task>, u64, u64) {
+        let queue = LocalQueue::new(Duration::from_secs(600), Some(plan));
+        queue.push(batch.clone()).unwrap();
+        let mut tasks = Vec::new();
+        drain(&queue, prover, |job| tasks.push(job.task));
+        match queue.statuses()[&batch.input.batch_number].clone() {
+            BatchStatus::Proven {
+                segments,
+                proof_bytes,
+                ..
+            } => (tasks, segments, proof_bytes),
+            status => panic!("{status:?}"),
+        }
+    }
+
     #[test]
     fn a_batch_is_proven_in_independent_jobs_and_verified_as_one_run() {
         let dir = tempfile::tempdir().unwrap();
         let prover = prover(dir.path());
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, false)));
         let batch = small_batch(3, 100);
-        queue.push(batch.clone()).unwrap();
-        let mut tasks = Vec::new();
-        drain(&queue, &prover, |job| tasks.push(job.task));
-
+        let (tasks, segments, proof_bytes) = prove(&prover, Plan::new(2, false), &batch);
         let number = batch.input.batch_number;
-        let BatchStatus::Proven {
-            segments,
-            proof_bytes,
-            ..
-        } = queue.statuses()[&number].clone()
-        else {
-            panic!("{:?}", queue.statuses()[&number]);
-        };
         assert!(segments > 2, "{segments} segments: too few to split");
         let mut expected = vec![Task::Execute];
         expected.extend((0..segments).step_by(2).map(|first| Task::ProveSegments {
@@ -1168,20 +1173,8 @@ mod tests {
             .map(|table| shapes.iter().map(|shape| shape[table]).max().unwrap())
             .collect();
         let prover = prover_in(dir.path(), Some(vec![ceiling.clone()]));
-        let queue = LocalQueue::new(Duration::from_secs(600), Some(Plan::new(2, true)));
-        queue.push(batch.clone()).unwrap();
-        let mut tasks = Vec::new();
-        drain(&queue, &prover, |job| tasks.push(job.task));
-
+        let (tasks, segments, proof_bytes) = prove(&prover, Plan::new(2, true), &batch);
         let number = batch.input.batch_number;
-        let BatchStatus::Proven {
-            segments,
-            proof_bytes,
-            ..
-        } = queue.statuses()[&number].clone()
-        else {
-            panic!("{:?}", queue.statuses()[&number]);
-        };
         let aggregation: Vec<Task> = tasks
             .into_iter()
             .skip_while(|task| !matches!(task, Task::ProveLeaves { .. }))

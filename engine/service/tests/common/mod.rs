@@ -70,3 +70,17 @@ impl Process {
 pub async fn get(http: &reqwest::Client, url: String) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
+
+/// A faucet deposit of `amount` for `owner` (hex) into a new account: the account's id.
+pub async fn dev_deposit(http: &reqwest::Client, base: &str, owner: &str, amount: u64) -> u32 {
+    let reply: Value = http
+        .post(format!("{base}/v1/dev/deposit"))
+        .json(&serde_json::json!({"owner": owner, "amount": amount}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["account"].as_u64().expect("an account") as u32
+}
