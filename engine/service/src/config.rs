@@ -290,6 +290,7 @@ impl Config {
             );
         }
         self.prover.queue()?;
+        self.prover.catalog()?;
         Ok(())
     }
 

@@ -96,9 +96,14 @@ pub enum Task {
     /// Prove the aggregation leaves of segments `first..first + count` (each verifies one
     /// segment proof).
     ProveLeaves { first: u64, count: u64 },
-    /// Prove node `index` of tree level `level` from its children at `level - 1`; the root
-    /// also verifies as the final proof of the batch.
-    Join { level: u32, index: u64, root: bool },
+    /// Prove node `index` of tree level `level` from its children at `level - 1` (two, or
+    /// one without `pair`); the root also verifies as the final proof of the batch.
+    Join {
+        level: u32,
+        index: u64,
+        pair: bool,
+        root: bool,
+    },
 }
 
 /// How batches are proven, fixed when a batch is queued so that whichever process completes
@@ -366,10 +371,12 @@ fn groups(count: u64, per_job: u64) -> impl Iterator<Item = (u64, u64)> {
 /// The joins of tree level `level` over `segments` segments.
 fn joins(segments: u64, level: u32) -> Vec<Task> {
     let size = tree_level_size(segments, level);
+    let below = tree_level_size(segments, level - 1);
     (0..size)
         .map(|index| Task::Join {
             level,
             index,
+            pair: 2 * index + 1 < below,
             root: size == 1,
         })
         .collect()
@@ -923,23 +930,24 @@ impl BatchProver {
         Ok(count)
     }
 
-    /// Proves node `index` of `level` from its children; the root is verified as the batch's
-    /// final proof and stored as such. Returns the final proof's size for the root.
+    /// Proves node `index` of `level` from its children (the second with `pair`); the root is
+    /// verified as the batch's final proof and stored as such. Returns the final proof's size
+    /// for the root.
     fn prove_join(
         &self,
         batch: &SealedBatch,
         level: u32,
         index: u64,
+        pair: bool,
         root: bool,
     ) -> Result<Option<u64>, String> {
         let number = batch.input.batch_number;
         let (shapes, keys) = self.aggregation_keys(number)?;
         let below = level.checked_sub(1).ok_or("a join at level 0")?;
         let left = self.store.node(number, below, 2 * index)?;
-        let right = if self.store.node_path(number, below, 2 * index + 1).exists() {
-            Some(self.store.node(number, below, 2 * index + 1)?)
-        } else {
-            None
+        let right = match pair {
+            true => Some(self.store.node(number, below, 2 * index + 1)?),
+            false => None,
         };
         let node = keys
             .prove_join(&left, right.as_ref())
@@ -999,8 +1007,16 @@ pub fn run_job(program: &Program, prover: Option<&BatchProver>, job: &Job) -> Ou
                 }
             })
         }
-        (Task::Join { level, index, root }, Some(prover)) => outcome(
-            prover.prove_join(batch, level, index, root),
+        (
+            Task::Join {
+                level,
+                index,
+                pair,
+                root,
+            },
+            Some(prover),
+        ) => outcome(
+            prover.prove_join(batch, level, index, pair, root),
             |proof| match proof {
                 Some(proof_bytes) => Outcome::Final {
                     proving_ms: elapsed(),
@@ -1035,7 +1051,7 @@ pub fn run_worker(
             let (finished, done) = std::sync::mpsc::channel::<()>();
             let lease = &lease;
             scope.spawn(move || {
-                let interval = queue.lease_time() / 3;
+                let interval = (queue.lease_time() / 3).max(Duration::from_millis(10));
                 while done.recv_timeout(interval) == Err(RecvTimeoutError::Timeout) {
                     if !queue.renew(lease) {
                         tracing::warn!(
@@ -1209,6 +1225,31 @@ mod tests {
             !prover.store.batch_dir(number).exists(),
             "the intermediate proofs are gone"
         );
+    }
+
+    #[test]
+    fn the_tree_joins_pairs_level_by_level_with_an_odd_one_out_alone() {
+        let shape = |segments, level| -> Vec<(u64, bool, bool)> {
+            joins(segments, level)
+                .into_iter()
+                .map(|task| match task {
+                    Task::Join {
+                        index, pair, root, ..
+                    } => (index, pair, root),
+                    task => panic!("{task:?}"),
+                })
+                .collect()
+        };
+        let sizes: Vec<u64> = (0..4).map(|level| tree_level_size(5, level)).collect();
+        assert_eq!(sizes, [5, 3, 2, 1]);
+        assert_eq!(
+            shape(5, 1),
+            [(0, true, false), (1, true, false), (2, false, false)]
+        );
+        assert_eq!(shape(5, 2), [(0, true, false), (1, false, false)]);
+        assert_eq!(shape(5, 3), [(0, true, true)]);
+        // A one-segment batch's root joins its leaf alone: a final proof is always a join.
+        assert_eq!(shape(1, 1), [(0, false, true)]);
     }
 
     #[test]
