@@ -1215,6 +1215,9 @@ mod tests {
         assert_eq!(bytes.len() as u64, proof_bytes);
         let (shapes, root) = decode_final_proof(&bytes).unwrap();
         assert_eq!(shapes, [ceiling]);
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_final_proof(&bytes[..cut]).is_none(), "{cut} bytes");
+        }
         let keys = AggregationKeys::new(&prover.keys, &shapes, StarkParameters::testing()).unwrap();
         let run = keys.verify(&prover.keys, &root).unwrap();
         assert_eq!(u64::from(run.segments), segments);
@@ -1225,6 +1228,19 @@ mod tests {
             !prover.store.batch_dir(number).exists(),
             "the intermediate proofs are gone"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_final_proof_decoder_takes_any_bytes_without_panicking(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            root in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+        ) {
+            let _ = decode_final_proof(&bytes);
+            // Well-formed shapes around a root that is not a proof reach its decoder.
+            let framed = borsh::to_vec(&(vec![vec![3u64, 16]], root)).unwrap();
+            let _ = decode_final_proof(&framed);
+        }
     }
 
     #[test]
