@@ -83,7 +83,8 @@ pub struct Engine {
 
 impl Engine {
     /// Recovers the state from the data directory (or starts at genesis) and starts the
-    /// sequencer and the proving workers.
+    /// sequencer and the proving workers. With `prover.queue_url`, call it outside an async
+    /// runtime: the PostgreSQL client runs a runtime of its own.
     pub fn start(config: Config) -> anyhow::Result<Arc<Self>> {
         config.check()?;
         let data = &config.storage.data_dir;
