@@ -15,12 +15,11 @@ use gnomon_engine::PERPS_ELF;
 use gnomon_engine::client::Trader;
 use gnomon_engine::prover::{
     BatchStatus, BatchSummary, JobQueue, Lease, Outcome, Plan, PostgresQueue, QueueError, Task,
-    decode_final_proof,
 };
 use gnomon_executor::Program;
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::segment::MachineKeys;
-use gnomon_recursion::aggregation::AggregationKeys;
+use gnomon_recursion::aggregation::{AggregatedRunProof, AggregationKeys, WrapReadyKeys};
 use gnomon_sim::generate::{Generator, Profile};
 use postgres::NoTls;
 use serde_json::Value;
@@ -296,7 +295,7 @@ fn connecting_where_no_server_listens_is_an_error() {
 
 /// The engine's configuration for the process test: a quiet exchange (no oracle, no timers)
 /// whose batches are cut at three steps, proven in jobs of one segment and aggregated into
-/// one final proof, on the shared queue.
+/// one wrap-ready final proof, on the shared queue.
 fn process_config(database: &str, proofs: &std::path::Path, workers: usize) -> String {
     format!(
         r#"
@@ -419,11 +418,13 @@ async fn worker_processes_prove_and_aggregate_the_engines_batch_and_one_killed_m
         "{segments} segments: one job would prove them all"
     );
     let path = proofs.join(format!("batch-{number:010}.final.proof"));
-    let (shapes, root) = decode_final_proof(&std::fs::read(&path).unwrap()).unwrap();
+    let AggregatedRunProof { shapes, proof } =
+        AggregatedRunProof::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
     let program = Program::from_elf(PERPS_ELF).unwrap();
     let machine = MachineKeys::new(&program, StarkParameters::testing());
     let keys = AggregationKeys::new(&machine, &shapes, StarkParameters::testing()).unwrap();
-    let run = keys.verify(&machine, &root).unwrap();
+    let wrap_ready = WrapReadyKeys::new(&keys, StarkParameters::testing());
+    let run = wrap_ready.verify(&machine, &proof).unwrap();
     assert_eq!(u64::from(run.segments), segments);
 
     let query = "SELECT max(attempt), count(DISTINCT worker), bool_and(done) FROM gnomon_jobs

@@ -6,8 +6,8 @@
 //! any worker can take, and verifying that the segment proofs are one run with the batch's
 //! output (joining them into the run proof). With [`Plan::aggregate`], the segment proofs are
 //! then folded into one final proof by recursion: jobs of leaves (each verifies one segment
-//! proof), then one job per join, level by level up to the root, which its worker verifies as
-//! the batch's final proof. Each job depends only on proofs in the [`ProofStore`], a directory
+//! proof), then one job per join, level by level up to the root, and the wrap-ready step,
+//! which re-proves the root in the outer configuration as the batch's final proof. Each job depends only on proofs in the [`ProofStore`], a directory
 //! that a multi-machine deployment shares. Wrapping the final proof in Groth16 will be one more
 //! kind of job.
 //!
@@ -28,7 +28,9 @@ use gnomon_executor::{Input, Options, Program, SegmentSize, execute, execute_tra
 use gnomon_machine::config::StarkParameters;
 use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MachineKeys, SegmentProof};
-use gnomon_recursion::aggregation::{AggregationKeys, AggregationProof, parameters_for, shapes_of};
+use gnomon_recursion::aggregation::{
+    AggregatedRunProof, AggregationKeys, AggregationProof, WrapReadyKeys, parameters_for, shapes_of,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::batches::BatchStore;
@@ -60,7 +62,8 @@ pub enum BatchStatus {
         proving_ms: u64,
     },
     /// The segment proofs verify as one run with the batch's output and are being folded into
-    /// one proof: `done` nodes of tree level `level` (0: the leaves) are proven.
+    /// one proof: `done` nodes of tree level `level` (0: the leaves) are proven; one level
+    /// past the root's, the wrap-ready step.
     Aggregating {
         cycles: u64,
         segments: u64,
@@ -69,8 +72,8 @@ pub enum BatchStatus {
         done: u64,
     },
     /// Every segment is proven, and the proofs verify as one run that commits the batch's
-    /// output (aggregating: the final proof verifies, and says so). `proof_bytes` is the size
-    /// of the run proof, or of the final proof when aggregating.
+    /// output (aggregating: the wrap-ready final proof verifies, and says so). `proof_bytes`
+    /// is the size of the run proof, or of the final proof when aggregating.
     Proven {
         cycles: u64,
         segments: u64,
@@ -97,13 +100,11 @@ pub enum Task {
     /// segment proof).
     ProveLeaves { first: u64, count: u64 },
     /// Prove node `index` of tree level `level` from its children at `level - 1` (two, or
-    /// one without `pair`); the root also verifies as the final proof of the batch.
-    Join {
-        level: u32,
-        index: u64,
-        pair: bool,
-        root: bool,
-    },
+    /// one without `pair`).
+    Join { level: u32, index: u64, pair: bool },
+    /// Re-prove the root (the node of level `root_level`) in the outer configuration: the
+    /// batch's final proof, the one the Groth16 wrap takes.
+    WrapReady { root_level: u32 },
 }
 
 /// How batches are proven, fixed when a batch is queued so that whichever process completes
@@ -159,7 +160,7 @@ pub enum Outcome {
         nodes: u64,
         proving_ms: u64,
     },
-    /// The root proven and verified as the batch's final proof.
+    /// The wrap-ready proof made and verified as the batch's final proof.
     Final {
         proving_ms: u64,
         proof_bytes: u64,
@@ -377,7 +378,6 @@ fn joins(segments: u64, level: u32) -> Vec<Task> {
             level,
             index,
             pair: 2 * index + 1 < below,
-            root: size == 1,
         })
         .collect()
 }
@@ -481,10 +481,13 @@ fn advance(
         ) => {
             let proving_ms = before + proving_ms;
             let done = done + nodes;
-            let (level, done, tasks) = if done == tree_level_size(segments, level) {
-                (level + 1, 0, joins(segments, level + 1))
-            } else {
+            let size = tree_level_size(segments, level);
+            let (level, done, tasks) = if done < size {
                 (level, done, Vec::new())
+            } else if level > 0 && size == 1 {
+                (level + 1, 0, vec![Task::WrapReady { root_level: level }])
+            } else {
+                (level + 1, 0, joins(segments, level + 1))
             };
             let status = Aggregating {
                 cycles,
@@ -676,8 +679,8 @@ pub fn execute_batch(program: &Program, batch: &SealedBatch, options: &Options) 
 /// Where proofs are kept, under one directory per batch while it is being proven: a file per
 /// segment proof, then (aggregating) the segment shapes and a file per tree node; at the end
 /// the batch's run proof (`batch-N.proof`, the segment proofs) and, aggregating, its final
-/// proof (`batch-N.final.proof`: `borsh(shapes, root)`, the segment shapes the aggregation
-/// keys are built for and the root's `AggregationProof` bytes). Files are written whole
+/// proof (`batch-N.final.proof`: an `AggregatedRunProof`, the wrap-ready proof with the
+/// segment shapes its keys are built for, which `gnomon wrap --aggregate` takes). Files are written whole
 /// (`files::write_atomically`), so a reader never sees part of a proof.
 #[derive(Clone, Debug)]
 pub struct ProofStore {
@@ -739,16 +742,6 @@ impl ProofStore {
     }
 }
 
-/// A final proof as the store keeps it: the segment shapes, and the root's bytes.
-pub fn decode_final_proof(bytes: &[u8]) -> Option<(Vec<Vec<usize>>, AggregationProof)> {
-    let (shapes, root): (Vec<Vec<u64>>, Vec<u8>) = borsh::from_slice(bytes).ok()?;
-    let shapes = shapes
-        .into_iter()
-        .map(|shape| shape.into_iter().map(|bits| bits as usize).collect())
-        .collect();
-    Some((shapes, AggregationProof::from_bytes(&root).ok()?))
-}
-
 /// Whether `output_digest` (a run's SHA-256 of its output) is the one `batch` commits.
 fn check_output(output_digest: &[u32; 8], batch: &SealedBatch) -> Result<(), String> {
     let digest: Vec<u8> = output_digest
@@ -762,8 +755,13 @@ fn check_output(output_digest: &[u32; 8], batch: &SealedBatch) -> Result<(), Str
     Ok(())
 }
 
-/// Aggregation keys and the segment shapes they are built for.
-type ShapedKeys = (Vec<Vec<usize>>, Arc<AggregationKeys>);
+/// The keys of one set of segment shapes: the aggregation keys, and the wrap-ready keys once
+/// a wrap-ready job needs them.
+struct ShapeKeys {
+    shapes: Vec<Vec<usize>>,
+    aggregation: AggregationKeys,
+    wrap_ready: std::sync::OnceLock<WrapReadyKeys>,
+}
 
 /// What a worker needs to prove: the keys of the perps guest, the segment size, the store,
 /// and the aggregation keys of the last set of segment shapes it aggregated.
@@ -774,7 +772,7 @@ pub struct BatchProver {
     /// Segments are proven at this catalog's shapes, and aggregated with its keys, when set.
     catalog: Option<Vec<Vec<usize>>>,
     /// Built on a batch's first aggregation job, kept while batches have the same shapes.
-    aggregation: Mutex<Option<ShapedKeys>>,
+    shape_keys: Mutex<Option<Arc<ShapeKeys>>>,
 }
 
 impl std::fmt::Debug for BatchProver {
@@ -801,7 +799,7 @@ impl BatchProver {
             },
             store,
             catalog,
-            aggregation: Mutex::new(None),
+            shape_keys: Mutex::new(None),
         }
     }
 
@@ -890,35 +888,36 @@ impl BatchProver {
         Ok(bytes.len() as u64)
     }
 
-    /// The aggregation keys of `batch`'s segment shapes: the cached ones, or built now.
-    fn aggregation_keys(
-        &self,
-        batch: u64,
-    ) -> Result<(Vec<Vec<usize>>, Arc<AggregationKeys>), String> {
+    /// The keys of `batch`'s segment shapes: the cached ones, or built now.
+    fn shape_keys(&self, batch: u64) -> Result<Arc<ShapeKeys>, String> {
         let bytes = ProofStore::read(&self.store.shapes_path(batch))?;
         let shapes: Vec<Vec<usize>> =
             serde_json::from_slice(&bytes).map_err(|error| format!("the shapes: {error}"))?;
         let mut cached = self
-            .aggregation
+            .shape_keys
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some((kept, keys)) = cached.as_ref()
-            && *kept == shapes
+        if let Some(keys) = cached.as_ref()
+            && keys.shapes == shapes
         {
-            return Ok((shapes, keys.clone()));
+            return Ok(keys.clone());
         }
         let (recursion, _) = parameters_for(self.keys.parameters());
-        let keys = AggregationKeys::new(&self.keys, &shapes, recursion)
+        let aggregation = AggregationKeys::new(&self.keys, &shapes, recursion)
             .map_err(|error| format!("building the aggregation keys: {error}"))?;
-        let keys = Arc::new(keys);
-        *cached = Some((shapes.clone(), keys.clone()));
-        Ok((shapes, keys))
+        let keys = Arc::new(ShapeKeys {
+            shapes,
+            aggregation,
+            wrap_ready: std::sync::OnceLock::new(),
+        });
+        *cached = Some(keys.clone());
+        Ok(keys)
     }
 
     /// Proves the leaves of segments `first..first + count`.
     fn prove_leaves(&self, batch: &SealedBatch, first: u64, count: u64) -> Result<u64, String> {
         let number = batch.input.batch_number;
-        let (_, keys) = self.aggregation_keys(number)?;
+        let keys = &self.shape_keys(number)?.aggregation;
         for index in first..first + count {
             let segment = self.store.segment_proof(number, index)?;
             let leaf = keys
@@ -930,19 +929,16 @@ impl BatchProver {
         Ok(count)
     }
 
-    /// Proves node `index` of `level` from its children (the second with `pair`); the root is
-    /// verified as the batch's final proof and stored as such. Returns the final proof's size
-    /// for the root.
+    /// Proves node `index` of `level` from its children (the second with `pair`).
     fn prove_join(
         &self,
         batch: &SealedBatch,
         level: u32,
         index: u64,
         pair: bool,
-        root: bool,
-    ) -> Result<Option<u64>, String> {
+    ) -> Result<u64, String> {
         let number = batch.input.batch_number;
-        let (shapes, keys) = self.aggregation_keys(number)?;
+        let keys = &self.shape_keys(number)?.aggregation;
         let below = level.checked_sub(1).ok_or("a join at level 0")?;
         let left = self.store.node(number, below, 2 * index)?;
         let right = match pair {
@@ -952,27 +948,38 @@ impl BatchProver {
         let node = keys
             .prove_join(&left, right.as_ref())
             .map_err(|error| format!("node {index} of level {level}: {error}"))?;
-        if !root {
-            ProofStore::write(
-                &self.store.node_path(number, level, index),
-                &node.to_bytes(),
-            )
-            .map_err(|error| format!("storing a node: {error}"))?;
-            return Ok(None);
-        }
-        let run = keys
-            .verify(&self.keys, &node)
+        ProofStore::write(
+            &self.store.node_path(number, level, index),
+            &node.to_bytes(),
+        )
+        .map_err(|error| format!("storing a node: {error}"))?;
+        Ok(1)
+    }
+
+    /// Re-proves the root of level `root_level` in the outer configuration, verifies the
+    /// result as a whole run of the perps guest committing the batch's output, and stores it
+    /// as the batch's final proof. Returns its size.
+    fn wrap_ready(&self, batch: &SealedBatch, root_level: u32) -> Result<u64, String> {
+        let number = batch.input.batch_number;
+        let keys = self.shape_keys(number)?;
+        let root = self.store.node(number, root_level, 0)?;
+        let wrap_ready = keys.wrap_ready.get_or_init(|| {
+            let (_, outer) = parameters_for(self.keys.parameters());
+            WrapReadyKeys::new(&keys.aggregation, outer)
+        });
+        let proof = wrap_ready
+            .prove(&keys.aggregation, &root)
+            .map_err(|error| format!("the wrap-ready proof: {error}"))?;
+        let run = wrap_ready
+            .verify(&self.keys, &proof)
             .map_err(|error| format!("the final proof: {error}"))?;
         check_output(&run.output_digest, batch)?;
-        let shapes: Vec<Vec<u64>> = shapes
-            .iter()
-            .map(|shape| shape.iter().map(|&bits| bits as u64).collect())
-            .collect();
-        let bytes = borsh::to_vec(&(shapes, node.to_bytes())).expect("writing to a vector");
+        let shapes = keys.shapes.clone();
+        let bytes = AggregatedRunProof { shapes, proof }.to_bytes();
         ProofStore::write(&self.store.final_path(number), &bytes)
             .map_err(|error| format!("storing the final proof: {error}"))?;
         let _ = std::fs::remove_dir_all(self.store.batch_dir(number));
-        Ok(Some(bytes.len() as u64))
+        Ok(bytes.len() as u64)
     }
 }
 
@@ -1007,27 +1014,22 @@ pub fn run_job(program: &Program, prover: Option<&BatchProver>, job: &Job) -> Ou
                 }
             })
         }
-        (
-            Task::Join {
-                level,
-                index,
-                pair,
-                root,
-            },
-            Some(prover),
-        ) => outcome(
-            prover.prove_join(batch, level, index, pair, root),
-            |proof| match proof {
-                Some(proof_bytes) => Outcome::Final {
+        (Task::Join { level, index, pair }, Some(prover)) => {
+            outcome(prover.prove_join(batch, level, index, pair), |nodes| {
+                Outcome::Aggregated {
+                    nodes,
+                    proving_ms: elapsed(),
+                }
+            })
+        }
+        (Task::WrapReady { root_level }, Some(prover)) => {
+            outcome(prover.wrap_ready(batch, root_level), |proof_bytes| {
+                Outcome::Final {
                     proving_ms: elapsed(),
                     proof_bytes,
-                },
-                None => Outcome::Aggregated {
-                    nodes: 1,
-                    proving_ms: elapsed(),
-                },
-            },
-        ),
+                }
+            })
+        }
         (task, None) => Outcome::Failed {
             reason: format!("{task:?} needs a worker that proves"),
         },
@@ -1203,23 +1205,20 @@ mod tests {
             expected.extend(joins(segments, level));
             level += 1;
         }
+        expected.push(Task::WrapReady {
+            root_level: level - 1,
+        });
         assert_eq!(aggregation, expected);
-        assert!(matches!(
-            expected.last(),
-            Some(Task::Join { root: true, .. })
-        ));
 
         // The final proof verifies under keys built anew from the shapes it names, as a run
         // of the perps guest that commits the batch's output.
         let bytes = std::fs::read(prover.store.final_path(number)).unwrap();
         assert_eq!(bytes.len() as u64, proof_bytes);
-        let (shapes, root) = decode_final_proof(&bytes).unwrap();
+        let AggregatedRunProof { shapes, proof } = AggregatedRunProof::from_bytes(&bytes).unwrap();
         assert_eq!(shapes, [ceiling]);
-        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
-            assert!(decode_final_proof(&bytes[..cut]).is_none(), "{cut} bytes");
-        }
         let keys = AggregationKeys::new(&prover.keys, &shapes, StarkParameters::testing()).unwrap();
-        let run = keys.verify(&prover.keys, &root).unwrap();
+        let wrap_ready = WrapReadyKeys::new(&keys, StarkParameters::testing());
+        let run = wrap_ready.verify(&prover.keys, &proof).unwrap();
         assert_eq!(u64::from(run.segments), segments);
         check_output(&run.output_digest, &batch).unwrap();
         let other = small_batch(2, 100);
@@ -1230,42 +1229,40 @@ mod tests {
         );
     }
 
-    proptest::proptest! {
-        #[test]
-        fn a_final_proof_decoder_takes_any_bytes_without_panicking(
-            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
-            root in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
-        ) {
-            let _ = decode_final_proof(&bytes);
-            // Well-formed shapes around a root that is not a proof reach its decoder.
-            let framed = borsh::to_vec(&(vec![vec![3u64, 16]], root)).unwrap();
-            let _ = decode_final_proof(&framed);
-        }
-    }
-
     #[test]
     fn the_tree_joins_pairs_level_by_level_with_an_odd_one_out_alone() {
-        let shape = |segments, level| -> Vec<(u64, bool, bool)> {
+        let shape = |segments, level| -> Vec<(u64, bool)> {
             joins(segments, level)
                 .into_iter()
                 .map(|task| match task {
-                    Task::Join {
-                        index, pair, root, ..
-                    } => (index, pair, root),
+                    Task::Join { index, pair, .. } => (index, pair),
                     task => panic!("{task:?}"),
                 })
                 .collect()
         };
         let sizes: Vec<u64> = (0..4).map(|level| tree_level_size(5, level)).collect();
         assert_eq!(sizes, [5, 3, 2, 1]);
-        assert_eq!(
-            shape(5, 1),
-            [(0, true, false), (1, true, false), (2, false, false)]
-        );
-        assert_eq!(shape(5, 2), [(0, true, false), (1, false, false)]);
-        assert_eq!(shape(5, 3), [(0, true, true)]);
-        // A one-segment batch's root joins its leaf alone: a final proof is always a join.
-        assert_eq!(shape(1, 1), [(0, false, true)]);
+        assert_eq!(shape(5, 1), [(0, true), (1, true), (2, false)]);
+        assert_eq!(shape(5, 2), [(0, true), (1, false)]);
+        assert_eq!(shape(5, 3), [(0, true)]);
+        // A one-segment batch's root joins its leaf alone: a final proof is always a join's.
+        assert_eq!(shape(1, 1), [(0, false)]);
+        // The wrap-ready step follows the root's level.
+        let aggregating = |level, done| BatchStatus::Aggregating {
+            cycles: 1,
+            segments: 5,
+            proving_ms: 0,
+            level,
+            done,
+        };
+        let plan = Some(Plan::new(2, true));
+        let joined = Outcome::Aggregated {
+            nodes: 1,
+            proving_ms: 0,
+        };
+        let (status, tasks) = advance(plan, Some(aggregating(3, 0)), joined);
+        assert_eq!(status, aggregating(4, 0));
+        assert_eq!(tasks, [Task::WrapReady { root_level: 3 }]);
     }
 
     #[test]
