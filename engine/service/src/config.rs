@@ -193,6 +193,10 @@ pub struct Prover {
     /// that every batch is aggregated with the same keys (built once per worker). None: the
     /// keys of each batch's own shapes.
     pub catalog: Option<PathBuf>,
+    /// With `aggregate` and `catalog`: the keys of the catalog's Groth16 circuit
+    /// (`gnomon setup --aggregate`); each final proof is then wrapped for the settlement
+    /// program.
+    pub groth16_keys: Option<PathBuf>,
     /// Prove with the test parameters (a handful of queries, no security): for tests and
     /// demonstrations of the pipeline only.
     pub insecure_test_parameters: bool,
@@ -215,6 +219,7 @@ impl Default for Prover {
             segments_per_job: 4,
             aggregate: false,
             catalog: None,
+            groth16_keys: None,
             insecure_test_parameters: false,
             queue_url: None,
             proof_dir: None,
@@ -229,8 +234,13 @@ impl Prover {
 
     /// How batches are proven, when the engine proves.
     pub fn plan(&self) -> Option<Plan> {
-        self.prove
-            .then(|| Plan::new(self.segments_per_job, self.aggregate))
+        self.prove.then(|| {
+            let plan = Plan::new(self.segments_per_job, self.aggregate);
+            match self.groth16_keys {
+                Some(_) => plan.wrapped(),
+                None => plan,
+            }
+        })
     }
 
     pub fn parameters(&self) -> StarkParameters {
@@ -291,6 +301,12 @@ impl Config {
         }
         self.prover.queue()?;
         self.prover.catalog()?;
+        anyhow::ensure!(
+            self.prover.groth16_keys.is_none()
+                || (self.prover.aggregate && self.prover.catalog.is_some()),
+            "prover.groth16_keys wraps final proofs of a catalog: set prover.aggregate and \
+             prover.catalog"
+        );
         Ok(())
     }
 

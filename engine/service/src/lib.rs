@@ -59,6 +59,8 @@ use crate::batches::BatchStore;
 use crate::config::Config;
 use crate::history::StoredHistory;
 use crate::market_data::Update;
+use gnomon_wrap::keys::KeysDir;
+
 use crate::prover::{BatchProver, JobQueue, LocalQueue, PostgresQueue, ProofStore};
 use crate::sequencer::{Command, Parts, Sequencer};
 use crate::snapshot::Snapshots;
@@ -222,6 +224,7 @@ fn spawn_workers(
             config.prover.segment_size()?,
             ProofStore::open(&config.proof_dir())?,
             config.prover.catalog()?,
+            config.prover.groth16_keys.as_deref().map(KeysDir::new),
         )))
     } else {
         None

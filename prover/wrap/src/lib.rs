@@ -23,6 +23,8 @@
 //!   statement and the two public inputs (the program commitment and the output digest).
 //! - [`groth16`]: its setup (single-party, for development; the ceremony that replaces it is
 //!   written down there), its prover, and the check a settlement program makes.
+//! - [`keys`]: a setup's keys on disk, with what circuit they are for, checked before proving
+//!   (`gnomon setup` writes them; `gnomon wrap` and the engine's workers read them).
 //!
 //! It must never accept what the native verifier rejects, nor reject what it accepts: every
 //! gadget constrains each value it witnesses (range checks, canonical decompositions, no
@@ -32,7 +34,8 @@
 //! cap (every outer-configuration tree has them); the Poseidon2 round constants are
 //! regenerated here by the machine's documented procedure (its copy is private) and the tests
 //! compare the gadget with the machine's permutation.
-//! It holds no keys and performs no setup; it must never fix values the circuit should bind
+//! Its circuit holds no keys (the [`keys`] module keeps a setup's keys on disk, apart from
+//! it); it must never fix values the circuit should bind
 //! (every proof value is a witness, every parameter a compile-time constant of the
 //! configuration).
 //!
@@ -193,6 +196,7 @@ pub mod challenger;
 pub mod extension;
 pub mod fri;
 pub mod groth16;
+pub mod keys;
 pub mod merkle;
 pub mod native;
 pub mod pcs;

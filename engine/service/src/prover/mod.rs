@@ -31,6 +31,8 @@ use gnomon_machine::segment::{MachineKeys, SegmentProof};
 use gnomon_recursion::aggregation::{
     AggregatedRunProof, AggregationKeys, AggregationProof, WrapReadyKeys, parameters_for, shapes_of,
 };
+use gnomon_wrap::keys::{KeysDir, aggregated_circuit, split_wrapped};
+use gnomon_wrap::verifier::{VerifierShape, VerifierWitness};
 use serde::{Deserialize, Serialize};
 
 use crate::batches::BatchStore;
@@ -71,9 +73,16 @@ pub enum BatchStatus {
         level: u32,
         done: u64,
     },
+    /// The final proof verifies and is being wrapped in a Groth16 proof.
+    Wrapping {
+        cycles: u64,
+        segments: u64,
+        proving_ms: u64,
+    },
     /// Every segment is proven, and the proofs verify as one run that commits the batch's
-    /// output (aggregating: the wrap-ready final proof verifies, and says so). `proof_bytes`
-    /// is the size of the run proof, or of the final proof when aggregating.
+    /// output (aggregating: the wrap-ready final proof verifies, and says so; wrapping: so
+    /// does its Groth16 proof). `proof_bytes` is the size of the run proof, of the final
+    /// proof when aggregating, or of the Groth16 proof and its public inputs when wrapping.
     Proven {
         cycles: u64,
         segments: u64,
@@ -105,6 +114,8 @@ pub enum Task {
     /// Re-prove the root (the node of level `root_level`) in the outer configuration: the
     /// batch's final proof, the one the Groth16 wrap takes.
     WrapReady { root_level: u32 },
+    /// Wrap the final proof in a Groth16 proof for the settlement program.
+    Groth16,
 }
 
 /// How batches are proven, fixed when a batch is queued so that whichever process completes
@@ -115,6 +126,9 @@ pub struct Plan {
     pub segments_per_job: u64,
     /// Fold the segment proofs into one proof by recursion, after checking them as one run.
     pub aggregate: bool,
+    /// Wrap the final proof in a Groth16 proof, the one the settlement program checks.
+    #[serde(default)]
+    pub groth16: bool,
 }
 
 impl Plan {
@@ -122,6 +136,16 @@ impl Plan {
         Self {
             segments_per_job: segments_per_job.max(1),
             aggregate,
+            groth16: false,
+        }
+    }
+
+    /// This plan, aggregating and then wrapping in Groth16.
+    pub fn wrapped(self) -> Self {
+        Self {
+            aggregate: true,
+            groth16: true,
+            ..self
         }
     }
 }
@@ -162,6 +186,11 @@ pub enum Outcome {
     },
     /// The wrap-ready proof made and verified as the batch's final proof.
     Final {
+        proving_ms: u64,
+        proof_bytes: u64,
+    },
+    /// The Groth16 proof made and checked as the settlement program checks it.
+    Wrapped {
         proving_ms: u64,
         proof_bytes: u64,
     },
@@ -389,7 +418,7 @@ fn advance(
     current: Option<BatchStatus>,
     outcome: Outcome,
 ) -> (BatchStatus, Vec<Task>) {
-    use BatchStatus::{Aggregating, Executed, Proven, Proving};
+    use BatchStatus::{Aggregating, Executed, Proven, Proving, Wrapping};
     match (outcome, current, plan) {
         (Outcome::Failed { reason }, _, _) => (BatchStatus::Failed { reason }, Vec::new()),
         (Outcome::Executed { cycles, segments }, _, None) => {
@@ -508,6 +537,35 @@ fn advance(
                 segments,
                 proving_ms: before,
                 ..
+            }),
+            plan,
+        ) => {
+            let proving_ms = before + proving_ms;
+            if plan.is_some_and(|plan| plan.groth16) {
+                let status = Wrapping {
+                    cycles,
+                    segments,
+                    proving_ms,
+                };
+                return (status, vec![Task::Groth16]);
+            }
+            let status = Proven {
+                cycles,
+                segments,
+                proving_ms,
+                proof_bytes,
+            };
+            (status, Vec::new())
+        }
+        (
+            Outcome::Wrapped {
+                proving_ms,
+                proof_bytes,
+            },
+            Some(Wrapping {
+                cycles,
+                segments,
+                proving_ms: before,
             }),
             _,
         ) => {
@@ -680,7 +738,8 @@ pub fn execute_batch(program: &Program, batch: &SealedBatch, options: &Options) 
 /// segment proof, then (aggregating) the segment shapes and a file per tree node; at the end
 /// the batch's run proof (`batch-N.proof`, the segment proofs) and, aggregating, its final
 /// proof (`batch-N.final.proof`: an `AggregatedRunProof`, the wrap-ready proof with the
-/// segment shapes its keys are built for, which `gnomon wrap --aggregate` takes). Files are written whole
+/// segment shapes its keys are built for, which `gnomon wrap --aggregate` takes) and, wrapping,
+/// its Groth16 proof (`batch-N.groth16`: the proof and its two public inputs). Files are written whole
 /// (`files::write_atomically`), so a reader never sees part of a proof.
 #[derive(Clone, Debug)]
 pub struct ProofStore {
@@ -716,6 +775,11 @@ impl ProofStore {
     /// Where the run proof of `batch` is, once it is proven.
     pub fn run_path(&self, batch: u64) -> PathBuf {
         self.dir.join(format!("batch-{batch:010}.proof"))
+    }
+
+    /// Where the Groth16 proof of `batch` (and its public inputs) is, once it is wrapped.
+    pub fn groth16_path(&self, batch: u64) -> PathBuf {
+        self.dir.join(format!("batch-{batch:010}.groth16"))
     }
 
     /// Where the final proof of `batch` is, once it is aggregated.
@@ -773,6 +837,8 @@ pub struct BatchProver {
     catalog: Option<Vec<Vec<usize>>>,
     /// Built on a batch's first aggregation job, kept while batches have the same shapes.
     shape_keys: Mutex<Option<Arc<ShapeKeys>>>,
+    /// The Groth16 keys of the catalog's circuit (`gnomon setup --aggregate`), for wrapping.
+    groth16: Option<KeysDir>,
 }
 
 impl std::fmt::Debug for BatchProver {
@@ -790,6 +856,7 @@ impl BatchProver {
         segment_size: SegmentSize,
         store: ProofStore,
         catalog: Option<Vec<Vec<usize>>>,
+        groth16: Option<KeysDir>,
     ) -> Self {
         Self {
             keys: MachineKeys::new(program, parameters),
@@ -800,6 +867,7 @@ impl BatchProver {
             store,
             catalog,
             shape_keys: Mutex::new(None),
+            groth16,
         }
     }
 
@@ -888,11 +956,16 @@ impl BatchProver {
         Ok(bytes.len() as u64)
     }
 
-    /// The keys of `batch`'s segment shapes: the cached ones, or built now.
+    /// The keys of `batch`'s segment shapes.
     fn shape_keys(&self, batch: u64) -> Result<Arc<ShapeKeys>, String> {
         let bytes = ProofStore::read(&self.store.shapes_path(batch))?;
         let shapes: Vec<Vec<usize>> =
             serde_json::from_slice(&bytes).map_err(|error| format!("the shapes: {error}"))?;
+        self.keys_of(shapes)
+    }
+
+    /// The keys of segment shapes `shapes`: the cached ones, or built now.
+    fn keys_of(&self, shapes: Vec<Vec<usize>>) -> Result<Arc<ShapeKeys>, String> {
         let mut cached = self
             .shape_keys
             .lock()
@@ -963,10 +1036,7 @@ impl BatchProver {
         let number = batch.input.batch_number;
         let keys = self.shape_keys(number)?;
         let root = self.store.node(number, root_level, 0)?;
-        let wrap_ready = keys.wrap_ready.get_or_init(|| {
-            let (_, outer) = parameters_for(self.keys.parameters());
-            WrapReadyKeys::new(&keys.aggregation, outer)
-        });
+        let wrap_ready = self.wrap_ready_keys(&keys);
         let proof = wrap_ready
             .prove(&keys.aggregation, &root)
             .map_err(|error| format!("the wrap-ready proof: {error}"))?;
@@ -980,6 +1050,49 @@ impl BatchProver {
             .map_err(|error| format!("storing the final proof: {error}"))?;
         let _ = std::fs::remove_dir_all(self.store.batch_dir(number));
         Ok(bytes.len() as u64)
+    }
+
+    fn wrap_ready_keys<'a>(&self, keys: &'a ShapeKeys) -> &'a WrapReadyKeys {
+        keys.wrap_ready.get_or_init(|| {
+            let (_, outer) = parameters_for(self.keys.parameters());
+            WrapReadyKeys::new(&keys.aggregation, outer)
+        })
+    }
+
+    /// Wraps the batch's final proof in a Groth16 proof with the keys of its circuit, checks
+    /// that its public inputs are the program's and the batch's output, and stores it.
+    /// Returns its size (the proof and its public inputs).
+    fn groth16(&self, batch: &SealedBatch) -> Result<u64, String> {
+        let number = batch.input.batch_number;
+        let dir = self
+            .groth16
+            .as_ref()
+            .ok_or("this worker has no Groth16 keys (prover.groth16_keys)")?;
+        let bytes = ProofStore::read(&self.store.final_path(number))?;
+        let AggregatedRunProof { shapes, proof } = AggregatedRunProof::from_bytes(&bytes)
+            .map_err(|error| format!("the final proof: {error}"))?;
+        let keys = self.keys_of(shapes)?;
+        let wrap_ready = self.wrap_ready_keys(&keys);
+        let failed = |error: &dyn std::fmt::Display| format!("wrapping: {error}");
+        let shape =
+            VerifierShape::aggregated(wrap_ready, &self.keys).map_err(|error| failed(&error))?;
+        dir.check_circuit(&aggregated_circuit(
+            &self.keys,
+            wrap_ready,
+            &keys.shapes,
+            &shape,
+        ))
+        .map_err(|error| failed(&error))?;
+        let witness = VerifierWitness::aggregated(&shape, wrap_ready, &self.keys, proof)
+            .map_err(|error| failed(&error))?;
+        let wrapped = dir.wrap(&shape, &witness).map_err(|error| failed(&error))?;
+        let (_, inputs) = split_wrapped(&wrapped).expect("a wrapped proof");
+        if inputs[1] != batch.output.digest() {
+            return Err("the Groth16 proof's output input is not the batch's".into());
+        }
+        ProofStore::write(&self.store.groth16_path(number), &wrapped)
+            .map_err(|error| format!("storing the Groth16 proof: {error}"))?;
+        Ok(wrapped.len() as u64)
     }
 }
 
@@ -1020,6 +1133,12 @@ pub fn run_job(program: &Program, prover: Option<&BatchProver>, job: &Job) -> Ou
                     nodes,
                     proving_ms: elapsed(),
                 }
+            })
+        }
+        (Task::Groth16, Some(prover)) => {
+            outcome(prover.groth16(batch), |proof_bytes| Outcome::Wrapped {
+                proving_ms: elapsed(),
+                proof_bytes,
             })
         }
         (Task::WrapReady { root_level }, Some(prover)) => {
@@ -1100,10 +1219,14 @@ mod tests {
     }
 
     fn prover(dir: &Path) -> BatchProver {
-        prover_in(dir, None)
+        prover_in(dir, None, None)
     }
 
-    fn prover_in(dir: &Path, catalog: Option<Vec<Vec<usize>>>) -> BatchProver {
+    fn prover_in(
+        dir: &Path,
+        catalog: Option<Vec<Vec<usize>>>,
+        groth16: Option<KeysDir>,
+    ) -> BatchProver {
         let program = Program::from_elf(crate::PERPS_ELF).unwrap();
         BatchProver::new(
             &program,
@@ -1111,6 +1234,7 @@ mod tests {
             SegmentSize::new(15).unwrap(),
             ProofStore::open(dir).unwrap(),
             catalog,
+            groth16,
         )
     }
 
@@ -1167,9 +1291,10 @@ mod tests {
     }
 
     /// With a catalog: one shape that holds every segment of the batch (each table at its
-    /// tallest among them), so every segment but the tallest is proven padded.
+    /// tallest among them), so every segment but the tallest is proven padded; the final
+    /// proof is wrapped with the Groth16 keys of the catalog's circuit, set up beforehand.
     #[test]
-    fn a_batch_is_aggregated_into_one_final_proof_in_jobs_of_leaves_and_joins() {
+    fn a_batch_is_aggregated_and_wrapped_in_jobs_of_leaves_joins_and_final_steps() {
         let dir = tempfile::tempdir().unwrap();
         let batch = small_batch(3, 100);
         let shapes = {
@@ -1190,8 +1315,23 @@ mod tests {
         let ceiling: Vec<usize> = (0..shapes[0].len())
             .map(|table| shapes.iter().map(|shape| shape[table]).max().unwrap())
             .collect();
-        let prover = prover_in(dir.path(), Some(vec![ceiling.clone()]));
-        let (tasks, segments, proof_bytes) = prove(&prover, Plan::new(2, true), &batch);
+        let catalog = vec![ceiling];
+        let machine = &prover(dir.path()).keys;
+        let aggregation =
+            AggregationKeys::new(machine, &catalog, StarkParameters::testing()).unwrap();
+        let wrap_ready = WrapReadyKeys::new(&aggregation, StarkParameters::testing());
+        let shape = VerifierShape::aggregated(&wrap_ready, machine).unwrap();
+        let circuit = aggregated_circuit(machine, &wrap_ready, &catalog, &shape);
+        let keys_dir = dir.path().join("groth16");
+        let setup = KeysDir::new(&keys_dir).setup(&shape, &circuit).unwrap();
+
+        let prover = prover_in(
+            dir.path(),
+            Some(catalog.clone()),
+            Some(KeysDir::new(&keys_dir)),
+        );
+        let plan = Plan::new(2, true).wrapped();
+        let (tasks, segments, proof_bytes) = prove(&prover, plan, &batch);
         let number = batch.input.batch_number;
         let aggregation: Vec<Task> = tasks
             .into_iter()
@@ -1208,16 +1348,26 @@ mod tests {
         expected.push(Task::WrapReady {
             root_level: level - 1,
         });
+        expected.push(Task::Groth16);
         assert_eq!(aggregation, expected);
 
-        // The final proof verifies under keys built anew from the shapes it names, as a run
-        // of the perps guest that commits the batch's output.
+        // The Groth16 proof passes groth16-solana's check for the program and the batch's
+        // output, and no other.
+        let wrapped = std::fs::read(prover.store.groth16_path(number)).unwrap();
+        assert_eq!(wrapped.len() as u64, proof_bytes);
+        let (proof, inputs) = split_wrapped(&wrapped).unwrap();
+        let vk = &setup.verifying_key;
+        gnomon_wrap::groth16::verify(vk, &proof, &inputs).unwrap();
+        assert_eq!(inputs[1], batch.output.digest());
+        let mut other = inputs;
+        other[1] = small_batch(2, 100).output.digest();
+        assert!(gnomon_wrap::groth16::verify(vk, &proof, &other).is_err());
+
+        // The final proof it wraps verifies under keys built for the shapes it names, as a
+        // run of the perps guest that commits the batch's output.
         let bytes = std::fs::read(prover.store.final_path(number)).unwrap();
-        assert_eq!(bytes.len() as u64, proof_bytes);
         let AggregatedRunProof { shapes, proof } = AggregatedRunProof::from_bytes(&bytes).unwrap();
-        assert_eq!(shapes, [ceiling]);
-        let keys = AggregationKeys::new(&prover.keys, &shapes, StarkParameters::testing()).unwrap();
-        let wrap_ready = WrapReadyKeys::new(&keys, StarkParameters::testing());
+        assert_eq!(shapes, catalog);
         let run = wrap_ready.verify(&prover.keys, &proof).unwrap();
         assert_eq!(u64::from(run.segments), segments);
         check_output(&run.output_digest, &batch).unwrap();
