@@ -413,16 +413,17 @@ function explorerHtml(): string {
     .reverse()
     .map((x) => {
       const p = x.proof;
-      const ran = ['executed', 'proving', 'aggregating', 'proven'].includes(p.status);
+      const ran = ['executed', 'proving', 'aggregating', 'wrapping', 'proven'].includes(p.status);
       const detail = ran ? `${Number(p.cycles).toLocaleString('en-US')}` : p.status === 'running' ? `worker ${esc(p.worker ?? '')}, attempt ${p.attempt}` : p.status === 'failed' ? esc(p.reason ?? '') : '';
       const label =
         p.status === 'executed' ? 'executed in guest'
         : p.status === 'proving' ? `proving ${p.proven}/${p.segments}`
         : p.status === 'aggregating' ? `aggregating: level ${p.level}, ${p.done} done`
+        : p.status === 'wrapping' ? 'wrapping in Groth16'
         : p.status === 'proven' ? 'STARK proven'
         : p.status;
       const bytes = Number(p.proof_bytes);
-      const size = bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 2 ** 10).toFixed(0)} KiB`;
+      const size = bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : bytes >= 2 ** 10 ? `${(bytes / 2 ** 10).toFixed(0)} KiB` : `${bytes} bytes`;
       const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${p.status === 'proven' ? ` · ${size}` : ''}`;
       const sum = x.summary;
       return `<tr data-testid="batch" data-batch="${x.batch}" data-status="${p.status}">
