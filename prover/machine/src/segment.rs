@@ -62,6 +62,8 @@ pub enum ProveError {
     SegmentTooLong { index: u32, cycles: u32 },
     #[error("the STARK prover failed: {0}")]
     Stark(String),
+    #[error("a shape of {found} tables for a machine of {expected}")]
+    ShapeLength { expected: usize, found: usize },
     #[error("the {table} table has {height} rows, which a shape of {requested} cannot hold")]
     DoesNotFit {
         table: &'static str,
@@ -291,14 +293,22 @@ impl<H: Hashing> MachineKeys<H> {
 
     /// Proves `segment` of this program.
     pub fn prove_segment(&self, segment: &Segment) -> Result<SegmentProof<H>, ProveError> {
+        let (record, traces) = self.provable_traces(segment)?;
+        self.prove_traces(&record.public_values.to_field_elements(), &traces)
+    }
+
+    /// [`Self::traces`] of a segment short enough to prove.
+    fn provable_traces(
+        &self,
+        segment: &Segment,
+    ) -> Result<(ExecutionRecord, Vec<RowMajorMatrix<F>>), ProveError> {
         if segment.cycles > 1 << MAX_SEGMENT_LOG2 {
             return Err(ProveError::SegmentTooLong {
                 index: segment.index,
                 cycles: segment.cycles,
             });
         }
-        let (record, traces) = self.traces(segment);
-        self.prove_traces(&record.public_values.to_field_elements(), &traces)
+        Ok(self.traces(segment))
     }
 
     /// The shape (degree bits) of `segment`'s tables, unpadded.
@@ -315,11 +325,10 @@ impl<H: Hashing> MachineKeys<H> {
         degree_bits: &[usize],
     ) -> Result<Vec<RowMajorMatrix<F>>, ProveError> {
         if degree_bits.len() != self.airs.len() {
-            return Err(ProveError::Stark(format!(
-                "a shape of {} tables for a machine of {}",
-                degree_bits.len(),
-                self.airs.len()
-            )));
+            return Err(ProveError::ShapeLength {
+                expected: self.airs.len(),
+                found: degree_bits.len(),
+            });
         }
         self.airs
             .iter()
@@ -348,13 +357,7 @@ impl<H: Hashing> MachineKeys<H> {
         segment: &Segment,
         catalog: &[Vec<usize>],
     ) -> Result<SegmentProof<H>, ProveError> {
-        if segment.cycles > 1 << MAX_SEGMENT_LOG2 {
-            return Err(ProveError::SegmentTooLong {
-                index: segment.index,
-                cycles: segment.cycles,
-            });
-        }
-        let (record, traces) = self.traces(segment);
+        let (record, traces) = self.provable_traces(segment)?;
         let natural = degree_bits_of(&traces);
         let cells = |shape: &[usize]| -> u128 {
             self.airs
@@ -363,11 +366,21 @@ impl<H: Hashing> MachineKeys<H> {
                 .map(|(air, &bits)| (p3_air::BaseAir::<F>::width(air) as u128) << bits.min(64))
                 .sum()
         };
+        // A shape holds the segment when every table fits and the preprocessed ones, whose
+        // heights are the program's, are exactly as tall.
+        let holds =
+            |shape: &&Vec<usize>| {
+                shape.len() == natural.len()
+                    && self.airs.iter().zip(shape.iter().zip(&natural)).all(
+                        |(air, (&bits, &own))| match p3_air::BaseAir::<F>::preprocessed_width(air) {
+                            0 => bits >= own,
+                            _ => bits == own,
+                        },
+                    )
+            };
         let shape = catalog
             .iter()
-            .filter(|shape| {
-                shape.len() == natural.len() && shape.iter().zip(&natural).all(|(a, b)| a >= b)
-            })
+            .filter(holds)
             .min_by_key(|shape| cells(shape))
             .ok_or(ProveError::OutsideCatalog {
                 degree_bits: natural,

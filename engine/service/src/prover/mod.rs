@@ -176,6 +176,8 @@ pub enum Outcome {
         count: u64,
         proving_ms: u64,
     },
+    /// The segment proofs checked as one run: `proof_bytes` is the run proof's size (0 when
+    /// aggregating, which writes no run proof).
     Verified {
         proof_bytes: u64,
     },
@@ -735,12 +737,14 @@ pub fn execute_batch(program: &Program, batch: &SealedBatch, options: &Options) 
 }
 
 /// Where proofs are kept, under one directory per batch while it is being proven: a file per
-/// segment proof, then (aggregating) the segment shapes and a file per tree node; at the end
-/// the batch's run proof (`batch-N.proof`, the segment proofs) and, aggregating, its final
-/// proof (`batch-N.final.proof`: an `AggregatedRunProof`, the wrap-ready proof with the
-/// segment shapes its keys are built for, which `gnomon wrap --aggregate` takes) and, wrapping,
-/// its Groth16 proof (`batch-N.groth16`: the proof and its two public inputs). Files are written whole
-/// (`files::write_atomically`), so a reader never sees part of a proof.
+/// segment proof, then (aggregating) the segment shapes and a file per tree node. At the end:
+/// - without aggregation, the batch's run proof (`batch-N.proof`, the segment proofs);
+/// - aggregating, its final proof (`batch-N.final.proof`: an `AggregatedRunProof`, the
+///   wrap-ready proof with the segment shapes its keys are built for, the format `gnomon
+///   prove --aggregate` writes) and, wrapping, its Groth16 proof (`batch-N.groth16`: the proof
+///   and its two public inputs).
+///
+/// Files are written whole (`files::write_atomically`), so a reader never sees part of a proof.
 #[derive(Clone, Debug)]
 pub struct ProofStore {
     dir: PathBuf,
@@ -828,7 +832,7 @@ struct ShapeKeys {
 }
 
 /// What a worker needs to prove: the keys of the perps guest, the segment size, the store,
-/// and the aggregation keys of the last set of segment shapes it aggregated.
+/// the keys of the last set of segment shapes it aggregated, and the Groth16 keys.
 pub struct BatchProver {
     keys: MachineKeys,
     options: Options,
@@ -923,8 +927,8 @@ impl BatchProver {
     }
 
     /// Verifies the batch's segment proofs as one run that commits the batch's output, and
-    /// joins them into the run proof; `aggregate`: keeps them, with their shapes, for the
-    /// aggregation jobs.
+    /// joins them into the run proof; `aggregate`: keeps them instead, with their shapes, for
+    /// the aggregation jobs, whose final proof replaces the run proof.
     fn verify_run(&self, batch: &SealedBatch, segments: u64, aggregate: bool) -> Outcome {
         outcome(self.join(batch, segments, aggregate), |proof_bytes| {
             Outcome::Verified { proof_bytes }
@@ -946,13 +950,12 @@ impl BatchProver {
             let shapes = serde_json::to_vec(&shapes).expect("shapes serialize");
             ProofStore::write(&self.store.shapes_path(number), &shapes)
                 .map_err(|error| format!("storing the segment shapes: {error}"))?;
+            return Ok(0);
         }
         let bytes = RunProof { segments: proofs }.to_bytes();
         ProofStore::write(&self.store.run_path(number), &bytes)
             .map_err(|error| format!("storing the run proof: {error}"))?;
-        if !aggregate {
-            let _ = std::fs::remove_dir_all(self.store.batch_dir(number));
-        }
+        let _ = std::fs::remove_dir_all(self.store.batch_dir(number));
         Ok(bytes.len() as u64)
     }
 
