@@ -37,14 +37,21 @@
 //! the batch (32 bytes each, by market id; see [`crate::prices`]): with the oracle's public
 //! feed, anyone can check which prices the batch consumed.
 //!
-//! # The public input
+//! # What the guest commits, and the public input
 //!
-//! The guest commits exactly `borsh(BatchOutput)`; the proof binds the SHA-256 of what the
-//! guest committed. [`BatchOutput::digest`] turns it into the one public input the on-chain
-//! verifier takes beside the program commitment: the SHA-256 as a 32-byte big-endian
-//! integer with its first byte cleared, i.e. truncated to 248 bits, below BN254's scalar
-//! field modulus (about 2^253.6). Truncation, not reduction: it is one byte on chain and in
-//! the circuit, and 248 bits keep 124-bit collision resistance.
+//! A batch's lists can be far larger than a Solana transaction, so the guest commits the
+//! fixed-size [`BatchOutput::header`] (304 bytes), which the settlement program takes whole
+//! and then checks the lists against in chunks: the fixed-size fields as above (232 bytes),
+//! then `balance_count: u32, balances_hash: [u8; 32], withdrawal_count: u32,
+//! withdrawals_hash: [u8; 32]`, where a list hash is `sha256(borsh(first entry) || list hash
+//! of the rest)`, ending in 32 zero bytes. It is byte for byte the settlement verification
+//! core's `BatchHeader` (`gnomon-settlement-verifier`, whose tests check it).
+//!
+//! The proof binds the SHA-256 of what the guest committed. [`BatchOutput::digest`] turns it
+//! into the one public input the on-chain verifier takes beside the program commitment: the
+//! SHA-256 as a 32-byte big-endian integer with its first byte cleared, i.e. truncated to 248
+//! bits, below BN254's scalar field modulus (about 2^253.6). Truncation, not reduction: it is
+//! one byte on chain and in the circuit, and 248 bits keep 124-bit collision resistance.
 //!
 //! `BatchWitness` = `global: GlobalState, accounts_root: [u32; 8],
 //! accounts: Vec<AccountWitness { id: u32, prior: Option<Account> }>, proof: MultiProof`:
@@ -172,15 +179,57 @@ pub struct BatchOutput {
     pub withdrawals: Vec<Withdrawal>,
 }
 
+/// Bytes of [`BatchOutput::header`].
+pub const HEADER_LEN: usize = 304;
+/// Bytes of the output's fixed-size fields: the header's first bytes, and the borsh
+/// encoding's.
+const FIXED_LEN: usize = 232;
+
 impl BatchOutput {
+    /// What the guest commits (see the module documentation): the fixed-size fields as borsh
+    /// encodes them, then each list as its length (u32) and its list hash.
+    pub fn header(&self) -> [u8; HEADER_LEN] {
+        let mut header = [0u8; HEADER_LEN];
+        let fixed = (
+            &self.exchange_id,
+            self.batch_number,
+            &self.prior_root,
+            &self.new_root,
+            &self.time,
+            &self.deposits,
+            &self.oracle_digest,
+        );
+        // Encoding into memory cannot fail; a test checks that the fields fill FIXED_LEN.
+        let fixed = borsh::to_vec(&fixed).unwrap_or_default();
+        header[..FIXED_LEN].copy_from_slice(&fixed);
+        let lists = [
+            (self.balances.len(), list_hash(&self.balances)),
+            (self.withdrawals.len(), list_hash(&self.withdrawals)),
+        ];
+        for ((count, hash), at) in lists.into_iter().zip([FIXED_LEN, FIXED_LEN + 36]) {
+            header[at..at + 4].copy_from_slice(&(count as u32).to_le_bytes());
+            header[at + 4..at + 36].copy_from_slice(&hash);
+        }
+        header
+    }
+
     /// The proof's public input (see the module documentation): [`public_input`] of the
-    /// SHA-256 of the borsh encoding.
+    /// SHA-256 of the [header](Self::header).
     pub fn digest(&self) -> [u8; 32] {
+        public_input(&Sha256::digest(self.header()).into())
+    }
+}
+
+/// The list hash of `entries`: `sha256(borsh(first) || list hash of the rest)`, folded from
+/// the back of the list, whose end is 32 zero bytes.
+fn list_hash<T: BorshSerialize>(entries: &[T]) -> [u8; 32] {
+    entries.iter().rev().fold([0u8; 32], |tail, entry| {
         let mut hasher = Sha256::new();
         // Writing into a hasher cannot fail.
-        let _ = self.serialize(&mut HashWriter(&mut hasher));
-        public_input(&hasher.finalize().into())
-    }
+        let _ = entry.serialize(&mut HashWriter(&mut hasher));
+        hasher.update(tail);
+        hasher.finalize().into()
+    })
 }
 
 /// The public input for a committed output whose SHA-256 is `output_sha256` (what a run

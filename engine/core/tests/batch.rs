@@ -358,8 +358,29 @@ fn the_output_names_the_exchange_its_time_and_its_public_input() {
         bytes[232..236],
         (output.balances.len() as u32).to_le_bytes()
     );
+
+    // The header is the fixed-size fields, then each list's length and list hash.
     use sha2::Digest as _;
-    let sha: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+    let header = output.header();
+    assert_eq!(header[..232], bytes[..232]);
+    assert!(!output.balances.is_empty());
+    fn list_hash<T: borsh::BorshSerialize>(entries: &[T]) -> [u8; 32] {
+        entries.iter().rev().fold([0; 32], |tail, entry| {
+            let bytes = [borsh::to_vec(entry).unwrap().as_slice(), &tail].concat();
+            sha2::Sha256::digest(bytes).into()
+        })
+    }
+    assert_eq!(
+        header[232..236],
+        (output.balances.len() as u32).to_le_bytes()
+    );
+    assert_eq!(header[236..268], list_hash(&output.balances));
+    assert_eq!(
+        header[268..272],
+        (output.withdrawals.len() as u32).to_le_bytes()
+    );
+    assert_eq!(header[272..304], list_hash(&output.withdrawals));
+    let sha: [u8; 32] = sha2::Sha256::digest(header).into();
     let digest = output.digest();
     assert_eq!(digest, public_input(&sha));
     assert_eq!(digest[0], 0, "248 bits: below the BN254 scalar field");

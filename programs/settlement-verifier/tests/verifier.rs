@@ -352,6 +352,12 @@ fn the_header_round_trips_and_mirrors_the_engine_encoding() {
         list_hash(&balance_entries, &EMPTY_LIST_HASH),
         mirrored.balances_hash
     );
+    // What the guest commits is this header, and the public input is its digest.
+    assert_eq!(output.header(), mirrored.to_bytes());
+    assert_eq!(
+        output.digest(),
+        gnomon_settlement_verifier::inputs::digest_input(&mirrored.output_digest())
+    );
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //!   change state.
 //! - [`instructions`]: one processor per instruction.
 //! - [`error`] and [`events`]: a distinct error for every refusal, an event for every change.
+//! - `client` (host only): addresses, the operator's instructions and the plan of chunks, for
+//!   the engine's settlement driver and the tests.
 //!
 //! The batch layout, the public inputs and Groth16 verification are the verification core's
 //! (`gnomon-settlement-verifier`), shared with the prover.
@@ -52,6 +54,8 @@
 use anchor_lang::prelude::*;
 
 pub mod args;
+#[cfg(not(target_os = "solana"))]
+pub mod client;
 pub mod error;
 pub mod events;
 pub mod instructions;

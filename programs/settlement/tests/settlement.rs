@@ -545,7 +545,7 @@ async fn apply_balances_takes_each_chunk_once_in_order_and_only_as_committed() {
     let mut chunk = BalanceChunk {
         first: 0,
         entries: batch.balances[..1].to_vec(),
-        tail_hash: harness::balances_hash(&batch.balances[1..]),
+        tail_hash: settlement::client::balances_hash(&batch.balances[1..]),
     };
     chunk.entries[0].collateral += 1;
     let ix = h.apply_ix_with(1, &chunk, &WithdrawalChunk::default());
@@ -871,6 +871,26 @@ async fn an_apply_chunk_fits_a_transaction() {
     }
     eprintln!("apply_balances: at most {largest} balances a transaction (legacy, no lookup table)");
     assert!(largest >= 10, "chunks of at least ten entries");
+
+    // The operator's chunk, of new traders only (each one created), mixing both lists, fits
+    // and applies within the compute budget.
+    let size = settlement::client::APPLY_CHUNK_ENTRIES;
+    let balances = (100..100 + size as u32 - 2)
+        .map(|account| balance(account, &owner, 5))
+        .collect();
+    let withdrawals = (200..202)
+        .map(|account| withdrawal(account, &owner, 1))
+        .collect();
+    let batch = h.next_batch(balances, withdrawals).await;
+    h.submit(&batch).await;
+    let (balance_chunk, withdrawal_chunk) =
+        settlement::client::next_chunk(&batch.balances, &batch.withdrawals, (0, 0), size).unwrap();
+    assert_eq!(balance_chunk.entries.len() + withdrawal_chunk.entries.len(), size);
+    let ix = h.apply_ix_with(batch.header.batch_number, &balance_chunk, &withdrawal_chunk);
+    let transaction = h.transaction(&[ix.clone()], &[&operator]);
+    assert!(wire_size(&transaction) <= 1_232);
+    h.send(&[ix], &[&operator]).await.expect("the chunk applies");
+    assert_eq!(h.exchange_state().await.applied_batch, batch.header.batch_number);
 }
 
 #[test]
@@ -1008,9 +1028,9 @@ fn the_typescript_fixtures_are_current() {
             },
             oracle_digest: [0x0d; 32],
             balance_count: balances.len() as u32,
-            balances_hash: harness::balances_hash(&balances),
+            balances_hash: settlement::client::balances_hash(&balances),
             withdrawal_count: withdrawals.len() as u32,
-            withdrawals_hash: harness::withdrawals_hash(&withdrawals),
+            withdrawals_hash: settlement::client::withdrawals_hash(&withdrawals),
         };
         root = new_root;
         let proof = gnomon_settlement_verifier::test_circuit::prove(

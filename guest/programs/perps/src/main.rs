@@ -3,8 +3,9 @@
 //! Reads the batch (`gnomon_core::batch::BatchInput`) from stdin and the witness of the prior
 //! state (touched accounts with their Merkle update proofs, the global state) from the hints,
 //! re-executes the batch with `gnomon_core` exactly as the engine did, checking the witness
-//! against the prior state root and every trader signature, and commits the
-//! `gnomon_core::batch::BatchOutput`. An invalid batch or witness panics, so the run exits
+//! against the prior state root and every trader signature, and commits the settlement header
+//! of the `gnomon_core::batch::BatchOutput` (its fixed-size fields and the hashes of its
+//! lists), which the settlement program takes whole. An invalid batch or witness panics, so the run exits
 //! non-zero and no proof of a valid transition can exist for it. Signatures are checked by
 //! `gnomon_ed25519`, on the FP25519 precompiles, which accepts exactly what the engine's
 //! ed25519-dalek accepts.
@@ -39,7 +40,7 @@ fn main() {
     let input: BatchInput = gnomon_guest::io::read();
     let witness: BatchWitness = gnomon_guest::io::hint();
     match verify_batch(&input, witness, &Ed25519Precompile, &Precompile) {
-        Ok(output) => gnomon_guest::io::commit(&output),
+        Ok(output) => gnomon_guest::io::commit_slice(&output.header()),
         Err(error) => panic!("invalid batch {}: {error}", input.batch_number),
     }
 }

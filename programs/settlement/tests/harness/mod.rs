@@ -9,11 +9,9 @@ use anchor_lang::solana_program::instruction::error::InstructionError;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{AccountDeserialize, AnchorSerialize, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
-use gnomon_settlement_verifier::batch::{self as core, EMPTY_LIST_HASH, list_hash};
 use gnomon_settlement_verifier::test_circuit;
-use settlement::state::{
-    EXCHANGE_SEED, Exchange, PENDING_SEED, PendingBatch, TRADER_SEED, Trader, VAULT_SEED,
-};
+use settlement::client::{self, balances_hash, withdrawals_hash};
+use settlement::state::{Exchange, PendingBatch, Trader};
 use settlement::{
     BalanceChunk, BatchHeader, DepositRange, InitializeParams, Proof, SettledBalance, TimeRange,
     Withdrawal, WithdrawalChunk,
@@ -120,12 +118,8 @@ impl Harness {
             .fund(&harness.operator.pubkey(), 10_000_000_000)
             .await;
         harness.mint = harness.create_mint().await;
-        harness.exchange =
-            Pubkey::find_program_address(&[EXCHANGE_SEED, harness.mint.as_ref()], &settlement::ID)
-                .0;
-        harness.vault =
-            Pubkey::find_program_address(&[VAULT_SEED, harness.exchange.as_ref()], &settlement::ID)
-                .0;
+        harness.exchange = client::exchange_address(&harness.mint);
+        harness.vault = client::vault_address(&harness.exchange);
         let params = harness.params();
         harness
             .send(
@@ -364,19 +358,11 @@ impl Harness {
     }
 
     pub fn trader_address(&self, account: u32) -> Pubkey {
-        Pubkey::find_program_address(
-            &[TRADER_SEED, self.exchange.as_ref(), &account.to_le_bytes()],
-            &settlement::ID,
-        )
-        .0
+        client::trader_address(&self.exchange, account)
     }
 
     pub fn pending_address(&self, batch: u64) -> Pubkey {
-        Pubkey::find_program_address(
-            &[PENDING_SEED, self.exchange.as_ref(), &batch.to_le_bytes()],
-            &settlement::ID,
-        )
-        .0
+        client::pending_address(&self.exchange, batch)
     }
 
     pub fn admin_ix(&self, signer: &Pubkey, data: Vec<u8>) -> Instruction {
@@ -484,21 +470,8 @@ impl Harness {
         proof: &Proof,
         pending: Option<Pubkey>,
     ) -> Instruction {
-        Instruction {
-            program_id: settlement::ID,
-            accounts: settlement::accounts::SubmitBatch {
-                operator: *signer,
-                exchange: self.exchange,
-                pending_batch: pending.unwrap_or_else(|| self.pending_address(header.batch_number)),
-                system_program: anchor_lang::system_program::ID,
-            }
-            .to_account_metas(None),
-            data: settlement::instruction::SubmitBatch {
-                header: *header,
-                proof: *proof,
-            }
-            .data(),
-        }
+        let pending = pending.unwrap_or_else(|| self.pending_address(header.batch_number));
+        client::submit_batch(signer, &self.exchange, &pending, header, proof)
     }
 
     pub async fn submit(&mut self, batch: &Batch) {
@@ -537,33 +510,13 @@ impl Harness {
         balances: &BalanceChunk,
         withdrawals: &WithdrawalChunk,
     ) -> Instruction {
-        let mut accounts = settlement::accounts::ApplyBalances {
-            operator: self.operator.pubkey(),
-            exchange: self.exchange,
-            pending_batch: self.pending_address(batch_number),
-            system_program: anchor_lang::system_program::ID,
-        }
-        .to_account_metas(None);
-        for account in balances
-            .entries
-            .iter()
-            .map(|entry| entry.account)
-            .chain(withdrawals.entries.iter().map(|entry| entry.account))
-        {
-            accounts.push(anchor_lang::solana_program::instruction::AccountMeta::new(
-                self.trader_address(account),
-                false,
-            ));
-        }
-        Instruction {
-            program_id: settlement::ID,
-            accounts,
-            data: settlement::instruction::ApplyBalances {
-                balances: balances.clone(),
-                withdrawals: withdrawals.clone(),
-            }
-            .data(),
-        }
+        client::apply_balances(
+            &self.operator.pubkey(),
+            &self.exchange,
+            batch_number,
+            balances,
+            withdrawals,
+        )
     }
 
     /// Submits `batch` and applies it in one chunk.
@@ -638,16 +591,6 @@ impl Harness {
         let slot = self.ctx.banks_client.get_root_slot().await.expect("slot");
         self.ctx.warp_to_slot(slot + slots).expect("warps");
     }
-}
-
-pub fn balances_hash(entries: &[SettledBalance]) -> [u8; 32] {
-    let core: Vec<core::SettledBalance> = entries.iter().map(Into::into).collect();
-    list_hash(&core, &EMPTY_LIST_HASH)
-}
-
-pub fn withdrawals_hash(entries: &[Withdrawal]) -> [u8; 32] {
-    let core: Vec<core::Withdrawal> = entries.iter().map(Into::into).collect();
-    list_hash(&core, &EMPTY_LIST_HASH)
 }
 
 /// The custom error code of a failed transaction's instruction (the compute-budget
