@@ -1,5 +1,6 @@
-//! The sealed batches, kept on disk so proving survives a restart. Nothing prunes them yet:
-//! that waits for settlement on Solana (a batch can go once its settlement is final).
+//! The sealed batches, kept on disk so proving survives a restart and the settlement driver
+//! can read what it submits. Nothing prunes them yet (a batch could go once its settlement is
+//! final).
 //!
 //! The sequencer hands each sealed batch to the proving queue before it writes the snapshot
 //! after it: from then on the log no longer recreates the batch, so the queue must already
@@ -74,19 +75,20 @@ impl BatchStore {
     pub fn load(&self) -> io::Result<Vec<(SealedBatch, Option<BatchStatus>)>> {
         let mut batches = Vec::new();
         for path in files_with_extension(&self.dir, "batch")? {
-            let bytes = fs::read(&path)?;
-            let damaged = || {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("the sealed batch {} is damaged", path.display()),
-                )
-            };
-            let payload = read_checked(&bytes).ok_or_else(damaged)?;
-            let batch = decode(payload).ok_or_else(damaged)?;
+            let batch = read_batch(&path)?;
             let status = self.status(batch.input.batch_number)?;
             batches.push((batch, status));
         }
         Ok(batches)
+    }
+
+    /// Batch `number`, if it is kept.
+    pub fn read(&self, number: u64) -> io::Result<Option<SealedBatch>> {
+        match read_batch(&self.dir.join(Self::name(number, "batch"))) {
+            Ok(batch) => Ok(Some(batch)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     fn status(&self, number: u64) -> io::Result<Option<BatchStatus>> {
@@ -102,4 +104,17 @@ impl BatchStore {
         }
         Ok(status)
     }
+}
+
+/// The sealed batch kept at `path`.
+fn read_batch(path: &Path) -> io::Result<SealedBatch> {
+    let bytes = fs::read(path)?;
+    let damaged = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the sealed batch {} is damaged", path.display()),
+        )
+    };
+    let payload = read_checked(&bytes).ok_or_else(damaged)?;
+    decode(payload).ok_or_else(damaged)
 }

@@ -1,10 +1,11 @@
-//! The engine's view of Solana: deposits waiting in the settlement program's queue.
+//! The engine's view of Solana: the settlement program's accounts, read, and the operator's
+//! transactions, sent, through a [`Ledger`] (JSON-RPC in production, [`RpcLedger`]).
 //!
-//! A watcher thread reads the program's exchange account (through [`ExchangeAccount`]: JSON-RPC
-//! in production) every poll interval and hands the deposits no batch has consumed to the
-//! sequencer, which credits each one exactly once, in sequence order, after checking that the
-//! deposit chain the program computed is the one the state machine computes. Nothing here
-//! writes to the chain.
+//! A watcher thread reads the program's exchange account every poll interval and hands the
+//! deposits no batch has consumed to the sequencer, which credits each one exactly once, in
+//! sequence order, after checking that the deposit chain the program computed is the one the
+//! state machine computes. The settlement driver ([`crate::settler`]) sends the proven
+//! batches.
 
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -14,8 +15,14 @@ use std::time::Duration;
 
 use anchor_lang::AccountDeserialize as _;
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use settlement::state::Exchange;
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
 use solana_rpc_client::rpc_client::RpcClient;
+use solana_signature::Signature;
+use solana_signer::Signer as _;
+use solana_transaction::Transaction;
 
 use crate::sequencer::Command;
 
@@ -29,57 +36,115 @@ pub struct ChainDeposit {
     pub chain_after: [u8; 32],
 }
 
-/// Why the chain could not be read.
+/// Why the chain could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error("RPC: {0}")]
     Rpc(String),
+    /// The transaction reached the chain and failed (or was refused before it ran).
+    #[error("the transaction failed: {0}")]
+    Transaction(String),
     #[error("the account is not a settlement exchange account: {0}")]
     NotAnExchange(String),
+    #[error("the account {0} does not exist")]
+    MissingAccount(String),
+    #[error("the account {address} is not a settlement {kind}: {reason}")]
+    BadAccount {
+        address: String,
+        kind: &'static str,
+        reason: String,
+    },
     #[error("the exchange account serves exchange id {found}, the engine is {expected}")]
     WrongExchange { expected: String, found: String },
-    #[error("invalid exchange address {0:?}")]
+    #[error("invalid address {0:?}")]
     BadAddress(String),
 }
 
-/// Where the settlement program's exchange account is read from.
-pub trait ExchangeAccount: Send {
-    /// The account's data.
-    fn fetch(&self) -> Result<Vec<u8>, ChainError>;
+/// Solana, as the engine uses it.
+pub trait Ledger: Send + Sync {
+    /// The data of the account at `address` (confirmed), or `None` if there is none.
+    fn account_data(&self, address: &Pubkey) -> Result<Option<Vec<u8>>, ChainError>;
+    /// Sends `instructions` in one transaction paid and signed by `payer`, over a recent
+    /// blockhash, and waits until it is confirmed.
+    fn send(&self, instructions: &[Instruction], payer: &Keypair) -> Result<Signature, ChainError>;
 }
 
-/// The exchange account over Solana JSON-RPC.
-pub struct RpcExchangeAccount {
+/// A base58 address.
+pub fn parse_address(address: &str) -> Result<Pubkey, ChainError> {
+    Pubkey::from_str(address).map_err(|_| ChainError::BadAddress(address.to_string()))
+}
+
+/// Solana over JSON-RPC.
+pub struct RpcLedger {
     client: RpcClient,
-    address: Pubkey,
 }
 
-impl std::fmt::Debug for RpcExchangeAccount {
+impl std::fmt::Debug for RpcLedger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RpcExchangeAccount")
+        f.debug_struct("RpcLedger")
             .field("url", &self.client.url())
-            .field("address", &self.address)
             .finish()
     }
 }
 
-impl RpcExchangeAccount {
-    /// `address` is the exchange account's base58 address.
-    pub fn new(url: &str, address: &str) -> Result<Self, ChainError> {
-        Ok(Self {
-            client: RpcClient::new(url.to_string()),
-            address: Pubkey::from_str(address)
-                .map_err(|_| ChainError::BadAddress(address.to_string()))?,
-        })
+impl RpcLedger {
+    pub fn new(url: &str) -> Self {
+        Self {
+            client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
+        }
     }
 }
 
-impl ExchangeAccount for RpcExchangeAccount {
-    fn fetch(&self) -> Result<Vec<u8>, ChainError> {
+impl Ledger for RpcLedger {
+    fn account_data(&self, address: &Pubkey) -> Result<Option<Vec<u8>>, ChainError> {
         self.client
-            .get_account_data(&self.address)
+            .get_account_with_commitment(address, self.client.commitment())
+            .map(|response| response.value.map(|account| account.data))
             .map_err(|error| ChainError::Rpc(error.to_string()))
     }
+
+    fn send(&self, instructions: &[Instruction], payer: &Keypair) -> Result<Signature, ChainError> {
+        let blockhash = self
+            .client
+            .get_latest_blockhash()
+            .map_err(|error| ChainError::Rpc(error.to_string()))?;
+        let transaction = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &[payer],
+            blockhash,
+        );
+        self.client
+            .send_and_confirm_transaction(&transaction)
+            .map_err(|error| match error.get_transaction_error() {
+                Some(failed) => ChainError::Transaction(failed.to_string()),
+                None => ChainError::Rpc(error.to_string()),
+            })
+    }
+}
+
+/// The exchange account at `address`, refusing an account of another exchange.
+pub fn read_exchange(
+    ledger: &dyn Ledger,
+    address: &Pubkey,
+    exchange_id: &[u8; 32],
+) -> Result<Exchange, ChainError> {
+    let data = ledger
+        .account_data(address)?
+        .ok_or_else(|| ChainError::MissingAccount(address.to_string()))?;
+    decode_exchange(&data, exchange_id)
+}
+
+fn decode_exchange(data: &[u8], exchange_id: &[u8; 32]) -> Result<Exchange, ChainError> {
+    let exchange = Exchange::try_deserialize(&mut &data[..])
+        .map_err(|error| ChainError::NotAnExchange(error.to_string()))?;
+    if exchange.exchange_id != *exchange_id {
+        return Err(ChainError::WrongExchange {
+            expected: hex::encode(exchange_id),
+            found: hex::encode(exchange.exchange_id),
+        });
+    }
+    Ok(exchange)
 }
 
 /// The deposits of the exchange account `data` from sequence `from` on, refusing an account
@@ -89,14 +154,7 @@ pub fn waiting_deposits(
     from: u64,
     exchange_id: &[u8; 32],
 ) -> Result<Vec<ChainDeposit>, ChainError> {
-    let exchange = Exchange::try_deserialize(&mut &data[..])
-        .map_err(|error| ChainError::NotAnExchange(error.to_string()))?;
-    if exchange.exchange_id != *exchange_id {
-        return Err(ChainError::WrongExchange {
-            expected: hex::encode(exchange_id),
-            found: hex::encode(exchange.exchange_id),
-        });
-    }
+    let exchange = decode_exchange(data, exchange_id)?;
     Ok(exchange
         .waiting_deposits(from)
         .map(|(sequence, queued)| ChainDeposit {
@@ -108,20 +166,23 @@ pub fn waiting_deposits(
         .collect())
 }
 
-/// Reads `source` every `interval` and sends its waiting deposits to the sequencer, until
-/// `stop` is set or the sequencer is gone. Read errors are logged and retried.
+/// Reads the exchange account at `exchange` every `interval` and sends its waiting deposits to
+/// the sequencer, until `stop` is set or the sequencer is gone. Read errors are logged and
+/// retried.
 pub fn watch(
-    source: Box<dyn ExchangeAccount>,
+    ledger: Arc<dyn Ledger>,
+    exchange: Pubkey,
     exchange_id: [u8; 32],
     interval: Duration,
     commands: SyncSender<Command>,
     stop: Arc<AtomicBool>,
 ) {
     while !stop.load(Ordering::Relaxed) {
-        match source
-            .fetch()
-            .and_then(|data| waiting_deposits(&data, 0, &exchange_id))
-        {
+        let waiting = ledger
+            .account_data(&exchange)
+            .and_then(|data| data.ok_or_else(|| ChainError::MissingAccount(exchange.to_string())))
+            .and_then(|data| waiting_deposits(&data, 0, &exchange_id));
+        match waiting {
             Ok(deposits) if deposits.is_empty() => {}
             Ok(deposits) => {
                 if commands.send(Command::ChainDeposits(deposits)).is_err() {
@@ -172,12 +233,18 @@ mod tests {
         data
     }
 
-    /// The exchange account as a test sets it.
+    /// The exchange account as a test sets it, on a chain that takes no transactions.
     struct SharedAccount(Arc<std::sync::Mutex<Vec<u8>>>);
 
-    impl ExchangeAccount for SharedAccount {
-        fn fetch(&self) -> Result<Vec<u8>, ChainError> {
-            Ok(self.0.lock().unwrap().clone())
+    impl Ledger for SharedAccount {
+        fn account_data(&self, _: &Pubkey) -> Result<Option<Vec<u8>>, ChainError> {
+            Ok(Some(self.0.lock().unwrap().clone()))
+        }
+
+        fn send(&self, _: &[Instruction], _: &Keypair) -> Result<Signature, ChainError> {
+            Err(ChainError::Rpc(
+                "this test's chain takes no transactions".into(),
+            ))
         }
     }
 
@@ -225,7 +292,7 @@ mod tests {
             0,
         )));
         engine
-            .watch_deposits(Box::new(SharedAccount(account.clone())))
+            .watch_deposits(Arc::new(SharedAccount(account.clone())), Pubkey::default())
             .unwrap();
         assert_eq!(credited(&engine, 2), (vec![(alice, 10), (bob, 20)], 2));
 

@@ -32,12 +32,16 @@ pub struct Config {
 
 /// The settlement program on Solana. Without `rpc_url`, no deposits come from the chain (the
 /// faucet is the demo's source); with it, the faucet must be off (both would number deposits).
+/// With `operator_keypair` too, the engine submits its proven batches for settlement.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Chain {
     pub rpc_url: Option<String>,
     /// The settlement program's exchange account, base58.
     pub exchange_address: Option<String>,
+    /// The exchange's operator key (a Solana CLI keypair file), which pays for and signs the
+    /// settlement transactions.
+    pub operator_keypair: Option<PathBuf>,
     pub poll_ms: u64,
 }
 
@@ -46,6 +50,7 @@ impl Default for Chain {
         Self {
             rpc_url: None,
             exchange_address: None,
+            operator_keypair: None,
             poll_ms: 1_000,
         }
     }
@@ -299,6 +304,10 @@ impl Config {
                 "chain.rpc_url needs chain.exchange_address"
             );
         }
+        anyhow::ensure!(
+            self.chain.operator_keypair.is_none() || self.chain.rpc_url.is_some(),
+            "chain.operator_keypair settles batches on the chain of chain.rpc_url: set it"
+        );
         self.prover.queue()?;
         self.prover.catalog()?;
         anyhow::ensure!(

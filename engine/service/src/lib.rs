@@ -15,7 +15,10 @@
 //! - [`history`]: trades, funding, candles and each account's fills and funding payments in
 //!   an embedded store (redb).
 //! - [`oracle`]: oracle price feeds (simulated, replayed from a file).
-//! - [`chain`]: deposits read from the settlement program's queue on Solana.
+//! - [`chain`]: Solana as the engine sees it: deposits read from the settlement program's
+//!   queue, transactions sent.
+//! - [`settler`]: the settlement driver, which submits proven batches and applies their
+//!   balances on chain.
 //! - [`prover`]: proving jobs, leased from a queue by workers.
 //! - [`batches`]: the sealed batches and their final statuses on disk, so the proving queue
 //!   survives a restart.
@@ -34,9 +37,11 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use anchor_lang::prelude::Pubkey;
 use anyhow::Context as _;
 use gnomon_core::exchange::Exchange;
 use gnomon_executor::Program;
+use solana_keypair::Keypair;
 use tokio::sync::broadcast;
 
 pub mod api;
@@ -51,6 +56,7 @@ pub mod market_data;
 pub mod oracle;
 pub mod prover;
 pub mod sequencer;
+pub mod settler;
 pub mod snapshot;
 pub mod wal;
 
@@ -63,6 +69,7 @@ use gnomon_wrap::keys::KeysDir;
 
 use crate::prover::{BatchProver, JobQueue, LocalQueue, PostgresQueue, ProofStore};
 use crate::sequencer::{Command, Parts, Sequencer};
+use crate::settler::{Settlements, Settler};
 use crate::snapshot::Snapshots;
 use crate::wal::Wal;
 
@@ -78,6 +85,7 @@ pub struct Engine {
     pub(crate) config: Config,
     pub(crate) exchange_id: [u8; 32],
     pub(crate) queue: Arc<dyn JobQueue>,
+    pub(crate) settlements: Arc<Settlements>,
     sequencer: Mutex<Option<JoinHandle<anyhow::Result<()>>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stop_workers: Arc<AtomicBool>,
@@ -109,6 +117,7 @@ impl Engine {
                 .with_context(|| format!("taking back the sealed batches in {}", data.display()))?,
             ),
         };
+        let settlements = Arc::new(Settlements::open(&data.join("settlements"))?);
         let (updates, _) = broadcast::channel(config.api.feed_buffer);
         let sequencer = Sequencer::recover(Parts {
             wal,
@@ -137,36 +146,76 @@ impl Engine {
             limiter: RateLimiter::new(config.api.rate_per_second, config.api.rate_burst),
             exchange_id,
             queue,
+            settlements,
             config,
             sequencer: Mutex::new(Some(sequencer)),
             workers: Mutex::new(workers),
             stop_workers,
         });
-        if let (Some(url), Some(address)) = (
-            &engine.config.chain.rpc_url,
-            &engine.config.chain.exchange_address,
-        ) {
-            engine.watch_deposits(Box::new(chain::RpcExchangeAccount::new(url, address)?))?;
+        let chain = &engine.config.chain;
+        if let (Some(url), Some(address)) = (&chain.rpc_url, &chain.exchange_address) {
+            let ledger: Arc<dyn chain::Ledger> = Arc::new(chain::RpcLedger::new(url));
+            let exchange = chain::parse_address(address)?;
+            engine.watch_deposits(ledger.clone(), exchange)?;
+            if let Some(path) = &chain.operator_keypair {
+                let operator = settler::read_keypair(path)
+                    .context("the operator key (chain.operator_keypair)")?;
+                engine.settle(ledger, exchange, operator)?;
+            }
         }
         Ok(engine)
     }
 
-    /// Credits the deposits of the settlement program's queue as `source` shows them, polled
-    /// every `chain.poll_ms` on a thread of its own.
-    pub fn watch_deposits(&self, source: Box<dyn chain::ExchangeAccount>) -> anyhow::Result<()> {
+    /// Credits the deposits of the settlement program's queue in the exchange account
+    /// `exchange`, polled every `chain.poll_ms` on a thread of its own.
+    pub fn watch_deposits(
+        &self,
+        ledger: Arc<dyn chain::Ledger>,
+        exchange: Pubkey,
+    ) -> anyhow::Result<()> {
         let (exchange_id, commands, stop) = (
             self.exchange_id,
             self.commands.clone(),
             self.stop_workers.clone(),
         );
-        let interval = std::time::Duration::from_millis(self.config.chain.poll_ms.max(1));
-        let watcher = std::thread::Builder::new()
-            .name("deposits".into())
-            .spawn(move || chain::watch(source, exchange_id, interval, commands, stop))?;
+        let interval = self.poll_interval();
+        self.spawn("deposits", move || {
+            chain::watch(ledger, exchange, exchange_id, interval, commands, stop)
+        })
+    }
+
+    /// Settles the proven batches on the exchange account `exchange`, signing as `operator`,
+    /// on a thread of its own (see [`settler`]).
+    pub fn settle(
+        &self,
+        ledger: Arc<dyn chain::Ledger>,
+        exchange: Pubkey,
+        operator: Keypair,
+    ) -> anyhow::Result<()> {
+        let settler = Settler::new(
+            ledger,
+            exchange,
+            self.exchange_id,
+            operator,
+            ProofStore::open(&self.config.proof_dir())?,
+            self.queue.clone(),
+            self.settlements.clone(),
+        );
+        let (interval, stop) = (self.poll_interval(), self.stop_workers.clone());
+        self.spawn("settler", move || settler.run(interval, &stop))
+    }
+
+    fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.config.chain.poll_ms.max(1))
+    }
+
+    /// Runs `work` on a thread that [`Self::shutdown`] stops and joins.
+    fn spawn(&self, name: &str, work: impl FnOnce() + Send + 'static) -> anyhow::Result<()> {
+        let thread = std::thread::Builder::new().name(name.into()).spawn(work)?;
         self.workers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(watcher);
+            .push(thread);
         Ok(())
     }
 

@@ -8,9 +8,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use gnomon_settlement_verifier::batch::{self as core, EMPTY_LIST_HASH, list_hash};
 
-use crate::args::{
-    BalanceChunk, BatchHeader, Proof, SettledBalance, Withdrawal, WithdrawalChunk,
-};
+use crate::args::{BalanceChunk, BatchHeader, Proof, SettledBalance, Withdrawal, WithdrawalChunk};
 use crate::state::{EXCHANGE_SEED, PENDING_SEED, TRADER_SEED, VAULT_SEED};
 
 /// Entries (balances and withdrawals together) in one `apply_balances` chunk: each brings a
@@ -89,7 +87,8 @@ pub fn apply_balances(
     .to_account_metas(None);
     let entries = balances.entries.iter().map(|entry| entry.account);
     let entries = entries.chain(withdrawals.entries.iter().map(|entry| entry.account));
-    accounts.extend(entries.map(|account| AccountMeta::new(trader_address(exchange, account), false)));
+    accounts
+        .extend(entries.map(|account| AccountMeta::new(trader_address(exchange, account), false)));
     Instruction {
         program_id: crate::ID,
         accounts,
@@ -103,18 +102,15 @@ pub fn apply_balances(
 
 /// The chunk of `balances[balances_from..]` and `withdrawals[withdrawals_from..]` that one
 /// transaction carries: up to `limit` entries, balances first, each list with the hash of
-/// what follows it. `None` once both lists are applied.
+/// what follows it. A batch with empty lists is applied by one empty chunk.
 pub fn next_chunk(
     balances: &[SettledBalance],
     withdrawals: &[Withdrawal],
     (balances_from, withdrawals_from): (usize, usize),
     limit: usize,
-) -> Option<(BalanceChunk, WithdrawalChunk)> {
+) -> (BalanceChunk, WithdrawalChunk) {
     let balances_from = balances_from.min(balances.len());
     let withdrawals_from = withdrawals_from.min(withdrawals.len());
-    if balances_from == balances.len() && withdrawals_from == withdrawals.len() {
-        return None;
-    }
     let balances_end = balances.len().min(balances_from + limit);
     let room = limit - (balances_end - balances_from);
     let withdrawals_end = withdrawals.len().min(withdrawals_from + room);
@@ -128,7 +124,7 @@ pub fn next_chunk(
         entries: withdrawals[withdrawals_from..withdrawals_end].to_vec(),
         tail_hash: withdrawals_hash(&withdrawals[withdrawals_end..]),
     };
-    Some((balance_chunk, withdrawal_chunk))
+    (balance_chunk, withdrawal_chunk)
 }
 
 /// The list hash of `entries` (what a header's `balances_hash` commits to).
@@ -173,7 +169,8 @@ mod tests {
         let hash_of_balances = |from: usize| balances_hash(&balances[from..]);
         let mut cursors = (0, 0);
         let mut sizes = Vec::new();
-        while let Some((b, w)) = next_chunk(&balances, &withdrawals, cursors, 4) {
+        while cursors != (balances.len(), withdrawals.len()) {
+            let (b, w) = next_chunk(&balances, &withdrawals, cursors, 4);
             assert_eq!((b.first as usize, w.first as usize), cursors);
             let (b_end, w_end) = (cursors.0 + b.entries.len(), cursors.1 + w.entries.len());
             assert_eq!(b.entries, balances[cursors.0..b_end]);
@@ -186,8 +183,12 @@ mod tests {
             sizes.push((b.entries.len(), w.entries.len()));
             cursors = (b_end, w_end);
         }
-        assert_eq!(cursors, (11, 6));
         assert_eq!(sizes, [(4, 0), (4, 0), (3, 1), (0, 4), (0, 1)]);
-        assert_eq!(next_chunk(&[], &[], (0, 0), 4), None);
+        let (b, w) = next_chunk(&[], &[], (0, 0), 4);
+        assert!(b.entries.is_empty() && w.entries.is_empty());
+        assert_eq!(
+            (b.tail_hash, w.tail_hash),
+            (EMPTY_LIST_HASH, EMPTY_LIST_HASH)
+        );
     }
 }

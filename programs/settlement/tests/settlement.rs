@@ -884,13 +884,21 @@ async fn an_apply_chunk_fits_a_transaction() {
     let batch = h.next_batch(balances, withdrawals).await;
     h.submit(&batch).await;
     let (balance_chunk, withdrawal_chunk) =
-        settlement::client::next_chunk(&batch.balances, &batch.withdrawals, (0, 0), size).unwrap();
-    assert_eq!(balance_chunk.entries.len() + withdrawal_chunk.entries.len(), size);
+        settlement::client::next_chunk(&batch.balances, &batch.withdrawals, (0, 0), size);
+    assert_eq!(
+        balance_chunk.entries.len() + withdrawal_chunk.entries.len(),
+        size
+    );
     let ix = h.apply_ix_with(batch.header.batch_number, &balance_chunk, &withdrawal_chunk);
-    let transaction = h.transaction(&[ix.clone()], &[&operator]);
+    let transaction = h.transaction(std::slice::from_ref(&ix), &[&operator]);
     assert!(wire_size(&transaction) <= 1_232);
-    h.send(&[ix], &[&operator]).await.expect("the chunk applies");
-    assert_eq!(h.exchange_state().await.applied_batch, batch.header.batch_number);
+    h.send(&[ix], &[&operator])
+        .await
+        .expect("the chunk applies");
+    assert_eq!(
+        h.exchange_state().await.applied_batch,
+        batch.header.batch_number
+    );
 }
 
 #[test]

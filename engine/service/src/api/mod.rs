@@ -18,7 +18,7 @@
 //! | `GET /v1/accounts/{id}` | collateral, positions, open orders, margin, liquidation prices |
 //! | `GET /v1/accounts/{id}/fills?limit=N` | the account's fills (maker, taker, liquidations), newest first |
 //! | `GET /v1/accounts/{id}/funding?limit=N` | the account's funding payments, newest first |
-//! | `GET /v1/batches` | sealed batches and their proving status |
+//! | `GET /v1/batches` | sealed batches, their proving status and settlement transactions |
 //! | `GET /v1/status` | log position, state root, batch number |
 //! | `POST /v1/dev/deposit` | `{"owner": hex, "amount": atoms, "account": id?}` (faucet, demo only) |
 //! | `GET /v1/ws` | WebSocket: subscriptions and submissions (below) |
@@ -571,7 +571,7 @@ async fn account_funding(
     .await?
 }
 
-/// Sealed batches and their proving status.
+/// Sealed batches, their proving status and their settlement transactions.
 #[utoipa::path(get, path = "/v1/batches", responses((status = 200, body = BatchesResponse)))]
 async fn batches(State(engine): State<Arc<Engine>>) -> Result<Json<BatchesResponse>, ApiError> {
     let (last_sealed, open_batch_steps) = read(&engine, |view| {
@@ -581,6 +581,7 @@ async fn batches(State(engine): State<Arc<Engine>>) -> Result<Json<BatchesRespon
     // Off the sequencer thread: a shared queue answers from its database, and a round trip
     // there must never hold up trading.
     let queue = engine.queue.clone();
+    let mut settlements = engine.settlements.all();
     let batches = tokio::task::spawn_blocking(move || {
         let mut summaries = queue.summaries();
         queue
@@ -590,6 +591,7 @@ async fn batches(State(engine): State<Arc<Engine>>) -> Result<Json<BatchesRespon
                 batch,
                 proof,
                 summary: summaries.remove(&batch),
+                settlement: settlements.remove(&batch),
             })
             .collect()
     })

@@ -13,6 +13,7 @@ use super::ErrorBody;
 use crate::history::{Candle, Fill, FundingPayment, FundingRecord, Interval, Trade};
 use crate::prover::{BatchStatus, BatchSummary};
 use crate::sequencer::{ActionOutcome, View};
+use crate::settler::Settlement;
 
 /// A state-machine rejection: `code` is the `RejectReason` name (`StaleNonce`,
 /// `InsufficientMargin`, ...).
@@ -356,6 +357,8 @@ pub struct BatchView {
     pub proof: BatchStatus,
     /// Steps and state roots, where the queue keeps them.
     pub summary: Option<BatchSummary>,
+    /// Its settlement transactions, once this engine has sent some.
+    pub settlement: Option<Settlement>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

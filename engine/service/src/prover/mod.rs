@@ -226,6 +226,9 @@ pub trait JobQueue: Send + Sync {
     fn complete(&self, lease: &Lease, outcome: Outcome);
     /// The status of every batch the queue has seen.
     fn statuses(&self) -> BTreeMap<u64, BatchStatus>;
+    /// Sealed batch `number`, if the queue keeps it (the settlement driver submits its
+    /// output).
+    fn sealed(&self, number: u64) -> Option<SealedBatch>;
     /// What the queue knows of the batches it has seen (none, for a queue that keeps only
     /// statuses).
     fn summaries(&self) -> BTreeMap<u64, BatchSummary> {
@@ -701,6 +704,25 @@ impl JobQueue for LocalQueue {
 
     fn summaries(&self) -> BTreeMap<u64, BatchSummary> {
         self.lock().summaries.clone()
+    }
+
+    fn sealed(&self, number: u64) -> Option<SealedBatch> {
+        match &self.store {
+            Some(store) => store.read(number).unwrap_or_else(|error| {
+                tracing::error!(batch = number, %error, "reading a sealed batch");
+                None
+            }),
+            // In memory, a batch is kept only while it has jobs.
+            None => {
+                let state = self.lock();
+                let mut jobs = state
+                    .ready
+                    .iter()
+                    .chain(state.leased.values().map(|(job, _)| job));
+                jobs.find(|job| batch_number(job) == number)
+                    .map(|job| SealedBatch::clone(&job.batch))
+            }
+        }
     }
 }
 

@@ -170,13 +170,7 @@ impl PostgresQueue {
                 };
                 set_status(transaction, number, &running)?;
             }
-            let bytes: Vec<u8> = transaction
-                .query_one(
-                    "SELECT batch FROM gnomon_batches WHERE number = $1",
-                    &[&number],
-                )?
-                .get(0);
-            let sealed = batches::decode(&bytes).ok_or_else(|| damaged("its sealed batch"))?;
+            let sealed = read_sealed(transaction, number)?.ok_or_else(|| damaged("its batch"))?;
             Ok(Some(Lease {
                 id: lease as u64,
                 job: Job {
@@ -280,6 +274,28 @@ impl PostgresQueue {
     }
 }
 
+/// Sealed batch `number`, if the queue has it.
+fn read_sealed(
+    transaction: &mut Transaction<'_>,
+    number: i64,
+) -> Result<Option<SealedBatch>, QueueError> {
+    let Some(row) = transaction.query_opt(
+        "SELECT batch FROM gnomon_batches WHERE number = $1",
+        &[&number],
+    )?
+    else {
+        return Ok(None);
+    };
+    let bytes: Vec<u8> = row.get(0);
+    let batch = number as u64;
+    batches::decode(&bytes)
+        .map(Some)
+        .ok_or(QueueError::Damaged {
+            batch,
+            what: "its sealed batch",
+        })
+}
+
 fn insert_job(transaction: &mut Transaction<'_>, batch: i64, task: Task) -> Result<(), QueueError> {
     let task = serde_json::to_string(&task).expect("a task serializes");
     transaction.execute(
@@ -363,6 +379,14 @@ impl JobQueue for PostgresQueue {
             tracing::error!(%error, "reading the batches' statuses");
             BTreeMap::new()
         })
+    }
+
+    fn sealed(&self, number: u64) -> Option<SealedBatch> {
+        self.transaction(|transaction| read_sealed(transaction, number as i64))
+            .unwrap_or_else(|error| {
+                tracing::error!(batch = number, %error, "reading a sealed batch");
+                None
+            })
     }
 
     fn summaries(&self) -> BTreeMap<u64, BatchSummary> {

@@ -77,6 +77,8 @@ pub struct Harness {
     pub exchange: Pubkey,
     pub vault: Pubkey,
     pub program: [u8; 32],
+    pub exchange_id: [u8; 32],
+    pub genesis_root: [u8; 32],
     pub pk: ark_groth16::ProvingKey<ark_bn254::Bn254>,
     nonce: u32,
 }
@@ -98,6 +100,16 @@ pub struct Batch {
 impl Harness {
     /// An initialized exchange.
     pub async fn new() -> Self {
+        Self::for_exchange(EXCHANGE_ID, GENESIS_ROOT, commitment(1)).await
+    }
+
+    /// An initialized exchange of the engine exchange `exchange_id` from `genesis_root`, whose
+    /// batches `program` proves.
+    pub async fn for_exchange(
+        exchange_id: [u8; 32],
+        genesis_root: [u8; 32],
+        program: [u8; 32],
+    ) -> Self {
         let mut program_test = ProgramTest::new("settlement", settlement::ID, processor!(entry));
         program_test.set_compute_max_units(1_400_000);
         let ctx = start(program_test).await;
@@ -109,7 +121,9 @@ impl Harness {
             mint: Pubkey::default(),
             exchange: Pubkey::default(),
             vault: Pubkey::default(),
-            program: commitment(1),
+            program,
+            exchange_id,
+            genesis_root,
             pk,
             nonce: 0,
         };
@@ -133,10 +147,10 @@ impl Harness {
 
     pub fn params(&self) -> InitializeParams {
         InitializeParams {
-            exchange_id: EXCHANGE_ID,
+            exchange_id: self.exchange_id,
             operator: self.operator.pubkey(),
             program_commitment: self.program,
-            genesis_root: GENESIS_ROOT,
+            genesis_root: self.genesis_root,
             escape_delay_slots: ESCAPE_DELAY,
             rotation_delay_slots: ROTATION_DELAY,
         }
@@ -416,7 +430,7 @@ impl Harness {
     ) -> Batch {
         let exchange = self.exchange_state().await;
         let header = BatchHeader {
-            exchange_id: EXCHANGE_ID,
+            exchange_id: self.exchange_id,
             batch_number: exchange.last_batch + 1,
             prior_root: exchange.state_root,
             new_root: [exchange.last_batch as u8 + 0x40; 32],
