@@ -426,6 +426,13 @@ function explorerHtml(): string {
       const size = bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : bytes >= 2 ** 10 ? `${(bytes / 2 ** 10).toFixed(0)} KiB` : `${bytes} bytes`;
       const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${p.status === 'proven' ? ` · ${size}` : ''}`;
       const sum = x.summary;
+      const st = x.settlement;
+      const groth16 = p.status === 'proven' && st ? `${size}` : na;
+      const settlement = !st
+        ? na
+        : `<span class="pill ${st.settled ? 'proven' : 'proving'}">${st.settled ? 'settled' : 'applying'}</span> ` +
+          (st.submitted ? `<span class="hash" title="${esc(st.submitted)}">${short(st.submitted, 8)}</span>` : '') +
+          (st.applied.length ? ` <span class="muted">+${st.applied.length} apply tx</span>` : '');
       return `<tr data-testid="batch" data-batch="${x.batch}" data-status="${p.status}">
         <td>${x.batch}</td><td><span class="pill ${p.status}">${label}</span></td>
         <td>${sum ? `${sum.traderActions} / ${sum.steps}` : '—'}</td>
@@ -433,7 +440,7 @@ function explorerHtml(): string {
         <td>${sum ? `${time(sum.firstMs)}–${time(sum.lastMs)}` : '—'}</td>
         <td class="hash" title="${sum?.priorRoot ?? ''}">${sum ? short(sum.priorRoot, 8) : '—'}</td>
         <td class="hash" title="${sum?.newRoot ?? ''}">${sum ? short(sum.newRoot, 8) : '—'}</td>
-        <td>${proving}</td><td>${na}</td><td>${na}</td></tr>`;
+        <td>${proving}</td><td>${groth16}</td><td data-testid="settlement">${settlement}</td></tr>`;
     })
     .join('');
   return `
@@ -446,7 +453,7 @@ function explorerHtml(): string {
     </div>
     <section class="panel">
       <h3>Sealed batches <span class="right muted">state root as of batch ${s?.lastSealedBatch ?? '—'}: <span class="hash">${s ? short(s.stateRoot, 12) : '—'}</span></span></h3>
-      <div class="note">Each sealed batch is run through the perps guest in the executor, which must commit exactly the engine's output. Proving (STARK, Groth16 wrap) and settlement on Solana are not wired to the engine yet: those columns stay empty until the engine reports them.</div>
+      <div class="note">Each sealed batch is run through the perps guest in the executor, which must commit exactly the engine's output; an engine configured to prove, wrap and settle reports its STARK and Groth16 proofs and its settlement transactions here (submission, then the chunks that apply the balances).</div>
       <div class="scroll">
       ${rows ? `<table class="grid"><tr><th>Batch</th><th>Proving status</th><th>Trader actions / steps</th><th>Cycles</th><th>Segments</th><th>Steps time (UTC)</th><th>Prior state root</th><th>New state root</th><th>Proving / wrap time</th><th>Groth16 proof</th><th>Settlement tx</th></tr>${rows}</table>` : '<div class="empty">No batch sealed yet</div>'}
       </div>

@@ -127,6 +127,8 @@ export interface Batch {
     lastMs: number;
     withdrawals: number;
   } | null;
+  /** The engine's settlement transactions for the batch (base58 signatures). */
+  settlement: { submitted: string | null; applied: string[]; settled: boolean } | null;
 }
 
 export interface Status {
@@ -328,6 +330,9 @@ export class Api {
               lastMs: Number(b.summary.last_ms),
               withdrawals: b.summary.withdrawals,
             }
+          : null,
+        settlement: b.settlement
+          ? { submitted: b.settlement.submitted ?? null, applied: b.settlement.applied ?? [], settled: Boolean(b.settlement.settled) }
           : null,
       })),
     };
