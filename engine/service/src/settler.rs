@@ -389,3 +389,62 @@ pub fn read_keypair(path: &Path) -> anyhow::Result<Keypair> {
     Keypair::try_from(bytes.as_slice())
         .map_err(|error| anyhow::anyhow!("{} is not a keypair: {error}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gnomon_settlement_verifier::batch::BatchHeader as CoreHeader;
+    use gnomon_settlement_verifier::inputs::public_inputs;
+    use gnomon_settlement_verifier::test_circuit;
+
+    fn sealed(traders: u32) -> SealedBatch {
+        let mut sim = gnomon_sim::Sim::new(vec![gnomon_sim::unit_market()]);
+        for seed in 1..=traders {
+            sim.trader(seed, 1_000);
+        }
+        sim.seal()
+    }
+
+    /// The wrapped proof (proof, then public inputs) of `header` by `program`.
+    fn wrapped(program: &[u8; 32], header: &CoreHeader) -> Vec<u8> {
+        let (pk, _) = test_circuit::setup();
+        let proof = test_circuit::prove(&pk, program, header, 7);
+        let inputs = public_inputs(program, header).unwrap();
+        [proof.to_bytes().as_slice(), &inputs[0], &inputs[1]].concat()
+    }
+
+    fn reason(result: Result<Proof, SettleError>) -> String {
+        match result {
+            Err(SettleError::BadProof { reason, .. }) => reason,
+            other => panic!("expected a refused proof, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_proof_of_the_batch_by_the_exchange_program_under_the_program_key_is_sent() {
+        let program = [5u8; 32];
+        let batch = sealed(2);
+        let header = CoreHeader::from_bytes(&batch.output.header());
+        let good = wrapped(&program, &header);
+        assert!(checked_proof(&batch, &good, &program).is_ok());
+
+        let other_batch = CoreHeader::from_bytes(&sealed(3).output.header());
+        let refusals = [
+            (wrapped(&program, &other_batch), program, "another output"),
+            (good.clone(), [6u8; 32], "another program"),
+            (
+                good[..good.len() - 1].to_vec(),
+                program,
+                "not a wrapped proof",
+            ),
+        ];
+        for (bytes, exchange_program, expected) in refusals {
+            let refused = reason(checked_proof(&batch, &bytes, &exchange_program));
+            assert!(refused.contains(expected), "{refused}");
+        }
+        let mut tampered = good.clone();
+        tampered[10] ^= 1;
+        let refused = reason(checked_proof(&batch, &tampered, &program));
+        assert!(refused.contains("verifying key"), "{refused}");
+    }
+}
