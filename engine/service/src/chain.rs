@@ -18,6 +18,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use settlement::state::Exchange;
 use solana_commitment_config::CommitmentConfig;
+use solana_hash::Hash;
 use solana_keypair::Keypair;
 use solana_rpc_client::rpc_client::RpcClient;
 use solana_signature::Signature;
@@ -108,19 +109,18 @@ impl Ledger for RpcLedger {
             .client
             .get_latest_blockhash()
             .map_err(|error| ChainError::Rpc(error.to_string()))?;
-        let transaction = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&payer.pubkey()),
-            &[payer],
-            blockhash,
-        );
         self.client
-            .send_and_confirm_transaction(&transaction)
+            .send_and_confirm_transaction(&signed(instructions, payer, blockhash))
             .map_err(|error| match error.get_transaction_error() {
                 Some(failed) => ChainError::Transaction(failed.to_string()),
                 None => ChainError::Rpc(error.to_string()),
             })
     }
+}
+
+/// `instructions` in a transaction that `payer` alone pays for and signs.
+pub fn signed(instructions: &[Instruction], payer: &Keypair, blockhash: Hash) -> Transaction {
+    Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &[payer], blockhash)
 }
 
 /// The exchange account at `address`, refusing an account of another exchange.

@@ -18,7 +18,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use gnomon_core::batch::{Ledger as StateLedger, SealedBatch};
 use gnomon_core::hash::NativePoseidon2;
 use gnomon_engine::batches::BatchStore;
-use gnomon_engine::chain::{ChainError, Ledger};
+use gnomon_engine::chain::{ChainError, Ledger, signed};
 use gnomon_engine::config::{Config, FeedKind};
 use gnomon_engine::prover::ProofStore;
 use gnomon_engine::settler::Settlements;
@@ -31,7 +31,6 @@ use solana_keypair::Keypair;
 use solana_program_test::BanksClient;
 use solana_signature::Signature;
 use solana_signer::Signer as _;
-use solana_transaction::Transaction;
 
 /// The program-test bank as the engine's chain, called from the engine's threads. With
 /// `lose_every = n`, every n-th transaction is executed but reported lost, as a confirmation
@@ -69,12 +68,7 @@ impl Ledger for Bank {
             .runtime
             .block_on(client.get_latest_blockhash())
             .map_err(|error| ChainError::Rpc(error.to_string()))?;
-        let transaction = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&payer.pubkey()),
-            &[payer],
-            blockhash,
-        );
+        let transaction = signed(instructions, payer, blockhash);
         let signature = transaction.signatures[0];
         self.runtime
             .block_on(client.process_transaction(transaction))
