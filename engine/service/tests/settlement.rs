@@ -27,6 +27,7 @@ use gnomon_executor::Program;
 use gnomon_settlement_verifier::batch::BatchHeader;
 use gnomon_settlement_verifier::{inputs, test_circuit};
 use harness::{Harness, TraderWallet};
+use serde_json::{Value, json};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClient;
 use solana_signature::Signature;
@@ -151,12 +152,6 @@ async fn settled_collateral(harness: &mut Harness) -> Vec<(Pubkey, i64)> {
     traders
 }
 
-async fn deposit_all(harness: &mut Harness, wallets: &[(TraderWallet, u64)]) {
-    for (wallet, amount) in wallets {
-        harness.deposit(wallet, *amount).await;
-    }
-}
-
 /// Starts the engine on `data`, crediting deposits from and settling on `harness`'s chain.
 fn start(harness: &Harness, data: &Path, lose_every: usize) -> Arc<Engine> {
     let engine = Engine::start(config(data)).unwrap();
@@ -173,10 +168,9 @@ fn start(harness: &Harness, data: &Path, lose_every: usize) -> Arc<Engine> {
     engine
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proven_batches_settle_in_order_through_lost_confirmations_a_bad_proof_and_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
+/// The settlement program's exchange for the engine that `config(data)` starts: its exchange
+/// id, its genesis root, the committed perps guest.
+async fn exchange_of_engine(data: &Path) -> Harness {
     let genesis = config(data).genesis().unwrap();
     let exchange_id = genesis.global().config.exchange_id;
     let genesis_root = StateLedger::new(genesis, NativePoseidon2::default()).root();
@@ -184,42 +178,54 @@ async fn proven_batches_settle_in_order_through_lost_confirmations_a_bad_proof_a
         .unwrap()
         .commitment()
         .to_bytes();
-    let mut h = Harness::for_exchange(
+    Harness::for_exchange(
         exchange_id,
         borsh::to_vec(&genesis_root).unwrap().try_into().unwrap(),
         program,
     )
-    .await;
+    .await
+}
+
+/// Wallets funded with `amounts`, each deposited into the exchange.
+async fn depositors(harness: &mut Harness, amounts: &[u64]) -> Vec<(TraderWallet, u64)> {
+    let mut wallets = Vec::new();
+    for &amount in amounts {
+        let wallet = harness.trader_wallet(amount).await;
+        harness.deposit(&wallet, amount).await;
+        wallets.push((wallet, amount));
+    }
+    wallets
+}
+
+/// What the chain must hold once `wallets`' deposits are settled, sorted by owner.
+fn deposited(wallets: &[(TraderWallet, u64)]) -> Vec<(Pubkey, i64)> {
+    let mut expected: Vec<(Pubkey, i64)> = wallets
+        .iter()
+        .map(|(wallet, amount)| (wallet.keypair.pubkey(), *amount as i64))
+        .collect();
+    expected.sort();
+    expected
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proven_batches_settle_in_order_through_lost_confirmations_a_bad_proof_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let mut h = exchange_of_engine(data).await;
 
     // Ten traders deposit before the engine starts: batch 1 credits them all, more entries
     // than one apply chunk holds. Every second transaction the engine sends (the first
     // chunk) lands but is reported lost.
-    let mut wallets = Vec::new();
-    for index in 0..10 {
-        let amount = 1_000_000 * (index + 1);
-        wallets.push((h.trader_wallet(amount).await, amount));
-    }
-    deposit_all(&mut h, &wallets).await;
+    let amounts: Vec<u64> = (1..=10).map(|index| 1_000_000 * index).collect();
+    let mut wallets = depositors(&mut h, &amounts).await;
     let engine = start(&h, data, 2);
     let next = settle_until(&mut h, data, 1, 10).await;
     tokio::task::block_in_place(|| engine.shutdown()).unwrap();
-    let expected = |wallets: &[(TraderWallet, u64)]| {
-        let mut expected: Vec<(Pubkey, i64)> = wallets
-            .iter()
-            .map(|(wallet, amount)| (wallet.keypair.pubkey(), *amount as i64))
-            .collect();
-        expected.sort();
-        expected
-    };
-    assert_eq!(settled_collateral(&mut h).await, expected(&wallets));
+    assert_eq!(settled_collateral(&mut h).await, deposited(&wallets));
 
     // Two more deposits while the engine is down; after the restart, the first proof of the
     // next batch is tampered with: the engine refuses to send it and the chain stays put.
-    let mut more = Vec::new();
-    for amount in [7_000_000, 8_000_000] {
-        more.push((h.trader_wallet(amount).await, amount));
-    }
-    deposit_all(&mut h, &more).await;
+    let more = depositors(&mut h, &[7_000_000, 8_000_000]).await;
     let engine = start(&h, data, 0);
     let store = BatchStore::open(&data.join("batches")).unwrap();
     let proofs = ProofStore::open(&data.join("proofs")).unwrap();
@@ -242,7 +248,7 @@ async fn proven_batches_settle_in_order_through_lost_confirmations_a_bad_proof_a
     settle_until(&mut h, data, next, 12).await;
     tokio::task::block_in_place(|| engine.shutdown()).unwrap();
     wallets.extend(more);
-    assert_eq!(settled_collateral(&mut h).await, expected(&wallets));
+    assert_eq!(settled_collateral(&mut h).await, deposited(&wallets));
 
     // The engine recorded every batch's transactions, and knows each one settled.
     let exchange = h.exchange_state().await;
@@ -258,4 +264,130 @@ async fn proven_batches_settle_in_order_through_lost_confirmations_a_bad_proof_a
         1,
         "ten balances in two chunks, the first one's confirmation lost"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_configured_with_an_rpc_endpoint_credits_deposits_and_settles_over_json_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let mut h = exchange_of_engine(data).await;
+    let wallets = depositors(&mut h, &[3_000_000, 4_000_000, 5_000_000]).await;
+
+    let operator = data.join("operator.json");
+    std::fs::write(&operator, json!(h.operator.to_bytes().to_vec()).to_string()).unwrap();
+    let mut config = config(data);
+    config.chain.rpc_url = Some(json_rpc::serve(h.ctx.banks_client.clone()).await);
+    config.chain.exchange_address = Some(h.exchange.to_string());
+    config.chain.operator_keypair = Some(operator);
+    let engine = tokio::task::block_in_place(|| Engine::start(config)).unwrap();
+    settle_until(&mut h, data, 1, 3).await;
+    tokio::task::block_in_place(|| engine.shutdown()).unwrap();
+    assert_eq!(settled_collateral(&mut h).await, deposited(&wallets));
+    let records = Settlements::open(&data.join("settlements")).unwrap().all();
+    assert!(records[&1].submitted.is_some() && records[&1].settled);
+}
+
+/// The part of Solana's JSON-RPC that the engine's client (solana-rpc-client) uses, served from
+/// a program-test bank: the engine's real client, over HTTP, against the real program.
+mod json_rpc {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use axum::extract::State;
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use base64::Engine as _;
+    use base64::prelude::BASE64_STANDARD;
+    use solana_transaction::Transaction;
+
+    use super::*;
+
+    struct Bridge {
+        client: BanksClient,
+        /// Transactions executed successfully.
+        landed: Mutex<BTreeSet<String>>,
+    }
+
+    /// Serves the bank on a loopback port; returns its URL.
+    pub async fn serve(client: BanksClient) -> String {
+        let bridge = Arc::new(Bridge {
+            client,
+            landed: Mutex::new(BTreeSet::new()),
+        });
+        let router = Router::new().route("/", post(call)).with_state(bridge);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        url
+    }
+
+    async fn call(State(bridge): State<Arc<Bridge>>, Json(request): Json<Value>) -> Json<Value> {
+        let id = request["id"].clone();
+        let params = &request["params"];
+        let slot = bridge.client.get_root_slot().await.unwrap();
+        let in_context = |value: Value| json!({"context": {"slot": slot}, "value": value});
+        let result = match request["method"].as_str().unwrap_or_default() {
+            "getAccountInfo" => {
+                let address: Pubkey = params[0].as_str().unwrap().parse().unwrap();
+                let account = bridge.client.get_account(address).await.unwrap();
+                Ok(in_context(account.map_or(Value::Null, |account| {
+                    json!({
+                        "data": [BASE64_STANDARD.encode(&account.data), "base64"],
+                        "executable": account.executable,
+                        "lamports": account.lamports,
+                        "owner": account.owner.to_string(),
+                        "rentEpoch": account.rent_epoch,
+                        "space": account.data.len(),
+                    })
+                })))
+            }
+            "getLatestBlockhash" => {
+                let blockhash = bridge.client.get_latest_blockhash().await.unwrap();
+                Ok(in_context(json!({
+                    "blockhash": blockhash.to_string(),
+                    "lastValidBlockHeight": slot + 150,
+                })))
+            }
+            "sendTransaction" => {
+                let bytes = BASE64_STANDARD.decode(params[0].as_str().unwrap()).unwrap();
+                let transaction: Transaction = bincode::deserialize(&bytes).unwrap();
+                let signature = transaction.signatures[0].to_string();
+                match bridge.client.process_transaction(transaction).await {
+                    Ok(()) => {
+                        bridge.landed.lock().unwrap().insert(signature.clone());
+                        Ok(json!(signature))
+                    }
+                    Err(error) => Err(json!({
+                        "code": -32002,
+                        "message": format!("Transaction simulation failed: {error}"),
+                    })),
+                }
+            }
+            "getSignatureStatuses" => {
+                let landed = bridge.landed.lock().unwrap();
+                let statuses: Vec<Value> = params[0]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|signature| {
+                        let known = landed.contains(signature.as_str().unwrap());
+                        let status = json!({
+                            "slot": slot,
+                            "confirmations": null,
+                            "err": null,
+                            "status": {"Ok": null},
+                            "confirmationStatus": "finalized",
+                        });
+                        if known { status } else { Value::Null }
+                    })
+                    .collect();
+                Ok(in_context(json!(statuses)))
+            }
+            method => Err(json!({"code": -32601, "message": format!("{method} is not served")})),
+        };
+        Json(match result {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        })
+    }
 }
