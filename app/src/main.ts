@@ -2,6 +2,7 @@ import './style.css';
 import { Api, ApiError, type Account, type AccountFill, type ActionResult, type Batch, type FundingPayment, type FundingRecord, type Market, type Status, type Trade, toFill, toTrade } from './lib/api';
 import type { Action, Execution, OrderRequest, Side, TimeInForce } from './lib/borsh';
 import { PriceChart } from './chart';
+import { checkBalance } from './lib/batch';
 import { CANCEL_MESSAGES, describeError } from './lib/errors';
 import { Feed, type FeedState } from './lib/feed';
 import { QUOTE_DECIMALS, QUOTE_ONE, RATE_ONE, abs, big, formatQuote, formatUnits, parseUnits, priceDecimals, roundToTick } from './lib/fixed';
@@ -39,6 +40,8 @@ const state = {
   fillsThrough: -1,
   payments: [] as FundingPayment[],
   batches: null as { lastSealed: number; openBatchSteps: number; batches: Batch[] } | null,
+  /** The outcome of the explorer's check of this account's balance in a batch. */
+  balanceCheck: null as { ok: boolean; text: string } | null,
   feedState: 'connecting' as FeedState,
   feedDetail: '',
   bottomTab: 'positions' as BottomTab,
@@ -334,7 +337,9 @@ const renderers: Record<string, () => void> = {
     document.getElementById('withdraw')?.addEventListener('click', () => void withdraw());
   },
   explorer() {
-    if (state.view === 'explorer') set('explorer', explorerHtml());
+    if (state.view !== 'explorer') return;
+    set('explorer', explorerHtml());
+    document.getElementById('check-balance')?.addEventListener('click', () => void checkMyBalance());
   },
 };
 
@@ -457,8 +462,38 @@ function explorerHtml(): string {
       <div class="scroll">
       ${rows ? `<table class="grid"><tr><th>Batch</th><th>Proving status</th><th>Trader actions / steps</th><th>Cycles</th><th>Segments</th><th>Steps time (UTC)</th><th>Prior state root</th><th>New state root</th><th>Proving / wrap time</th><th>Groth16 proof</th><th>Settlement tx</th></tr>${rows}</table>` : '<div class="empty">No batch sealed yet</div>'}
       </div>
-      <div class="note">Checking your own balance against a settled batch needs the batch's settled balances and a settlement transaction: not yet available from the engine.</div>
+      <div class="check">
+        <label>Check my balance in batch <input id="check-batch" data-testid="check-batch" type="number" min="1" placeholder="${b?.lastSealed ?? ''}" /></label>
+        <button class="btn small primary" id="check-balance" data-testid="check-balance">Check</button>
+        ${state.balanceCheck ? `<span data-testid="balance-check" class="${state.balanceCheck.ok ? 'ok' : 'err'}">${esc(state.balanceCheck.text)}</span>` : '<span class="muted">Your account\'s settled collateral, with its list hash recomputed here against the header the batch\'s proof commits to.</span>'}
+      </div>
     </section>`;
+}
+
+/** Checks this account's entry in a batch against the header its proof commits to. */
+async function checkMyBalance(): Promise<void> {
+  const field = document.getElementById('check-batch') as HTMLInputElement | null;
+  const number = Number(field?.value || state.batches?.lastSealed || 0);
+  const account = state.accountId;
+  if (account === null) {
+    state.balanceCheck = { ok: false, text: 'No account for this key yet.' };
+  } else {
+    try {
+      const detail = await api.batch(number);
+      const check = await checkBalance(detail, account);
+      const intact = check.committed && check.digestMatches;
+      const integrity = intact
+        ? 'the balance list hashes to the header the proof commits to'
+        : 'MISMATCH: the balance list or the header is not what the proof commits to';
+      const st = detail.settlement;
+      const chain = st?.settled ? `settled on Solana${st.submitted ? ` (submitted in ${short(st.submitted, 6)})` : ''}` : 'not settled on chain yet';
+      const what = check.kind === 'found' ? `account ${account} settles at ${usd(check.entry.collateral)} USDC` : `no change to account ${account}'s collateral`;
+      state.balanceCheck = { ok: intact, text: `Batch ${number}: ${what}; ${integrity}; ${chain}.` };
+    } catch (error) {
+      state.balanceCheck = { ok: false, text: error instanceof ApiError ? describeError(error.code, error.message) : (error as Error).message };
+    }
+  }
+  invalidate('explorer');
 }
 
 // ---------------------------------------------------------------------------------------------

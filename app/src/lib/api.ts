@@ -1,6 +1,7 @@
 // The engine's REST API (engine/service/src/api), typed, with bigints for every amount.
 
 import { big } from './fixed';
+import { type BatchDetail, type Settlement, toBatchDetail, toSettlement } from './batch';
 import { parseJson } from './json';
 import type { MarginTier } from './margin';
 import type { Snapshot } from './book';
@@ -127,8 +128,7 @@ export interface Batch {
     lastMs: number;
     withdrawals: number;
   } | null;
-  /** The engine's settlement transactions for the batch (base58 signatures). */
-  settlement: { submitted: string | null; applied: string[]; settled: boolean } | null;
+  settlement: Settlement | null;
 }
 
 export interface Status {
@@ -331,11 +331,14 @@ export class Api {
               withdrawals: b.summary.withdrawals,
             }
           : null,
-        settlement: b.settlement
-          ? { submitted: b.settlement.submitted ?? null, applied: b.settlement.applied ?? [], settled: Boolean(b.settlement.settled) }
-          : null,
+        settlement: toSettlement(b.settlement),
       })),
     };
+  }
+
+  /** One sealed batch in full: its committed header and its settled balances. */
+  async batch(number: number): Promise<BatchDetail> {
+    return toBatchDetail(await this.request(`/v1/batches/${number}`));
   }
 
   async status(): Promise<Status> {

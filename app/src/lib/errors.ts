@@ -52,6 +52,7 @@ export const ERROR_MESSAGES: Record<string, string> = {
   lagged: 'The live feed fell behind; reconnecting.',
   history_unavailable: 'History is unavailable.',
   unknown_interval: 'Unknown candle interval.',
+  unknown_batch: 'The engine keeps no such batch.',
 };
 
 /** A message for an error code of either kind. */

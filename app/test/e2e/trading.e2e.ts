@@ -238,6 +238,13 @@ describe('trading end to end', () => {
     await expect
       .poll(async () => Number(await a.locator('[data-testid=batch][data-status=executed]').first().getAttribute('data-batch')), { timeout: 120_000 })
       .toBeGreaterThan(after);
+    // A checks its balance in that batch against the header the proof commits to.
+    const executed = await a.locator('[data-testid=batch][data-status=executed]').first().getAttribute('data-batch');
+    await a.getByTestId('check-batch').fill(executed!);
+    await a.getByTestId('check-balance').click();
+    await expect
+      .poll(() => a.getByTestId('balance-check').textContent())
+      .toMatch(new RegExp(`^Batch ${executed}: .*the balance list hashes to the header the proof commits to`));
     await shoot(a, 'explorer-dark');
     await b.getByTestId('nav-explorer').click();
     await b.locator('[data-testid=batch][data-status=executed]').first().waitFor({ timeout: 60_000 });

@@ -381,6 +381,22 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
     }
     assert!(executed, "no batch was executed");
 
+    // The batch in full: the header the guest committed, whose list hash covers the balances.
+    let number = executed_batch["batch"].as_u64().unwrap();
+    let (code, detail) = running.get(&format!("/v1/batches/{number}")).await;
+    assert_eq!(code, 200, "{detail}");
+    let header = hex::decode(detail["header"].as_str().unwrap()).unwrap();
+    assert_eq!(header.len(), 304);
+    assert_eq!(header[32..40], number.to_le_bytes());
+    let balances = detail["balances"].as_array().unwrap();
+    assert_eq!(header[232..236], (balances.len() as u32).to_le_bytes());
+    assert_eq!(detail["proof"]["status"], "executed");
+    let (code, missing) = running.get("/v1/batches/999999").await;
+    assert_eq!(
+        (code, &missing["code"]),
+        (404, &Value::from("unknown_batch"))
+    );
+
     // A restart recovers the acknowledged state, and recovery is deterministic.
     let (_, maker_before) = running
         .get(&format!("/v1/accounts/{}", maker.account))

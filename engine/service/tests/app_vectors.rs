@@ -318,18 +318,44 @@ fn render() -> String {
 
 #[test]
 fn the_app_action_vectors_are_current() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../app/test/fixtures/actions.json"
-    );
-    let rendered = render();
-    if std::env::var("GNOMON_BLESS").as_deref() == Ok("1") {
-        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
-        std::fs::write(path, &rendered).unwrap();
+    check_fixture("actions.json", &render());
+}
+
+/// A sealed batch as `GET /v1/batches/{number}` shows it, for the app's check of a settled
+/// balance against the committed header (app/src/lib/batch.ts).
+fn render_batch() -> String {
+    let mut sim = gnomon_sim::Sim::new(vec![gnomon_sim::unit_market()]);
+    for (seed, usdc) in [(1, 1_500), (2, 250), (3, 10_000)] {
+        sim.trader(seed, usdc);
     }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    sim.advance(1_000);
+    sim.tick();
+    let sealed = sim.seal();
+    let detail = gnomon_engine::api::views::BatchDetail::of(&sealed, None, None);
+    let mut document = serde_json::to_value(detail).unwrap();
+    document["comment"] =
+        json!("Rendered by engine/service/tests/app_vectors.rs (GNOMON_BLESS=1 to update).");
+    serde_json::to_string_pretty(&document).unwrap() + "\n"
+}
+
+/// Fails when `file` under app/test/fixtures is not `rendered` (and rewrites it with
+/// `GNOMON_BLESS=1`).
+fn check_fixture(file: &str, rendered: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../app/test/fixtures")
+        .join(file);
+    if std::env::var("GNOMON_BLESS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, rendered).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == rendered,
-        "app/test/fixtures/actions.json is stale: rerun with GNOMON_BLESS=1"
+        "app/test/fixtures/{file} is stale: rerun with GNOMON_BLESS=1"
     );
+}
+
+#[test]
+fn the_app_batch_vector_is_current() {
+    check_fixture("batch.json", &render_batch());
 }

@@ -19,6 +19,7 @@
 //! | `GET /v1/accounts/{id}/fills?limit=N` | the account's fills (maker, taker, liquidations), newest first |
 //! | `GET /v1/accounts/{id}/funding?limit=N` | the account's funding payments, newest first |
 //! | `GET /v1/batches` | sealed batches, their proving status and settlement transactions |
+//! | `GET /v1/batches/{number}` | one sealed batch: its committed header, output digest, settled balances and withdrawals |
 //! | `GET /v1/status` | log position, state root, batch number |
 //! | `POST /v1/dev/deposit` | `{"owner": hex, "amount": atoms, "account": id?}` (faucet, demo only) |
 //! | `GET /v1/ws` | WebSocket: subscriptions and submissions (below) |
@@ -58,7 +59,7 @@ mod stream;
 pub mod views;
 
 use views::{
-    AccountView, ActionResult, BatchView, BatchesResponse, BookView, CandlesResponse,
+    AccountView, ActionResult, BatchDetail, BatchView, BatchesResponse, BookView, CandlesResponse,
     DepositResponse, FillsResponse, FundingPaymentsResponse, FundingResponse, MarketView,
     MarketsResponse, StatusView, SubmitResponse, TradesResponse,
 };
@@ -82,6 +83,7 @@ pub enum ErrorCode {
     Lagged,
     HistoryUnavailable,
     UnknownInterval,
+    UnknownBatch,
 }
 
 /// Every error body: a stable code and a message for people.
@@ -188,6 +190,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
         account_fills,
         account_funding,
         batches,
+        batch,
         status,
         deposit
     )
@@ -208,6 +211,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/accounts/{id}/fills", get(account_fills))
         .route("/v1/accounts/{id}/funding", get(account_funding))
         .route("/v1/batches", get(batches))
+        .route("/v1/batches/{number}", get(batch))
         .route("/v1/status", get(status))
         .route("/v1/dev/deposit", post(deposit))
         .route("/v1/ws", get(stream::websocket))
@@ -602,6 +606,35 @@ async fn batches(State(engine): State<Arc<Engine>>) -> Result<Json<BatchesRespon
         open_batch_steps,
         batches,
     }))
+}
+
+/// One sealed batch: the header its proof commits to, its settled balances and withdrawals,
+/// its proving status and settlement transactions.
+#[utoipa::path(get, path = "/v1/batches/{number}", params(("number" = u64, Path)), responses(
+    (status = 200, body = BatchDetail),
+    (status = 404, description = "no such batch kept", body = ErrorBody),
+))]
+async fn batch(
+    State(engine): State<Arc<Engine>>,
+    Path(number): Path<u64>,
+) -> Result<Json<BatchDetail>, ApiError> {
+    let queue = engine.queue.clone();
+    let settlement = engine.settlements.all().remove(&number);
+    // Off the runtime: the batch is read from disk or from the shared queue's database.
+    let detail = tokio::task::spawn_blocking(move || {
+        let sealed = queue.sealed(number)?;
+        let proof = queue.statuses().remove(&number);
+        Some(BatchDetail::of(&sealed, proof, settlement))
+    })
+    .await
+    .map_err(|_| unavailable())?;
+    detail.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownBatch,
+            format!("no batch {number} is kept"),
+        )
+    })
 }
 
 /// Where the engine stands: log position, state root, last sealed batch.

@@ -2,6 +2,7 @@
 //! Amounts are integers in the state machine's units (quote atoms, lots, prices in quote
 //! atoms per lot; see `gnomon_core::fixed`).
 
+use gnomon_core::batch::SealedBatch;
 use gnomon_core::event::Event;
 use gnomon_core::fixed::{Lots, Price, Quote, Timestamp};
 use gnomon_core::market::Market;
@@ -359,6 +360,74 @@ pub struct BatchView {
     pub summary: Option<BatchSummary>,
     /// Its settlement transactions, once this engine has sent some.
     pub settlement: Option<Settlement>,
+}
+
+/// One sealed batch in full: what its proof commits to and what settlement applies.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchDetail {
+    pub batch: u64,
+    /// Hex of the settlement header the guest commits (304 bytes): the fixed-size fields of
+    /// the output, then each list's length and list hash.
+    pub header: String,
+    /// Hex of the Groth16 public input the header gives (its SHA-256, first byte cleared).
+    pub output_digest: String,
+    /// Every account the batch created or whose collateral changed, by account id.
+    pub balances: Vec<SettledBalanceView>,
+    /// Collateral released on chain, in step order.
+    pub withdrawals: Vec<WithdrawalView>,
+    pub proof: Option<BatchStatus>,
+    pub settlement: Option<Settlement>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SettledBalanceView {
+    pub account: u32,
+    /// Hex of the owner's key.
+    pub owner: String,
+    pub collateral: i64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct WithdrawalView {
+    pub account: u32,
+    /// Hex of the owner's key.
+    pub owner: String,
+    pub amount: u64,
+}
+
+impl BatchDetail {
+    pub fn of(
+        batch: &SealedBatch,
+        proof: Option<BatchStatus>,
+        settlement: Option<Settlement>,
+    ) -> Self {
+        let output = &batch.output;
+        Self {
+            batch: batch.input.batch_number,
+            header: hex::encode(output.header()),
+            output_digest: hex::encode(output.digest()),
+            balances: output
+                .balances
+                .iter()
+                .map(|entry| SettledBalanceView {
+                    account: entry.account,
+                    owner: hex::encode(entry.owner),
+                    collateral: entry.collateral,
+                })
+                .collect(),
+            withdrawals: output
+                .withdrawals
+                .iter()
+                .map(|entry| WithdrawalView {
+                    account: entry.account,
+                    owner: hex::encode(entry.owner),
+                    amount: entry.amount,
+                })
+                .collect(),
+            proof,
+            settlement,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
