@@ -241,14 +241,23 @@ impl Settler {
     }
 
     /// Runs [`Self::step`] until nothing is left to send, then every `interval`, until `stop`
-    /// is set. Errors are logged and the step retried.
+    /// is set. Errors are retried; each is logged when it first appears, not at every retry.
     pub fn run(&self, interval: Duration, stop: &AtomicBool) {
+        let mut last_error = None;
         while !stop.load(Ordering::Relaxed) {
             match self.step() {
-                Ok(Progress::Idle) => std::thread::sleep(interval),
-                Ok(_) => {}
+                Ok(progress) => {
+                    last_error = None;
+                    if progress == Progress::Idle {
+                        std::thread::sleep(interval);
+                    }
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "settling");
+                    let message = error.to_string();
+                    if last_error.as_ref() != Some(&message) {
+                        tracing::warn!(error = message, "settling (retrying)");
+                        last_error = Some(message);
+                    }
                     std::thread::sleep(interval);
                 }
             }
