@@ -128,6 +128,11 @@ impl Settlements {
         self.lock().clone()
     }
 
+    /// Batch `number`'s record.
+    pub fn get(&self, number: u64) -> Option<Settlement> {
+        self.lock().get(&number).cloned()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Settlement>> {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -228,7 +233,14 @@ impl Settler {
         if header.prior_root != exchange.state_root {
             return Err(SettleError::RootMismatch { batch: number });
         }
-        let proof = checked_proof(&batch, &wrapped, &exchange.program_commitment)?;
+        // A proposed rotation takes effect at a slot the engine does not read: a proof of
+        // either program may be the one the program accepts now, and the program decides.
+        let programs: &[[u8; 32]] = if exchange.rotation_slot != 0 {
+            &[exchange.program_commitment, exchange.pending_commitment]
+        } else {
+            &[exchange.program_commitment]
+        };
+        let proof = checked_proof(&batch, &wrapped, programs)?;
         let pending = client::pending_address(&self.exchange, number);
         let operator = self.operator.pubkey();
         let submit = client::submit_batch(&operator, &self.exchange, &pending, &header, &proof);
@@ -352,11 +364,12 @@ fn lists_of(batch: &SealedBatch) -> (Vec<SettledBalance>, Vec<Withdrawal>) {
 }
 
 /// The Groth16 proof in `wrapped` (proof and public inputs, as the wrap writes them), checked
-/// as the program will check it: for `batch`'s header, by `program`, under the compiled-in key.
+/// as the program will check it: for `batch`'s header, by one of `programs` (the exchange's
+/// program commitments), under the compiled-in key.
 fn checked_proof(
     batch: &SealedBatch,
     wrapped: &[u8],
-    program: &[u8; 32],
+    programs: &[[u8; 32]],
 ) -> Result<Proof, SettleError> {
     let number = batch.input.batch_number;
     let bad = |reason: String| SettleError::BadProof {
@@ -368,11 +381,10 @@ fn checked_proof(
     if inputs[1] != batch.output.digest() {
         return Err(bad("it proves another output than the batch's".into()));
     }
-    if commitment_input(program) != Some(inputs[0]) {
-        return Err(bad(
-            "it proves another program than the exchange's program commitment".into(),
-        ));
-    }
+    let program = programs
+        .iter()
+        .find(|program| commitment_input(program) == Some(inputs[0]))
+        .ok_or_else(|| bad("it proves another program than the exchange's".into()))?;
     let header = gnomon_settlement_verifier::batch::BatchHeader::from(&header_of(batch));
     verify_batch(&VERIFYING_KEY, &proof, program, &header).map_err(|error| match error {
         verify::VerifyError::ProofRejected => bad(
@@ -435,7 +447,9 @@ mod tests {
         let batch = sealed(2);
         let header = CoreHeader::from_bytes(&batch.output.header());
         let good = wrapped(&program, &header);
-        assert!(checked_proof(&batch, &good, &program).is_ok());
+        assert!(checked_proof(&batch, &good, &[program]).is_ok());
+        // During a proposed rotation, a proof of either program is sent.
+        assert!(checked_proof(&batch, &good, &[[6u8; 32], program]).is_ok());
 
         let other_batch = CoreHeader::from_bytes(&sealed(3).output.header());
         let refusals = [
@@ -448,12 +462,12 @@ mod tests {
             ),
         ];
         for (bytes, exchange_program, expected) in refusals {
-            let refused = reason(checked_proof(&batch, &bytes, &exchange_program));
+            let refused = reason(checked_proof(&batch, &bytes, &[exchange_program]));
             assert!(refused.contains(expected), "{refused}");
         }
         let mut tampered = good.clone();
         tampered[10] ^= 1;
-        let refused = reason(checked_proof(&batch, &tampered, &program));
+        let refused = reason(checked_proof(&batch, &tampered, &[program]));
         assert!(refused.contains("verifying key"), "{refused}");
     }
 }

@@ -619,7 +619,7 @@ async fn batch(
     Path(number): Path<u64>,
 ) -> Result<Json<BatchDetail>, ApiError> {
     let queue = engine.queue.clone();
-    let settlement = engine.settlements.all().remove(&number);
+    let settlement = engine.settlements.get(number);
     // Off the runtime: the batch is read from disk or from the shared queue's database.
     let detail = tokio::task::spawn_blocking(move || {
         let sealed = queue.sealed(number)?;
