@@ -5,6 +5,8 @@
 //   GNOMON_OPERATOR          the operator's key (base58)
 //   GNOMON_PROGRAM_COMMITMENT the guest's program commitment, 64 hex digits (guest/elf/perps)
 //   GNOMON_GENESIS_ROOT      the engine's genesis state root, 64 hex digits
+//   GNOMON_VERIFYING_KEY     the `verifying.key` file `gnomon setup --aggregate` wrote for the
+//                            guest's wrap circuit
 //   GNOMON_ESCAPE_DELAY_SLOTS, GNOMON_ROTATION_DELAY_SLOTS (defaults: about 2 days and 1 day)
 //
 // The provider's wallet becomes the admin.
@@ -13,6 +15,7 @@ import * as anchor from "@anchor-lang/core";
 import { BN, Program } from "@anchor-lang/core";
 import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { PublicKey, SystemProgram } from "@solana/web3.js";
+import { readFileSync } from "fs";
 
 function required(name: string): string {
   const value = process.env[name];
@@ -30,6 +33,24 @@ function hex32(name: string): number[] {
   return [...bytes];
 }
 
+/// The key file's points (alpha, beta, gamma, delta, then a u32 LE count and the input
+/// points): `VerifyingKey::to_bytes` of gnomon-settlement-verifier.
+function verifyingKey(path: string) {
+  const bytes = readFileSync(path);
+  const points = 3;
+  if (bytes.length !== 64 + 3 * 128 + 4 + 64 * points || bytes.readUInt32LE(448) !== points) {
+    throw new Error(`${path} is not a verifying key of batch proofs (two public inputs)`);
+  }
+  const at = (start: number, length: number) => [...bytes.subarray(start, start + length)];
+  return {
+    alphaG1: at(0, 64),
+    betaG2: at(64, 128),
+    gammaG2: at(192, 128),
+    deltaG2: at(320, 128),
+    ic: [0, 1, 2].map((index) => at(452 + 64 * index, 64)),
+  };
+}
+
 module.exports = async function (provider: anchor.AnchorProvider) {
   anchor.setProvider(provider);
   const program = anchor.workspace.Settlement as Program;
@@ -42,6 +63,7 @@ module.exports = async function (provider: anchor.AnchorProvider) {
       operator: new PublicKey(required("GNOMON_OPERATOR")),
       programCommitment: hex32("GNOMON_PROGRAM_COMMITMENT"),
       genesisRoot: hex32("GNOMON_GENESIS_ROOT"),
+      verifyingKey: verifyingKey(required("GNOMON_VERIFYING_KEY")),
       escapeDelaySlots: new BN(process.env.GNOMON_ESCAPE_DELAY_SLOTS ?? "432000"),
       rotationDelaySlots: new BN(process.env.GNOMON_ROTATION_DELAY_SLOTS ?? "216000"),
     })

@@ -173,6 +173,7 @@ describe("settlement", () => {
         operator: operator.publicKey,
         programCommitment: fixtures.programCommitment,
         genesisRoot: fixtures.genesisRoot,
+        verifyingKey: fixtures.verifyingKey,
         escapeDelaySlots: new BN(fixtures.escapeDelaySlots),
         rotationDelaySlots: new BN(fixtures.rotationDelaySlots),
       })
@@ -232,12 +233,14 @@ describe("settlement", () => {
     );
   });
 
-  it("refuses batches from others, tampered proofs and tampered headers", async () => {
+  it("refuses batches from others, tampered proofs, proofs under another key and tampered headers", async () => {
     const batch = fixtures.batches[0];
     await refused(submit(batch, intruder), "NotOperator");
     const tampered = { ...batch.proof, c: [...batch.proof.c] };
     tampered.c[40] ^= 1;
     await refused(submit(batch, operator, tampered), "InvalidProof");
+    // A real proof of the same batch, under another setup's verifying key.
+    await refused(submit(batch, operator, batch.otherKeyProof), "InvalidProof");
     const forged = { ...batch, header: { ...batch.header, newRoot: batch.header.newRoot.map((b) => b ^ 1) } };
     await refused(submit(forged, operator), "InvalidProof");
   });

@@ -29,7 +29,6 @@ use anchor_lang::{AccountDeserialize as _, AnchorDeserialize as _};
 use gnomon_core::batch::SealedBatch;
 use gnomon_settlement_verifier::inputs::commitment_input;
 use gnomon_settlement_verifier::verify::{self, verify_batch};
-use gnomon_settlement_verifier::vk::VERIFYING_KEY;
 use serde::{Deserialize, Serialize};
 use settlement::client::{self, APPLY_CHUNK_ENTRIES};
 use settlement::state::PendingBatch;
@@ -235,10 +234,18 @@ impl Settler {
         }
         // A proposed rotation takes effect at a slot the engine does not read: a proof of
         // either program may be the one the program accepts now, and the program decides.
-        let programs: &[[u8; 32]] = if exchange.rotation_slot != 0 {
-            &[exchange.program_commitment, exchange.pending_commitment]
+        let current = (
+            exchange.program_commitment,
+            (&exchange.verifying_key).into(),
+        );
+        let proposed = (
+            exchange.pending_commitment,
+            (&exchange.pending_verifying_key).into(),
+        );
+        let programs: &[Program] = if exchange.rotation_slot != 0 {
+            &[current, proposed]
         } else {
-            &[exchange.program_commitment]
+            &[current]
         };
         let proof = checked_proof(&batch, &wrapped, programs)?;
         let pending = client::pending_address(&self.exchange, number);
@@ -363,13 +370,17 @@ fn lists_of(batch: &SealedBatch) -> (Vec<SettledBalance>, Vec<Withdrawal>) {
     (balances.collect(), withdrawals.collect())
 }
 
+/// A guest program commitment and the verifying key of its wrap setup, as an exchange records
+/// them.
+type Program = ([u8; 32], verify::VerifyingKey);
+
 /// The Groth16 proof in `wrapped` (proof and public inputs, as the wrap writes them), checked
 /// as the program will check it: for `batch`'s header, by one of `programs` (the exchange's
-/// program commitments), under the compiled-in key.
+/// program and its key), under that program's key.
 fn checked_proof(
     batch: &SealedBatch,
     wrapped: &[u8],
-    programs: &[[u8; 32]],
+    programs: &[Program],
 ) -> Result<Proof, SettleError> {
     let number = batch.input.batch_number;
     let bad = |reason: String| SettleError::BadProof {
@@ -381,15 +392,15 @@ fn checked_proof(
     if inputs[1] != batch.output.digest() {
         return Err(bad("it proves another output than the batch's".into()));
     }
-    let program = programs
+    let (program, key) = programs
         .iter()
-        .find(|program| commitment_input(program) == Some(inputs[0]))
+        .find(|(program, _)| commitment_input(program) == Some(inputs[0]))
         .ok_or_else(|| bad("it proves another program than the exchange's".into()))?;
     let header = gnomon_settlement_verifier::batch::BatchHeader::from(&header_of(batch));
-    verify_batch(&VERIFYING_KEY, &proof, program, &header).map_err(|error| match error {
+    verify_batch(key, &proof, program, &header).map_err(|error| match error {
         verify::VerifyError::ProofRejected => bad(
-            "it does not verify against the settlement program's verifying key (wrapped with \
-             another circuit's keys?)"
+            "it does not verify against the exchange's verifying key (wrapped with another \
+             setup's keys?)"
                 .into(),
         ),
         other => bad(format!("{other:?}")),
@@ -416,7 +427,7 @@ mod tests {
     use super::*;
     use gnomon_settlement_verifier::batch::BatchHeader as CoreHeader;
     use gnomon_settlement_verifier::inputs::public_inputs;
-    use gnomon_settlement_verifier::test_circuit;
+    use gnomon_settlement_verifier::{keys, test_circuit};
 
     fn sealed(traders: u32) -> SealedBatch {
         let mut sim = gnomon_sim::Sim::new(vec![gnomon_sim::unit_market()]);
@@ -442,14 +453,23 @@ mod tests {
     }
 
     #[test]
-    fn only_a_proof_of_the_batch_by_the_exchange_program_under_the_program_key_is_sent() {
+    fn only_a_proof_of_the_batch_by_the_exchange_program_under_its_key_is_sent() {
+        let key = test_circuit::verifying_key();
         let program = [5u8; 32];
         let batch = sealed(2);
         let header = CoreHeader::from_bytes(&batch.output.header());
         let good = wrapped(&program, &header);
-        assert!(checked_proof(&batch, &good, &[program]).is_ok());
+        assert!(checked_proof(&batch, &good, &[(program, key)]).is_ok());
         // During a proposed rotation, a proof of either program is sent.
-        assert!(checked_proof(&batch, &good, &[[6u8; 32], program]).is_ok());
+        assert!(checked_proof(&batch, &good, &[([6u8; 32], key), (program, key)]).is_ok());
+        // Under the program's own key only.
+        let other_key = keys::verifying_key(&test_circuit::setup_seeded(2).1).unwrap();
+        let refused = reason(checked_proof(
+            &batch,
+            &good,
+            &[(program, other_key), ([6u8; 32], key)],
+        ));
+        assert!(refused.contains("verifying key"), "{refused}");
 
         let other_batch = CoreHeader::from_bytes(&sealed(3).output.header());
         let refusals = [
@@ -462,12 +482,12 @@ mod tests {
             ),
         ];
         for (bytes, exchange_program, expected) in refusals {
-            let refused = reason(checked_proof(&batch, &bytes, &[exchange_program]));
+            let refused = reason(checked_proof(&batch, &bytes, &[(exchange_program, key)]));
             assert!(refused.contains(expected), "{refused}");
         }
         let mut tampered = good.clone();
         tampered[10] ^= 1;
-        let refused = reason(checked_proof(&batch, &tampered, &[program]));
+        let refused = reason(checked_proof(&batch, &tampered, &[(program, key)]));
         assert!(refused.contains("verifying key"), "{refused}");
     }
 }

@@ -15,112 +15,36 @@ use std::vec::Vec;
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField};
-use ark_groth16::VerifyingKey;
-use groth16_solana::groth16::Groth16Verifyingkey;
 
-use crate::verify::Proof;
+use crate::verify::{Proof, VerifyingKey};
 
-/// A verifying key in groth16-solana's byte format.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyingKeyBytes {
-    pub alpha_g1: [u8; 64],
-    pub beta_g2: [u8; 128],
-    pub gamma_g2: [u8; 128],
-    pub delta_g2: [u8; 128],
-    pub ic: Vec<[u8; 64]>,
+/// An arkworks verifying key in the verifier's format; `None` unless it has exactly the
+/// batch statement's [`PUBLIC_INPUTS`](crate::inputs::PUBLIC_INPUTS) public inputs.
+pub fn verifying_key(vk: &ark_groth16::VerifyingKey<Bn254>) -> Option<VerifyingKey> {
+    let ic: Vec<[u8; 64]> = vk.gamma_abc_g1.iter().map(g1_bytes).collect();
+    Some(VerifyingKey {
+        alpha_g1: g1_bytes(&vk.alpha_g1),
+        beta_g2: g2_bytes(&vk.beta_g2),
+        gamma_g2: g2_bytes(&vk.gamma_g2),
+        delta_g2: g2_bytes(&vk.delta_g2),
+        ic: ic.try_into().ok()?,
+    })
 }
 
-impl VerifyingKeyBytes {
-    /// The key's bytes.
-    pub fn from_arkworks(vk: &VerifyingKey<Bn254>) -> Self {
-        Self {
-            alpha_g1: g1_bytes(&vk.alpha_g1),
-            beta_g2: g2_bytes(&vk.beta_g2),
-            gamma_g2: g2_bytes(&vk.gamma_g2),
-            delta_g2: g2_bytes(&vk.delta_g2),
-            ic: vk.gamma_abc_g1.iter().map(g1_bytes).collect(),
-        }
+/// The Rust source of a constant holding `vk` (as [`crate::vk`] does), after `header` (its
+/// documentation, imports and the constant's declaration up to `= VerifyingKey {`).
+pub fn verifying_key_source(vk: &VerifyingKey, header: &str) -> String {
+    let mut source = String::from(header);
+    source += &format!("    alpha_g1: {},\n", byte_array(&vk.alpha_g1, 1));
+    source += &format!("    beta_g2: {},\n", byte_array(&vk.beta_g2, 1));
+    source += &format!("    gamma_g2: {},\n", byte_array(&vk.gamma_g2, 1));
+    source += &format!("    delta_g2: {},\n", byte_array(&vk.delta_g2, 1));
+    source += "    ic: [\n";
+    for point in &vk.ic {
+        source += &format!("        {},\n", byte_array(point, 2));
     }
-
-    /// The Rust source of a `vk.rs` for this key (what [`crate::vk`] holds), after `header`
-    /// (its documentation and imports).
-    pub fn to_source(&self, header: &str) -> String {
-        let mut source = String::from(header);
-        source += &format!("    nr_pubinputs: {},\n", self.ic.len() - 1);
-        source += &format!("    vk_alpha_g1: {},\n", byte_array(&self.alpha_g1, 1));
-        source += &format!("    vk_beta_g2: {},\n", byte_array(&self.beta_g2, 1));
-        source += &format!("    vk_gamma_g2: {},\n", byte_array(&self.gamma_g2, 1));
-        source += &format!("    vk_delta_g2: {},\n", byte_array(&self.delta_g2, 1));
-        source += "    vk_ic: &[\n";
-        for point in &self.ic {
-            source += &format!("        {},\n", byte_array(point, 2));
-        }
-        source += "    ],\n    vk_commitment: None,\n};\n\n";
-        source += "/// SHA-256 of the key's points (`verify::verifying_key_id`): the id an exchange records.\n";
-        source += &format!(
-            "pub const VERIFYING_KEY_ID: [u8; 32] = {};\n",
-            byte_array(&self.id(), 0)
-        );
-        source
-    }
-
-    /// The key as groth16-solana takes it.
-    pub fn as_groth16_solana(&self) -> Groth16Verifyingkey<'_> {
-        Groth16Verifyingkey {
-            nr_pubinputs: self.ic.len() - 1,
-            vk_alpha_g1: self.alpha_g1,
-            vk_beta_g2: self.beta_g2,
-            vk_gamma_g2: self.gamma_g2,
-            vk_delta_g2: self.delta_g2,
-            vk_ic: &self.ic,
-            vk_commitment: None,
-        }
-    }
-
-    /// The key's id ([`crate::verify::verifying_key_id`]).
-    pub fn id(&self) -> [u8; 32] {
-        crate::verify::verifying_key_id(&self.as_groth16_solana())
-    }
-
-    /// The key as a file: the points in order, each input point after a 4-byte little-endian
-    /// count.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + 3 * 128 + 4 + 64 * self.ic.len());
-        out.extend_from_slice(&self.alpha_g1);
-        out.extend_from_slice(&self.beta_g2);
-        out.extend_from_slice(&self.gamma_g2);
-        out.extend_from_slice(&self.delta_g2);
-        out.extend_from_slice(&(self.ic.len() as u32).to_le_bytes());
-        for point in &self.ic {
-            out.extend_from_slice(point);
-        }
-        out
-    }
-
-    /// The inverse of [`Self::to_bytes`]; `None` for bytes of another length than their count
-    /// says, or a key without input points. The points are checked when a proof is verified.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let (alpha_g1, rest) = bytes.split_first_chunk::<64>()?;
-        let (beta_g2, rest) = rest.split_first_chunk::<128>()?;
-        let (gamma_g2, rest) = rest.split_first_chunk::<128>()?;
-        let (delta_g2, rest) = rest.split_first_chunk::<128>()?;
-        let (count, rest) = rest.split_first_chunk::<4>()?;
-        let count = u32::from_le_bytes(*count) as usize;
-        if count == 0 || rest.len() != count.checked_mul(64)? {
-            return None;
-        }
-        let ic = rest
-            .chunks_exact(64)
-            .map(|point| point.try_into().expect("64 bytes"))
-            .collect();
-        Some(Self {
-            alpha_g1: *alpha_g1,
-            beta_g2: *beta_g2,
-            gamma_g2: *gamma_g2,
-            delta_g2: *delta_g2,
-            ic,
-        })
-    }
+    source += "    ],\n};\n";
+    source
 }
 
 /// An arkworks proof in the verifier's format: `A` negated.

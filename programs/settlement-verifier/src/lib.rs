@@ -12,13 +12,15 @@
 //! - [`inputs`]: the two public inputs, big-endian BN254 scalars: the program commitment packed
 //!   from its eight BabyBear elements, and the output digest (SHA-256 of the header with its
 //!   first byte cleared).
-//! - [`verify`] (feature `verify`, default): Groth16 verification of a batch proof with
-//!   groth16-solana against the compiled-in [`vk::VERIFYING_KEY`].
+//! - [`verify`] (feature `verify`, default): the batch verifying key
+//!   ([`verify::VerifyingKey`], fixed to the statement's two inputs) and Groth16 verification of
+//!   a batch proof with groth16-solana.
 //! - `keys` (feature `keys`, host only): Groth16 keys and proofs from arkworks in
 //!   groth16-solana's format, for the wrap's setup and prover.
 //! - `test_circuit` (feature `test-circuit`, host only): an arkworks circuit with the same
 //!   public-input layout, its deterministic setup and a prover, so that tests verify real
-//!   proofs until the wrap's `gnomon setup` produces the production key.
+//!   proofs without running the wrap's setup; [`vk`] compiles its key in for the SBF
+//!   benchmark.
 //!
 //! ## What it must never do
 //!

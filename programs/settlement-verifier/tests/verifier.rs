@@ -15,12 +15,11 @@ use gnomon_settlement_verifier::batch::{
 use gnomon_settlement_verifier::inputs::{
     BABY_BEAR_MODULUS, commitment_input, digest_input, public_inputs,
 };
-use gnomon_settlement_verifier::keys::VerifyingKeyBytes;
 use gnomon_settlement_verifier::test_circuit;
 use gnomon_settlement_verifier::verify::{
-    PROOF_LEN, Proof, VerifyError, verify_batch, verify_inputs, verifying_key_id,
+    PROOF_LEN, Proof, VERIFYING_KEY_LEN, VerifyError, VerifyingKey, verify_batch, verify_inputs,
 };
-use gnomon_settlement_verifier::vk::{VERIFYING_KEY, VERIFYING_KEY_ID};
+use gnomon_settlement_verifier::vk::VERIFYING_KEY;
 use proptest::prelude::*;
 
 fn header() -> BatchHeader {
@@ -57,8 +56,7 @@ fn commitment(elements: [u32; 8]) -> [u8; 32] {
 
 #[test]
 fn the_compiled_verifying_key_is_the_test_circuit_setup() {
-    let (_, vk) = test_circuit::setup();
-    let source = test_circuit::verifying_key_source(&vk);
+    let source = test_circuit::verifying_key_source();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/vk.rs");
     if std::env::var("GNOMON_BLESS").as_deref() == Ok("1") {
         std::fs::write(path, &source).expect("vk.rs is writable");
@@ -67,26 +65,29 @@ fn the_compiled_verifying_key_is_the_test_circuit_setup() {
         std::fs::read_to_string(path).expect("vk.rs exists") == source,
         "src/vk.rs is not the test setup's key: rerun with GNOMON_BLESS=1"
     );
-    assert_eq!(VERIFYING_KEY_ID, verifying_key_id(&VERIFYING_KEY));
-    assert_eq!(VERIFYING_KEY.vk_ic.len(), 3, "two public inputs");
+    assert_eq!(VERIFYING_KEY, test_circuit::verifying_key());
 }
 
-/// The key file round-trips, and bytes of any other length are refused, not misread.
+/// The key file round-trips, and bytes of any other length or shape are refused, not
+/// misread.
 #[test]
 fn the_verifying_key_file_round_trips() {
-    let (_, vk) = test_circuit::setup();
-    let key = VerifyingKeyBytes::from_arkworks(&vk);
+    let key = test_circuit::verifying_key();
     let bytes = key.to_bytes();
-    assert_eq!(VerifyingKeyBytes::from_bytes(&bytes), Some(key));
-    for len in [0, 64, bytes.len() - 1] {
-        assert_eq!(VerifyingKeyBytes::from_bytes(&bytes[..len]), None, "{len}");
+    assert_eq!(bytes.len(), VERIFYING_KEY_LEN);
+    assert_eq!(VerifyingKey::from_bytes(&bytes), Some(key));
+    for len in [0, 64, bytes.len() - 64, bytes.len() - 1] {
+        assert_eq!(VerifyingKey::from_bytes(&bytes[..len]), None, "{len}");
     }
-    let mut longer = bytes.clone();
-    longer.push(0);
-    assert_eq!(VerifyingKeyBytes::from_bytes(&longer), None);
-    let mut huge_count = bytes;
-    huge_count[64 + 3 * 128..64 + 3 * 128 + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-    assert_eq!(VerifyingKeyBytes::from_bytes(&huge_count), None);
+    let mut longer = bytes.to_vec();
+    longer.extend_from_slice(&[0; 64]);
+    assert_eq!(VerifyingKey::from_bytes(&longer), None);
+    let count_at = 64 + 3 * 128;
+    for count in [2u32, 4, u32::MAX] {
+        let mut other_count = bytes;
+        other_count[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+        assert_eq!(VerifyingKey::from_bytes(&other_count), None, "{count}");
+    }
 }
 
 #[test]
@@ -157,8 +158,8 @@ proptest! {
     ) {
         let proof = Proof::from_bytes(&proof.try_into().expect("PROOF_LEN bytes"));
         prop_assert!(verify_inputs(&VERIFYING_KEY, &proof, &inputs).is_err());
-        if let Some(key) = VerifyingKeyBytes::from_bytes(&key) {
-            prop_assert!(verify_inputs(&key.as_groth16_solana(), &proof, &inputs).is_err());
+        if let Some(key) = VerifyingKey::from_bytes(&key) {
+            prop_assert!(verify_inputs(&key, &proof, &inputs).is_err());
         }
     }
 
@@ -170,17 +171,17 @@ proptest! {
         flip in 1u8..,
         input in 0usize..2,
     ) {
-        let (pk, vk) = test_circuit::setup();
+        let (pk, _) = test_circuit::setup();
         let header = header();
         let program = commitment([9; 8]);
         let proof = test_circuit::prove(&pk, &program, &header, 4);
         let inputs = public_inputs(&program, &header).unwrap();
-        let mut key = VerifyingKeyBytes::from_arkworks(&vk).to_bytes();
+        let mut key = test_circuit::verifying_key().to_bytes();
         let at = position.index(key.len());
         key[at] ^= flip;
         // The count field: a changed count changes the length the key must have.
-        if let Some(key) = VerifyingKeyBytes::from_bytes(&key) {
-            prop_assert!(verify_inputs(&key.as_groth16_solana(), &proof, &inputs).is_err());
+        if let Some(key) = VerifyingKey::from_bytes(&key) {
+            prop_assert!(verify_inputs(&key, &proof, &inputs).is_err());
         }
         let mut above = inputs;
         above[input] = [0xff; 32];

@@ -15,8 +15,62 @@ pub struct InitializeParams {
     pub program_commitment: [u8; 32],
     /// The engine's genesis state root (its `[u32; 8]` as borsh bytes).
     pub genesis_root: [u8; 32],
+    /// The Groth16 verifying key of the exchange's setup of the wrap circuit.
+    pub verifying_key: VerifyingKey,
     pub escape_delay_slots: u64,
     pub rotation_delay_slots: u64,
+}
+
+/// `gnomon_settlement_verifier::verify::VerifyingKey`: groth16-solana's point format, one
+/// input point per public input plus the constant.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct VerifyingKey {
+    pub alpha_g1: [u8; 64],
+    pub beta_g2: [u8; 128],
+    pub gamma_g2: [u8; 128],
+    pub delta_g2: [u8; 128],
+    pub ic: [[u8; 64]; verify::INPUT_POINTS],
+}
+
+impl Default for VerifyingKey {
+    fn default() -> Self {
+        Self {
+            alpha_g1: [0; 64],
+            beta_g2: [0; 128],
+            gamma_g2: [0; 128],
+            delta_g2: [0; 128],
+            ic: [[0; 64]; verify::INPUT_POINTS],
+        }
+    }
+}
+
+impl From<&VerifyingKey> for verify::VerifyingKey {
+    fn from(key: &VerifyingKey) -> Self {
+        Self {
+            alpha_g1: key.alpha_g1,
+            beta_g2: key.beta_g2,
+            gamma_g2: key.gamma_g2,
+            delta_g2: key.delta_g2,
+            ic: key.ic,
+        }
+    }
+}
+
+/// The key's id (`gnomon_settlement_verifier::verify::VerifyingKey::id`), for events.
+pub fn key_id(key: &VerifyingKey) -> [u8; 32] {
+    verify::VerifyingKey::from(key).id()
+}
+
+impl From<&verify::VerifyingKey> for VerifyingKey {
+    fn from(key: &verify::VerifyingKey) -> Self {
+        Self {
+            alpha_g1: key.alpha_g1,
+            beta_g2: key.beta_g2,
+            gamma_g2: key.gamma_g2,
+            delta_g2: key.delta_g2,
+            ic: key.ic,
+        }
+    }
 }
 
 /// `gnomon_settlement_verifier::batch::DepositRange`.

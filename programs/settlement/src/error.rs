@@ -37,8 +37,6 @@ pub enum SettlementError {
     Paused,
     #[msg("the escape hatch is open: the exchange accepts no more batches or deposits")]
     ExchangeEscaped,
-    #[msg("the program's verifying key is not the one the exchange recorded")]
-    VerifyingKeyMismatch,
     #[msg("Groth16 proof does not verify for this program commitment and batch")]
     InvalidProof,
     #[msg("batch number is not the last accepted batch plus one")]

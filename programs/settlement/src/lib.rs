@@ -25,8 +25,8 @@
 //!    deposit chain, in a bounded queue.
 //! 2. The operator's engine runs a batch, the zkVM proves it, and the wrap turns the proof
 //!    into Groth16 over the public inputs (program commitment, digest of the batch header).
-//! 3. `submit_batch(header, proof)`: the program verifies the proof against the verifying key
-//!    compiled into it and the exchange's program commitment, checks the header against the
+//! 3. `submit_batch(header, proof)`: the program verifies the proof against the exchange's
+//!    verifying key and program commitment, checks the header against the
 //!    chain state (prior root, batch number, deposits consumed), stores the new root and opens
 //!    a [`state::PendingBatch`] holding the header's list hashes.
 //! 4. `apply_balances` chunks (as many transactions as the lists need): each chunk is checked
@@ -92,11 +92,15 @@ pub mod settlement {
         instructions::set_paused::process(ctx, paused)
     }
 
-    /// Admin: proposes a new guest program (and the program's current verifying key), which
+    /// Admin: proposes a new guest program and the verifying key of its wrap setup, which
     /// batches must use from `rotation_delay_slots` slots on.
     #[access_control(validation::rotate_program(&ctx, &program_commitment))]
-    pub fn rotate_program(ctx: Context<AdminUpdate>, program_commitment: [u8; 32]) -> Result<()> {
-        instructions::rotate_program::process(ctx, program_commitment)
+    pub fn rotate_program(
+        ctx: Context<AdminUpdate>,
+        program_commitment: [u8; 32],
+        verifying_key: VerifyingKey,
+    ) -> Result<()> {
+        instructions::rotate_program::process(ctx, program_commitment, verifying_key)
     }
 
     /// A trader deposits collateral into the vault and the deposit queue.

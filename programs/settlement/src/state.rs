@@ -17,6 +17,8 @@
 
 use anchor_lang::prelude::*;
 
+use crate::args::VerifyingKey;
+
 /// Layout version of every account this program writes.
 pub const LAYOUT_VERSION: u8 = 1;
 
@@ -64,13 +66,13 @@ pub struct Exchange {
     /// The guest program batches must be proven with (eight little-endian BabyBear
     /// elements, `ProgramCommitment::to_bytes`).
     pub program_commitment: [u8; 32],
-    /// Id of the Groth16 verifying key batches are checked against
-    /// (`gnomon_settlement_verifier::vk::VERIFYING_KEY_ID` when it was recorded).
-    pub verifying_key_id: [u8; 32],
-    /// A rotation waiting for its delay: the commitment and key id it installs, and the slot
+    /// The Groth16 verifying key batches are checked against: the key of the exchange's
+    /// setup of the wrap circuit for that program.
+    pub verifying_key: VerifyingKey,
+    /// A rotation waiting for its delay: the commitment and key it installs, and the slot
     /// from which it applies (0: none).
     pub pending_commitment: [u8; 32],
-    pub pending_verifying_key_id: [u8; 32],
+    pub pending_verifying_key: VerifyingKey,
     pub rotation_slot: u64,
     pub rotation_delay_slots: u64,
     /// The state root of the last accepted batch (the genesis root before the first).
@@ -114,12 +116,12 @@ impl Exchange {
         self.rotation_slot != 0 && slot >= self.rotation_slot
     }
 
-    /// The program commitment and verifying key id batches are checked against at `slot`.
-    pub fn program_at(&self, slot: u64) -> ([u8; 32], [u8; 32]) {
+    /// The program commitment and verifying key batches are checked against at `slot`.
+    pub fn program_at(&self, slot: u64) -> (&[u8; 32], &VerifyingKey) {
         if self.rotation_due(slot) {
-            (self.pending_commitment, self.pending_verifying_key_id)
+            (&self.pending_commitment, &self.pending_verifying_key)
         } else {
-            (self.program_commitment, self.verifying_key_id)
+            (&self.program_commitment, &self.verifying_key)
         }
     }
 

@@ -10,7 +10,6 @@ use anchor_spl::token::{Mint, TokenAccount};
 use gnomon_settlement_verifier::batch::{self as core, EMPTY_LIST_HASH, ListEntry, list_hash};
 use gnomon_settlement_verifier::inputs::commitment_elements;
 use gnomon_settlement_verifier::verify::{VerifyError, verify_batch};
-use gnomon_settlement_verifier::vk::{VERIFYING_KEY, VERIFYING_KEY_ID};
 
 use crate::args::{BalanceChunk, BatchHeader, InitializeParams, Proof, WithdrawalChunk};
 use crate::error::SettlementError;
@@ -98,20 +97,15 @@ pub fn submit_batch(ctx: &Context<SubmitBatch>, header: &BatchHeader, proof: &Pr
         exchange.chain_at(deposits.end_sequence) == Some(deposits.chain_after),
         SettlementError::DepositChainMismatch
     );
-    let (program_commitment, verifying_key_id) = exchange.program_at(Clock::get()?.slot);
-    require!(
-        verifying_key_id == VERIFYING_KEY_ID,
-        SettlementError::VerifyingKeyMismatch
-    );
+    let (program_commitment, verifying_key) = exchange.program_at(Clock::get()?.slot);
     verify_batch(
-        &VERIFYING_KEY,
+        &verifying_key.into(),
         &proof.into(),
-        &program_commitment,
+        program_commitment,
         &header.into(),
     )
     .map_err(|error| match error {
         VerifyError::NonCanonicalCommitment => SettlementError::NonCanonicalCommitment,
-        VerifyError::VerifyingKeyShape => SettlementError::VerifyingKeyMismatch,
         VerifyError::ProofRejected => SettlementError::InvalidProof,
     })?;
     Ok(())

@@ -5,7 +5,7 @@ mod harness;
 
 use anchor_lang::InstructionData;
 use gnomon_settlement_verifier::batch as core;
-use gnomon_settlement_verifier::vk::VERIFYING_KEY_ID;
+use gnomon_settlement_verifier::test_circuit;
 use harness::{Harness, code, commitment, custom_error, wire_size};
 use settlement::error::SettlementError as E;
 use settlement::state::{DEPOSIT_QUEUE_CAPACITY, Exchange, PendingBatch, Trader};
@@ -42,7 +42,10 @@ async fn initialize_records_the_configuration_and_refuses_bad_parameters() {
     assert_eq!(exchange.collateral_mint, h.mint);
     assert_eq!(exchange.vault, h.vault);
     assert_eq!(exchange.program_commitment, h.program);
-    assert_eq!(exchange.verifying_key_id, VERIFYING_KEY_ID);
+    assert_eq!(
+        exchange.verifying_key,
+        (&test_circuit::verifying_key()).into()
+    );
     assert_eq!(exchange.state_root, harness::GENESIS_ROOT);
     assert_eq!((exchange.last_batch, exchange.deposit_count), (0, 0));
     let account = h
@@ -53,6 +56,20 @@ async fn initialize_records_the_configuration_and_refuses_bad_parameters() {
         .unwrap()
         .unwrap();
     assert_eq!(account.data.len(), Exchange::SIZE);
+    // Both instructions that carry a verifying key fit a transaction.
+    let admin = h.admin.insecure_clone();
+    let initialize = h.initialize_ix(&h.params());
+    let rotate = h.admin_ix(
+        &admin.pubkey(),
+        settlement::instruction::RotateProgram {
+            program_commitment: commitment(2),
+            verifying_key: h.params().verifying_key,
+        }
+        .data(),
+    );
+    for ix in [initialize, rotate] {
+        assert!(wire_size(&h.transaction(&[ix], &[&admin])) <= 1_232);
+    }
     assert_eq!(h.token_balance(&h.vault.clone()).await, 0);
 
     // A second exchange on another mint: bad parameters are refused.
@@ -119,6 +136,7 @@ async fn admin_instructions_need_the_admin() {
 
     let rotate = settlement::instruction::RotateProgram {
         program_commitment: commitment(2),
+        verifying_key: h.params().verifying_key,
     }
     .data();
     h.refuse(
@@ -129,6 +147,7 @@ async fn admin_instructions_need_the_admin() {
     .await;
     let non_canonical = settlement::instruction::RotateProgram {
         program_commitment: [0xff; 32],
+        verifying_key: h.params().verifying_key,
     }
     .data();
     h.refuse(
@@ -676,11 +695,15 @@ async fn rotation_takes_effect_after_its_delay() {
     let operator = h.operator.insecure_clone();
     let old = h.program;
     let new = commitment(2);
+    // The new program's wrap circuit has its own setup.
+    let (new_pk, new_vk) = test_circuit::setup_seeded(2);
+    let new_vk = gnomon_settlement_verifier::keys::verifying_key(&new_vk).unwrap();
     h.send(
         &[h.admin_ix(
             &admin.pubkey(),
             settlement::instruction::RotateProgram {
                 program_commitment: new,
+                verifying_key: (&new_vk).into(),
             }
             .data(),
         )],
@@ -689,22 +712,30 @@ async fn rotation_takes_effect_after_its_delay() {
     .await
     .expect("the admin rotates the program");
     let batch = h.next_batch(vec![], vec![]).await;
-    // Before the delay: the old program's proofs only.
-    let new_proof = h.prove(&new, &batch.header);
-    h.refuse(
-        &[h.submit_ix(&operator.pubkey(), &batch.header, &new_proof)],
-        &[&operator],
-        code(E::InvalidProof),
-    )
-    .await;
+    // Before the delay: the old program's proofs under the old key only.
+    let new_proof = Harness::prove_with(&new_pk, &new, &batch.header);
+    let new_program_old_key = h.prove(&new, &batch.header);
+    let old_program_new_key = Harness::prove_with(&new_pk, &old, &batch.header);
+    for proof in [&new_proof, &new_program_old_key, &old_program_new_key] {
+        h.refuse(
+            &[h.submit_ix(&operator.pubkey(), &batch.header, proof)],
+            &[&operator],
+            code(E::InvalidProof),
+        )
+        .await;
+    }
     h.advance(harness::ROTATION_DELAY + 1).await;
+    // After it: the new program under the new key only (a proof with the wrong key, of
+    // either program, is refused).
     let old_proof = h.prove(&old, &batch.header);
-    h.refuse(
-        &[h.submit_ix(&operator.pubkey(), &batch.header, &old_proof)],
-        &[&operator],
-        code(E::InvalidProof),
-    )
-    .await;
+    for proof in [&old_proof, &new_program_old_key, &old_program_new_key] {
+        h.refuse(
+            &[h.submit_ix(&operator.pubkey(), &batch.header, proof)],
+            &[&operator],
+            code(E::InvalidProof),
+        )
+        .await;
+    }
     h.send(
         &[h.submit_ix(&operator.pubkey(), &batch.header, &new_proof)],
         &[&operator],
@@ -716,6 +747,7 @@ async fn rotation_takes_effect_after_its_delay() {
         (exchange.program_commitment, exchange.rotation_slot),
         (new, 0)
     );
+    assert_eq!(exchange.verifying_key, (&new_vk).into());
 }
 
 #[tokio::test]
@@ -939,12 +971,22 @@ fn arguments_and_accounts_have_the_documented_layouts() {
         harness::borsh(&entry),
         core::ListEntry::to_bytes(&core::Withdrawal::from(&entry)).to_vec()
     );
+    // A verifying key is the core's key file without its count of input points.
+    const VERIFYING_KEY_BYTES: usize = 64 + 3 * 128 + 3 * 64;
+    let key = test_circuit::verifying_key();
+    let file = key.to_bytes();
+    let args_key = settlement::VerifyingKey::from(&key);
+    assert_eq!(
+        harness::borsh(&args_key),
+        [&file[..64 + 3 * 128], &file[64 + 3 * 128 + 4..]].concat()
+    );
+    assert_eq!(harness::borsh(&args_key).len(), VERIFYING_KEY_BYTES);
     assert_eq!(
         Exchange::SIZE,
         8 + 5
             + 32
             + 4 * 32
-            + 4 * 32
+            + 2 * (32 + VERIFYING_KEY_BYTES)
             + 2 * 8
             + 32
             + 2 * 8
@@ -965,7 +1007,10 @@ fn arguments_and_accounts_have_the_documented_layouts() {
 #[test]
 fn the_typescript_fixtures_are_current() {
     use gnomon_settlement_verifier::batch::{DepositRange as CoreRange, deposit_chain_next};
-    let (pk, _) = gnomon_settlement_verifier::test_circuit::setup();
+    let (pk, _) = test_circuit::setup();
+    // A proof of each batch under another setup's key: what an exchange recording another
+    // verifying key must refuse.
+    let (other_pk, _) = test_circuit::setup_seeded(2);
     let program = commitment(1);
     let seeds = [[0xa1u8; 32], [0xb2u8; 32]];
     let traders: Vec<Keypair> = seeds
@@ -1041,12 +1086,9 @@ fn the_typescript_fixtures_are_current() {
             withdrawals_hash: settlement::client::withdrawals_hash(&withdrawals),
         };
         root = new_root;
-        let proof = gnomon_settlement_verifier::test_circuit::prove(
-            &pk,
-            &program,
-            &(&header).into(),
-            index as u64 + 1,
-        );
+        let proof = test_circuit::prove(&pk, &program, &(&header).into(), index as u64 + 1);
+        let other_key_proof =
+            test_circuit::prove(&other_pk, &program, &(&header).into(), index as u64 + 1);
         let d = &header.deposits;
         let entries = |list: Vec<(u32, String, String)>| {
             list.into_iter()
@@ -1057,7 +1099,7 @@ fn the_typescript_fixtures_are_current() {
                 .join(",")
         };
         rendered.push(format!(
-            "{{\"header\":{{\"exchangeId\":{},\"batchNumber\":{},\"priorRoot\":{},\"newRoot\":{},\"time\":{{\"startMs\":{},\"endMs\":{}}},\"deposits\":{{\"firstSequence\":{},\"endSequence\":{},\"chainBefore\":{},\"chainAfter\":{}}},\"oracleDigest\":{},\"balanceCount\":{},\"balancesHash\":{},\"withdrawalCount\":{},\"withdrawalsHash\":{}}},\"proof\":{{\"a\":{},\"b\":{},\"c\":{}}},\"balances\":[{}],\"withdrawals\":[{}]}}",
+            "{{\"header\":{{\"exchangeId\":{},\"batchNumber\":{},\"priorRoot\":{},\"newRoot\":{},\"time\":{{\"startMs\":{},\"endMs\":{}}},\"deposits\":{{\"firstSequence\":{},\"endSequence\":{},\"chainBefore\":{},\"chainAfter\":{}}},\"oracleDigest\":{},\"balanceCount\":{},\"balancesHash\":{},\"withdrawalCount\":{},\"withdrawalsHash\":{}}},\"proof\":{{\"a\":{},\"b\":{},\"c\":{}}},\"otherKeyProof\":{{\"a\":{},\"b\":{},\"c\":{}}},\"balances\":[{}],\"withdrawals\":[{}]}}",
             bytes(&header.exchange_id),
             header.batch_number,
             bytes(&header.prior_root),
@@ -1076,19 +1118,32 @@ fn the_typescript_fixtures_are_current() {
             bytes(&proof.a),
             bytes(&proof.b),
             bytes(&proof.c),
+            bytes(&other_key_proof.a),
+            bytes(&other_key_proof.b),
+            bytes(&other_key_proof.c),
             entries(balances.iter().map(|b| (b.account, b.owner.to_string(), format!("\"collateral\":{}", b.collateral))).collect()),
             entries(withdrawals.iter().map(|w| (w.account, w.owner.to_string(), format!("\"amount\":{}", w.amount))).collect()),
         ));
     }
+    let key = test_circuit::verifying_key();
+    let verifying_key_json = format!(
+        "{{\"alphaG1\":{},\"betaG2\":{},\"gammaG2\":{},\"deltaG2\":{},\"ic\":[{}]}}",
+        bytes(&key.alpha_g1),
+        bytes(&key.beta_g2),
+        bytes(&key.gamma_g2),
+        bytes(&key.delta_g2),
+        key.ic.map(|point| bytes(&point)).join(","),
+    );
     let traders_json: Vec<String> = seeds
         .iter()
         .zip(deposits)
         .map(|(seed, amount)| format!("{{\"seed\":{},\"deposit\":{amount}}}", bytes(seed)))
         .collect();
     let json = format!(
-        "{{\n\"exchangeId\":{},\n\"programCommitment\":{},\n\"genesisRoot\":{},\n\"escapeDelaySlots\":{},\n\"rotationDelaySlots\":{},\n\"traders\":[{}],\n\"batches\":[\n{}\n]\n}}\n",
+        "{{\n\"exchangeId\":{},\n\"programCommitment\":{},\n\"verifyingKey\":{},\n\"genesisRoot\":{},\n\"escapeDelaySlots\":{},\n\"rotationDelaySlots\":{},\n\"traders\":[{}],\n\"batches\":[\n{}\n]\n}}\n",
         bytes(&harness::EXCHANGE_ID),
         bytes(&program),
+        verifying_key_json,
         bytes(&harness::GENESIS_ROOT),
         harness::ESCAPE_DELAY,
         harness::ROTATION_DELAY,

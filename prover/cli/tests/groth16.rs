@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 
 use gnomon_settlement_verifier::batch::BatchHeader;
 use gnomon_settlement_verifier::inputs::public_inputs;
-use gnomon_settlement_verifier::keys::VerifyingKeyBytes;
 use gnomon_settlement_verifier::test_circuit;
 
 fn gnomon(args: &[&str]) -> Output {
@@ -37,10 +36,10 @@ fn path(dir: &Path, name: &str) -> String {
 /// A keys directory with the test circuit's verifying key, and a wrapped proof of a batch
 /// header for it: 256 proof bytes and the two inputs.
 fn test_circuit_wrapped(dir: &Path) -> Vec<u8> {
-    let (pk, vk) = test_circuit::setup();
+    let (pk, _) = test_circuit::setup();
     std::fs::write(
         dir.join("verifying.key"),
-        VerifyingKeyBytes::from_arkworks(&vk).to_bytes(),
+        test_circuit::verifying_key().to_bytes(),
     )
     .unwrap();
     let commitment = [5u8; 32];

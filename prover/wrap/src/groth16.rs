@@ -33,11 +33,9 @@ use ark_snark::SNARK;
 use ark_std::rand::rngs::StdRng;
 use ark_std::rand::{CryptoRng, RngCore, SeedableRng};
 use gnomon_settlement_verifier::keys::proof_bytes;
-use gnomon_settlement_verifier::verify::{Proof, VerifyError};
+use gnomon_settlement_verifier::verify::{self, Proof, VerifyError};
 
 use crate::verifier::{PUBLIC_INPUTS, VerifierCircuit, VerifierShape, VerifierWitness};
-
-pub use gnomon_settlement_verifier::keys::VerifyingKeyBytes;
 
 /// The public inputs as groth16-solana takes them: big-endian scalars.
 pub type InputBytes = [[u8; 32]; PUBLIC_INPUTS];
@@ -89,11 +87,11 @@ pub fn input_bytes(inputs: &[Fr; PUBLIC_INPUTS]) -> InputBytes {
 /// Checks `proof` for `inputs` against `vk` with groth16-solana's verifier: the settlement
 /// program's check, run natively.
 pub fn verify(
-    vk: &VerifyingKeyBytes,
+    vk: &verify::VerifyingKey,
     proof: &Proof,
     inputs: &InputBytes,
 ) -> Result<(), VerifyError> {
-    gnomon_settlement_verifier::verify::verify_inputs(&vk.as_groth16_solana(), proof, inputs)
+    verify::verify_inputs(vk, proof, inputs)
 }
 
 /// Writes a proving key (uncompressed: loading skips the decompression).
@@ -197,8 +195,11 @@ mod tests {
             let inputs = [Fr::from(a.as_canonical_u32()), digest];
             assert!(Groth16::<Bn254>::verify(&vk, &inputs, &proof).unwrap());
             // As the settlement program checks it.
-            let (vk, proof) = (VerifyingKeyBytes::from_arkworks(&vk), proof_bytes(&proof));
-            let vk = VerifyingKeyBytes::from_bytes(&vk.to_bytes()).unwrap();
+            let vk = gnomon_settlement_verifier::keys::verifying_key(&vk).unwrap();
+            let (vk, proof) = (
+                verify::VerifyingKey::from_bytes(&vk.to_bytes()).unwrap(),
+                proof_bytes(&proof),
+            );
             assert_eq!(verify(&vk, &proof, &input_bytes(&inputs)), Ok(()));
             for index in 0..PUBLIC_INPUTS {
                 let mut other = inputs;

@@ -42,7 +42,6 @@ fn process(data: &[u8]) -> Result<(), u64> {
     let proof = Proof::from_bytes(proof.try_into().map_err(|_| ERROR_BAD_LENGTH)?);
     verify_batch(&VERIFYING_KEY, &proof, commitment, &header).map_err(|error| match error {
         VerifyError::NonCanonicalCommitment => 2,
-        VerifyError::VerifyingKeyShape => 3,
         VerifyError::ProofRejected => 4,
     })
 }

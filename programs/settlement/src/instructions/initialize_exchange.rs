@@ -1,12 +1,11 @@
 //! `initialize_exchange`: creates the exchange PDA and its vault (a token account of the
-//! collateral mint owned by the exchange PDA), records the guest program, the verifying key
-//! compiled into this program and the engine's genesis root.
+//! collateral mint owned by the exchange PDA), records the guest program, the verifying key of
+//! the exchange's wrap setup and the engine's genesis root.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
-use gnomon_settlement_verifier::vk::VERIFYING_KEY_ID;
 
-use crate::args::InitializeParams;
+use crate::args::{InitializeParams, key_id};
 use crate::events::ExchangeInitialized;
 use crate::state::{
     DEPOSIT_QUEUE_CAPACITY, EXCHANGE_SEED, Exchange, LAYOUT_VERSION, QueuedDeposit, VAULT_SEED,
@@ -54,9 +53,9 @@ pub fn process(ctx: Context<InitializeExchange>, params: InitializeParams) -> Re
         collateral_mint: ctx.accounts.collateral_mint.key(),
         vault: ctx.accounts.vault.key(),
         program_commitment: params.program_commitment,
-        verifying_key_id: VERIFYING_KEY_ID,
+        verifying_key: params.verifying_key,
         pending_commitment: [0; 32],
-        pending_verifying_key_id: [0; 32],
+        pending_verifying_key: Default::default(),
         rotation_slot: 0,
         rotation_delay_slots: params.rotation_delay_slots,
         state_root: params.genesis_root,
@@ -78,7 +77,7 @@ pub fn process(ctx: Context<InitializeExchange>, params: InitializeParams) -> Re
         collateral_mint: exchange.collateral_mint,
         vault: exchange.vault,
         program_commitment: exchange.program_commitment,
-        verifying_key_id: exchange.verifying_key_id,
+        verifying_key_id: key_id(&exchange.verifying_key),
         genesis_root: exchange.state_root,
     });
     Ok(())

@@ -9,7 +9,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::args::BatchHeader;
+use crate::args::{BatchHeader, key_id};
 use crate::error::SettlementError;
 use crate::events::{BatchSubmitted, ProgramRotated};
 use crate::state::{EXCHANGE_SEED, Exchange, LAYOUT_VERSION, PENDING_SEED, PendingBatch};
@@ -44,12 +44,12 @@ fn adopt_due_rotation(exchange: &mut Exchange, exchange_key: Pubkey, slot: u64) 
         return;
     }
     exchange.program_commitment = exchange.pending_commitment;
-    exchange.verifying_key_id = exchange.pending_verifying_key_id;
+    exchange.verifying_key = exchange.pending_verifying_key;
     exchange.rotation_slot = 0;
     emit!(ProgramRotated {
         exchange: exchange_key,
         program_commitment: exchange.program_commitment,
-        verifying_key_id: exchange.verifying_key_id,
+        verifying_key_id: key_id(&exchange.verifying_key),
     });
 }
 

@@ -1,7 +1,7 @@
 //! A settlement exchange in solana-program-test: the Anchor program runs natively (Anchor 1.x
 //! cannot be built to SBF on these machines), the SPL token program as the real SBF binary
 //! program-test ships. Batches are proven for real with the verification core's test circuit,
-//! whose verifying key is the one compiled into the program.
+//! whose verifying key the exchange is initialized with.
 
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -151,6 +151,7 @@ impl Harness {
             operator: self.operator.pubkey(),
             program_commitment: self.program,
             genesis_root: self.genesis_root,
+            verifying_key: (&test_circuit::verifying_key()).into(),
             escape_delay_slots: ESCAPE_DELAY,
             rotation_delay_slots: ROTATION_DELAY,
         }
@@ -459,8 +460,17 @@ impl Harness {
 
     /// A real proof of `header` by `program`.
     pub fn prove(&self, program: &[u8; 32], header: &BatchHeader) -> Proof {
+        Self::prove_with(&self.pk, program, header)
+    }
+
+    /// A real proof of `header` by `program` with the proving key `pk` (of another setup).
+    pub fn prove_with(
+        pk: &ark_groth16::ProvingKey<ark_bn254::Bn254>,
+        program: &[u8; 32],
+        header: &BatchHeader,
+    ) -> Proof {
         let proof = test_circuit::prove(
-            &self.pk,
+            pk,
             program,
             &header.into(),
             u64::from(header.batch_number as u32),
