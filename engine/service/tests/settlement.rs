@@ -1,8 +1,9 @@
 //! The settlement driver against the settlement program, run in solana-program-test by the
 //! program's own test harness: deposits made on chain are credited by the engine, the sealed
-//! batches are proven with the verification core's test circuit (whose verifying key is the
-//! one compiled into the program, until the wrap's production key replaces it), and the
-//! engine submits and applies them, through lost confirmations, a refused proof and a restart.
+//! batches are proven with the verification core's test circuit (whose verifying key the
+//! exchange records), and the engine submits and applies them, through lost confirmations, a
+//! refused proof and a restart; and over JSON-RPC, with the engine's own client against the
+//! local runtime's endpoint.
 
 #[path = "../../../programs/settlement/tests/harness/mod.rs"]
 #[allow(dead_code)]
@@ -27,7 +28,7 @@ use gnomon_executor::Program;
 use gnomon_settlement_verifier::batch::BatchHeader;
 use gnomon_settlement_verifier::{inputs, test_circuit};
 use harness::{Harness, TraderWallet};
-use serde_json::{Value, json};
+use serde_json::json;
 use solana_keypair::Keypair;
 use solana_program_test::BanksClient;
 use solana_signature::Signature;
@@ -46,7 +47,7 @@ struct Bank {
 impl Bank {
     fn new(harness: &Harness, lose_every: usize) -> Arc<Self> {
         Arc::new(Self {
-            client: harness.ctx.banks_client.clone(),
+            client: harness.chain.banks(),
             runtime: tokio::runtime::Handle::current(),
             sent: AtomicUsize::new(0),
             lose_every,
@@ -276,7 +277,8 @@ async fn an_engine_configured_with_an_rpc_endpoint_credits_deposits_and_settles_
     let operator = data.join("operator.json");
     std::fs::write(&operator, json!(h.operator.to_bytes().to_vec()).to_string()).unwrap();
     let mut config = config(data);
-    config.chain.rpc_url = Some(json_rpc::serve(h.ctx.banks_client.clone()).await);
+    let endpoint = h.chain.serve_json_rpc("127.0.0.1:0".parse().unwrap()).await;
+    config.chain.rpc_url = Some(endpoint.unwrap());
     config.chain.exchange_address = Some(h.exchange.to_string());
     config.chain.operator_keypair = Some(operator);
     let engine = tokio::task::block_in_place(|| Engine::start(config)).unwrap();
@@ -285,109 +287,4 @@ async fn an_engine_configured_with_an_rpc_endpoint_credits_deposits_and_settles_
     assert_eq!(settled_collateral(&mut h).await, deposited(&wallets));
     let records = Settlements::open(&data.join("settlements")).unwrap().all();
     assert!(records[&1].submitted.is_some() && records[&1].settled);
-}
-
-/// The part of Solana's JSON-RPC that the engine's client (solana-rpc-client) uses, served from
-/// a program-test bank: the engine's real client, over HTTP, against the real program.
-mod json_rpc {
-    use std::collections::BTreeSet;
-    use std::sync::Mutex;
-
-    use axum::extract::State;
-    use axum::routing::post;
-    use axum::{Json, Router};
-    use base64::Engine as _;
-    use base64::prelude::BASE64_STANDARD;
-    use solana_transaction::Transaction;
-
-    use super::*;
-
-    struct Bridge {
-        client: BanksClient,
-        /// Transactions executed successfully.
-        landed: Mutex<BTreeSet<String>>,
-    }
-
-    /// Serves the bank on a loopback port; returns its URL.
-    pub async fn serve(client: BanksClient) -> String {
-        let bridge = Arc::new(Bridge {
-            client,
-            landed: Mutex::new(BTreeSet::new()),
-        });
-        let router = Router::new().route("/", post(call)).with_state(bridge);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        url
-    }
-
-    async fn call(State(bridge): State<Arc<Bridge>>, Json(request): Json<Value>) -> Json<Value> {
-        let id = request["id"].clone();
-        let params = &request["params"];
-        let slot = bridge.client.get_root_slot().await.unwrap();
-        let in_context = |value: Value| json!({"context": {"slot": slot}, "value": value});
-        let result = match request["method"].as_str().unwrap_or_default() {
-            "getAccountInfo" => {
-                let address: Pubkey = params[0].as_str().unwrap().parse().unwrap();
-                let account = bridge.client.get_account(address).await.unwrap();
-                Ok(in_context(account.map_or(Value::Null, |account| {
-                    json!({
-                        "data": [BASE64_STANDARD.encode(&account.data), "base64"],
-                        "executable": account.executable,
-                        "lamports": account.lamports,
-                        "owner": account.owner.to_string(),
-                        "rentEpoch": account.rent_epoch,
-                        "space": account.data.len(),
-                    })
-                })))
-            }
-            "getLatestBlockhash" => {
-                let blockhash = bridge.client.get_latest_blockhash().await.unwrap();
-                Ok(in_context(json!({
-                    "blockhash": blockhash.to_string(),
-                    "lastValidBlockHeight": slot + 150,
-                })))
-            }
-            "sendTransaction" => {
-                let bytes = BASE64_STANDARD.decode(params[0].as_str().unwrap()).unwrap();
-                let transaction: Transaction = bincode::deserialize(&bytes).unwrap();
-                let signature = transaction.signatures[0].to_string();
-                match bridge.client.process_transaction(transaction).await {
-                    Ok(()) => {
-                        bridge.landed.lock().unwrap().insert(signature.clone());
-                        Ok(json!(signature))
-                    }
-                    Err(error) => Err(json!({
-                        "code": -32002,
-                        "message": format!("Transaction simulation failed: {error}"),
-                    })),
-                }
-            }
-            "getSignatureStatuses" => {
-                let landed = bridge.landed.lock().unwrap();
-                let statuses: Vec<Value> = params[0]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|signature| {
-                        let known = landed.contains(signature.as_str().unwrap());
-                        let status = json!({
-                            "slot": slot,
-                            "confirmations": null,
-                            "err": null,
-                            "status": {"Ok": null},
-                            "confirmationStatus": "finalized",
-                        });
-                        if known { status } else { Value::Null }
-                    })
-                    .collect();
-                Ok(in_context(json!(statuses)))
-            }
-            method => Err(json!({"code": -32601, "message": format!("{method} is not served")})),
-        };
-        Json(match result {
-            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
-        })
-    }
 }

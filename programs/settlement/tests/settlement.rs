@@ -49,6 +49,7 @@ async fn initialize_records_the_configuration_and_refuses_bad_parameters() {
     assert_eq!(exchange.state_root, harness::GENESIS_ROOT);
     assert_eq!((exchange.last_batch, exchange.deposit_count), (0, 0));
     let account = h
+        .chain
         .ctx
         .banks_client
         .get_account(h.exchange)
@@ -73,7 +74,7 @@ async fn initialize_records_the_configuration_and_refuses_bad_parameters() {
     assert_eq!(h.token_balance(&h.vault.clone()).await, 0);
 
     // A second exchange on another mint: bad parameters are refused.
-    h.mint = h.create_mint().await;
+    h.mint = h.chain.create_mint(6).await.unwrap();
     h.exchange = anchor_lang::prelude::Pubkey::find_program_address(
         &[b"exchange", h.mint.as_ref()],
         &settlement::ID,
@@ -179,15 +180,21 @@ async fn deposits_fill_the_vault_and_the_chain_and_refuse_bad_accounts() {
 
     let signer = alice.keypair.insecure_clone();
     // Another mint's token account.
-    let other_mint = h.create_mint().await;
+    let other_mint = h.chain.create_mint(6).await.unwrap();
     let foreign = h
+        .chain
         .token_account(&other_mint, &alice.keypair.pubkey(), 1_000)
-        .await;
+        .await
+        .unwrap();
     let ix = h.deposit_ix_with(&alice.keypair.pubkey(), &foreign, &h.vault, 1_000);
     h.refuse(&[ix], &[&signer], code(E::WrongMint)).await;
     // A token account of the right mint that is not the vault.
     let mint = h.mint;
-    let decoy = h.token_account(&mint, &alice.keypair.pubkey(), 0).await;
+    let decoy = h
+        .chain
+        .token_account(&mint, &alice.keypair.pubkey(), 0)
+        .await
+        .unwrap();
     let ix = h.deposit_ix_with(&alice.keypair.pubkey(), &alice.token, &decoy, 1_000);
     h.refuse(&[ix], &[&signer], code(E::WrongVault)).await;
     h.refuse(&[h.deposit_ix(&alice, 0)], &[&signer], code(E::ZeroAmount))
@@ -275,7 +282,8 @@ async fn a_full_batch_cycle_with_real_proofs() {
         size <= 1_232,
         "submit_batch must fit a transaction: {size} bytes"
     );
-    h.ctx
+    h.chain
+        .ctx
         .banks_client
         .process_transaction(transaction)
         .await
@@ -658,10 +666,12 @@ async fn claims_check_the_owner_the_mint_and_the_vault() {
     );
     h.refuse(&[ix], &[&bob_signer], code(E::NotTraderOwner))
         .await;
-    let other_mint = h.create_mint().await;
+    let other_mint = h.chain.create_mint(6).await.unwrap();
     let foreign = h
+        .chain
         .token_account(&other_mint, &alice.keypair.pubkey(), 0)
-        .await;
+        .await
+        .unwrap();
     let ix = h.trader_ix(
         &alice.keypair.pubkey(),
         2,

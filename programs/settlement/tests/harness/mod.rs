@@ -1,14 +1,14 @@
-//! A settlement exchange in solana-program-test: the Anchor program runs natively (Anchor 1.x
-//! cannot be built to SBF on these machines), the SPL token program as the real SBF binary
-//! program-test ships. Batches are proven for real with the verification core's test circuit,
-//! whose verifying key the exchange is initialized with.
+//! A settlement exchange on the local Solana runtime (`gnomon-localnet`: solana-program-test's
+//! bank, the Anchor program native, the SPL token program the SBF binary program-test
+//! ships). Batches are proven for real with the verification core's test circuit, whose
+//! verifying key the exchange is initialized with.
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::instruction::error::InstructionError;
-use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{AccountDeserialize, AnchorSerialize, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
+use gnomon_localnet::Localnet;
 use gnomon_settlement_verifier::test_circuit;
 use settlement::client::{self, balances_hash, withdrawals_hash};
 use settlement::state::{Exchange, PendingBatch, Trader};
@@ -16,41 +16,17 @@ use settlement::{
     BalanceChunk, BatchHeader, DepositRange, InitializeParams, Proof, SettledBalance, TimeRange,
     Withdrawal, WithdrawalChunk,
 };
-use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
-use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
+use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction::TransactionError;
 
 pub const ESCAPE_DELAY: u64 = 1_000;
 
-/// Serializes program-test starts: program-test installs its process-wide syscall stubs on
-/// its first start, and concurrent first starts race on them.
-async fn start(program_test: ProgramTest) -> ProgramTestContext {
-    static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _starting = STARTING.lock().await;
-    program_test.start_with_context().await
-}
-
 pub const ROTATION_DELAY: u64 = 100;
 pub const GENESIS_ROOT: [u8; 32] = [0x11; 32];
 pub const EXCHANGE_ID: [u8; 32] = [0xe1; 32];
-
-/// Anchor's generated `entry` ties the program id, the accounts slice and the data to the
-/// accounts' own lifetime; program-test hands shorter borrows of values that live for the
-/// whole call.
-fn entry<'a, 'b>(
-    program_id: &Pubkey,
-    accounts: &'a [AccountInfo<'b>],
-    data: &[u8],
-) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    // SAFETY: program-test keeps all three alive until `entry` returns, and `entry` keeps no
-    // reference to them afterwards.
-    let (program_id, accounts, data): (&'b Pubkey, &'b [AccountInfo<'b>], &'b [u8]) =
-        unsafe { std::mem::transmute((program_id, accounts, data)) };
-    settlement::entry(program_id, accounts, data)
-}
 
 /// A canonical program commitment (eight BabyBear elements, little-endian).
 pub fn commitment(seed: u32) -> [u8; 32] {
@@ -70,7 +46,7 @@ pub fn code(error: settlement::error::SettlementError) -> u32 {
 }
 
 pub struct Harness {
-    pub ctx: ProgramTestContext,
+    pub chain: Localnet,
     pub admin: Keypair,
     pub operator: Keypair,
     pub mint: Pubkey,
@@ -80,7 +56,6 @@ pub struct Harness {
     pub exchange_id: [u8; 32],
     pub genesis_root: [u8; 32],
     pub pk: ark_groth16::ProvingKey<ark_bn254::Bn254>,
-    nonce: u32,
 }
 
 /// A trader: a wallet and its collateral token account.
@@ -110,12 +85,9 @@ impl Harness {
         genesis_root: [u8; 32],
         program: [u8; 32],
     ) -> Self {
-        let mut program_test = ProgramTest::new("settlement", settlement::ID, processor!(entry));
-        program_test.set_compute_max_units(1_400_000);
-        let ctx = start(program_test).await;
         let (pk, _) = test_circuit::setup();
         let mut harness = Self {
-            ctx,
+            chain: Localnet::start().await,
             admin: Keypair::new(),
             operator: Keypair::new(),
             mint: Pubkey::default(),
@@ -125,13 +97,12 @@ impl Harness {
             exchange_id,
             genesis_root,
             pk,
-            nonce: 0,
         };
         harness.fund(&harness.admin.pubkey(), 10_000_000_000).await;
         harness
             .fund(&harness.operator.pubkey(), 10_000_000_000)
             .await;
-        harness.mint = harness.create_mint().await;
+        harness.mint = harness.chain.create_mint(6).await.expect("the mint");
         harness.exchange = client::exchange_address(&harness.mint);
         harness.vault = client::vault_address(&harness.exchange);
         let params = harness.params();
@@ -180,8 +151,7 @@ impl Harness {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), BanksClientError> {
-        let transaction = self.transaction(instructions, signers);
-        self.ctx.banks_client.process_transaction(transaction).await
+        self.chain.send(instructions, signers).await
     }
 
     pub fn transaction(
@@ -189,17 +159,7 @@ impl Harness {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Transaction {
-        self.nonce += 1;
-        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(
-            1_400_000 - self.nonce,
-        )];
-        all.extend_from_slice(instructions);
-        Transaction::new_signed_with_payer(
-            &all,
-            Some(&signers[0].pubkey()),
-            signers,
-            self.ctx.last_blockhash,
-        )
+        self.chain.transaction(instructions, signers)
     }
 
     /// Sends and expects the program to refuse with `expected`, changing nothing.
@@ -229,123 +189,32 @@ impl Harness {
         let pending = self.pending_address(last_batch);
         let mut out = Vec::new();
         for address in [self.exchange, self.vault, pending] {
-            out.push(
-                self.ctx
-                    .banks_client
-                    .get_account(address)
-                    .await
-                    .expect("reads")
-                    .map(|account| account.data),
-            );
+            out.push(self.chain.account_data(&address).await.expect("reads"));
         }
         out
     }
 
     pub async fn fund(&mut self, to: &Pubkey, lamports: u64) {
-        let payer = self.ctx.payer.insecure_clone();
-        let ix = anchor_lang::solana_program::system_instruction::transfer(
-            &payer.pubkey(),
-            to,
-            lamports,
-        );
-        self.send(&[ix], &[&payer]).await.expect("funds");
-    }
-
-    pub async fn create_mint(&mut self) -> Pubkey {
-        let payer = self.ctx.payer.insecure_clone();
-        let mint = Keypair::new();
-        let rent = self
-            .ctx
-            .banks_client
-            .get_rent()
-            .await
-            .expect("rent")
-            .minimum_balance(spl_token::state::Mint::LEN);
-        let create = anchor_lang::solana_program::system_instruction::create_account(
-            &payer.pubkey(),
-            &mint.pubkey(),
-            rent,
-            spl_token::state::Mint::LEN as u64,
-            &spl_token::ID,
-        );
-        let init = spl_token::instruction::initialize_mint2(
-            &spl_token::ID,
-            &mint.pubkey(),
-            &payer.pubkey(),
-            None,
-            6,
-        )
-        .expect("ix");
-        self.send(&[create, init], &[&payer, &mint])
-            .await
-            .expect("mint created");
-        mint.pubkey()
-    }
-
-    /// A token account of `mint` owned by `owner`, holding `amount` (minted by the payer).
-    pub async fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
-        let payer = self.ctx.payer.insecure_clone();
-        let account = Keypair::new();
-        let rent = self
-            .ctx
-            .banks_client
-            .get_rent()
-            .await
-            .expect("rent")
-            .minimum_balance(spl_token::state::Account::LEN);
-        let create = anchor_lang::solana_program::system_instruction::create_account(
-            &payer.pubkey(),
-            &account.pubkey(),
-            rent,
-            spl_token::state::Account::LEN as u64,
-            &spl_token::ID,
-        );
-        let init = spl_token::instruction::initialize_account3(
-            &spl_token::ID,
-            &account.pubkey(),
-            mint,
-            owner,
-        )
-        .expect("ix");
-        let mut instructions = vec![create, init];
-        if amount > 0 {
-            instructions.push(
-                spl_token::instruction::mint_to(
-                    &spl_token::ID,
-                    mint,
-                    &account.pubkey(),
-                    &payer.pubkey(),
-                    &[],
-                    amount,
-                )
-                .expect("ix"),
-            );
-        }
-        self.send(&instructions, &[&payer, &account])
-            .await
-            .expect("token account created");
-        account.pubkey()
+        self.chain.fund(to, lamports).await.expect("funds");
     }
 
     pub async fn trader_wallet(&mut self, amount: u64) -> TraderWallet {
         let keypair = Keypair::new();
         self.fund(&keypair.pubkey(), 1_000_000_000).await;
         let mint = self.mint;
-        let token = self.token_account(&mint, &keypair.pubkey(), amount).await;
+        let token = self
+            .chain
+            .token_account(&mint, &keypair.pubkey(), amount)
+            .await
+            .expect("the token account");
         TraderWallet { keypair, token }
     }
 
     pub async fn token_balance(&mut self, account: &Pubkey) -> u64 {
-        let account = self
-            .ctx
-            .banks_client
-            .get_account(*account)
+        self.chain
+            .token_balance(account)
             .await
-            .expect("reads")
-            .expect("exists");
-        spl_token::state::Account::unpack(&account.data)
             .expect("a token account")
-            .amount
     }
 
     pub async fn exchange_state(&mut self) -> Exchange {
@@ -363,13 +232,8 @@ impl Harness {
     }
 
     async fn read<T: AccountDeserialize>(&mut self, address: Pubkey) -> Option<T> {
-        let account = self
-            .ctx
-            .banks_client
-            .get_account(address)
-            .await
-            .expect("reads")?;
-        Some(T::try_deserialize(&mut &account.data[..]).expect("the account's type"))
+        let data = self.chain.account_data(&address).await.expect("reads")?;
+        Some(T::try_deserialize(&mut &data[..]).expect("the account's type"))
     }
 
     pub fn trader_address(&self, account: u32) -> Pubkey {
@@ -612,8 +476,7 @@ impl Harness {
 
     /// Moves the bank `slots` slots ahead.
     pub async fn advance(&mut self, slots: u64) {
-        let slot = self.ctx.banks_client.get_root_slot().await.expect("slot");
-        self.ctx.warp_to_slot(slot + slots).expect("warps");
+        self.chain.advance(slots).await.expect("warps");
     }
 }
 
