@@ -219,6 +219,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Sealed batch `number`, as the proving queue keeps it.
+    pub fn sealed_batch(&self, number: u64) -> Option<gnomon_core::batch::SealedBatch> {
+        self.queue.sealed(number)
+    }
+
     /// The exchange id actions must be signed for.
     pub fn exchange_id(&self) -> [u8; 32] {
         self.exchange_id

@@ -110,7 +110,7 @@ impl Localnet {
     }
 
     /// `instructions` in a transaction paid by the first signer, with a compute-unit limit
-    /// unique to it.
+    /// unique to it, on the last blockhash [`Self::send`] saw.
     pub fn transaction(
         &mut self,
         instructions: &[Instruction],
@@ -135,6 +135,8 @@ impl Localnet {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), BanksClientError> {
+        // A blockhash of a long-idle bank expires (the bank's slots go on with the clock).
+        self.ctx.last_blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
         let transaction = self.transaction(instructions, signers);
         self.ctx.banks_client.process_transaction(transaction).await
     }

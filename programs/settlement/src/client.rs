@@ -8,7 +8,9 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use gnomon_settlement_verifier::batch::{self as core, EMPTY_LIST_HASH, list_hash};
 
-use crate::args::{BalanceChunk, BatchHeader, Proof, SettledBalance, Withdrawal, WithdrawalChunk};
+use crate::args::{
+    BalanceChunk, BatchHeader, InitializeParams, Proof, SettledBalance, Withdrawal, WithdrawalChunk,
+};
 use crate::state::{EXCHANGE_SEED, PENDING_SEED, TRADER_SEED, VAULT_SEED};
 
 /// Entries (balances and withdrawals together) in one `apply_balances` chunk: each brings a
@@ -42,6 +44,72 @@ pub fn pending_address(exchange: &Pubkey, batch: u64) -> Pubkey {
         &crate::ID,
     )
     .0
+}
+
+/// `initialize_exchange` of the exchange of collateral `mint`, signed and paid by `admin`.
+pub fn initialize_exchange(
+    admin: &Pubkey,
+    mint: &Pubkey,
+    params: &InitializeParams,
+) -> Instruction {
+    let exchange = exchange_address(mint);
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::InitializeExchange {
+            admin: *admin,
+            collateral_mint: *mint,
+            exchange,
+            vault: vault_address(&exchange),
+            token_program: anchor_spl::token::ID,
+            system_program: anchor_lang::system_program::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::InitializeExchange { params: *params }.data(),
+    }
+}
+
+/// `deposit` of `amount` from `owner`'s token account `owner_token` into the exchange of
+/// collateral `mint`.
+pub fn deposit(owner: &Pubkey, mint: &Pubkey, owner_token: &Pubkey, amount: u64) -> Instruction {
+    let exchange = exchange_address(mint);
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::Deposit {
+            owner: *owner,
+            exchange,
+            collateral_mint: *mint,
+            owner_token: *owner_token,
+            vault: vault_address(&exchange),
+            token_program: anchor_spl::token::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::Deposit { amount }.data(),
+    }
+}
+
+/// `claim_withdrawal` of what settled batches released to engine account `account`, paid to
+/// its owner's token account `owner_token`.
+pub fn claim_withdrawal(
+    owner: &Pubkey,
+    mint: &Pubkey,
+    account: u32,
+    owner_token: &Pubkey,
+) -> Instruction {
+    let exchange = exchange_address(mint);
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::TraderTransfer {
+            owner: *owner,
+            exchange,
+            trader: trader_address(&exchange, account),
+            collateral_mint: *mint,
+            owner_token: *owner_token,
+            vault: vault_address(&exchange),
+            token_program: anchor_spl::token::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::ClaimWithdrawal {}.data(),
+    }
 }
 
 /// `submit_batch` of `header` with `proof`, opening the pending account `pending` (the

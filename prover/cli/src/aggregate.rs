@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use gnomon_executor::{Input, Options};
+use gnomon_executor::{Input, Options, Program, Segment};
 use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::{MachineKeys, read_catalog, write_catalog};
@@ -43,6 +43,17 @@ pub fn keys(
     Ok((aggregation, wrap_ready))
 }
 
+/// The shape that holds every one of `segments` of `program`: each table at its tallest among
+/// them; `None` for no segments.
+pub fn ceiling(program: &Program, segments: &[Segment]) -> Option<Vec<usize>> {
+    // Heights do not depend on the parameters: the cheapest keys tell them.
+    let machine = MachineKeys::<Inner>::new(program, StarkParameters::testing());
+    segments
+        .iter()
+        .map(|segment| machine.shape_of(segment))
+        .reduce(|a, b| a.iter().zip(&b).map(|(&a, &b)| a.max(b)).collect())
+}
+
 /// Adds the shape that holds every segment of the run to the catalog at `out` (creating it),
 /// unless a shape of the catalog already holds it.
 pub fn catalog(elf: &Path, input: &Input, options: &Options, out: &Path) -> Result<()> {
@@ -51,13 +62,7 @@ pub fn catalog(elf: &Path, input: &Input, options: &Options, out: &Path) -> Resu
     if let gnomon_executor::Exit::Trapped(trap) = &execution.exit {
         bail!("the guest trapped: {trap}");
     }
-    // Heights do not depend on the parameters: the cheapest keys do.
-    let machine = MachineKeys::<Inner>::new(&program, StarkParameters::testing());
-    let ceiling = segments
-        .iter()
-        .map(|segment| machine.shape_of(segment))
-        .reduce(|a, b| a.iter().zip(&b).map(|(&a, &b)| a.max(b)).collect())
-        .context("the run has no segments")?;
+    let ceiling = ceiling(&program, &segments).context("the run has no segments")?;
     let mut shapes = if out.exists() {
         read_catalog(out)?
     } else {

@@ -2,7 +2,9 @@
 //!
 //! It owns argument parsing and presentation only; every verb is a thin layer over the library
 //! crates (`gnomon-build`, `gnomon-executor`, `gnomon-machine`, `gnomon-wrap`), which hold the
-//! behaviour and its tests.
+//! behaviour and its tests. `demo` is the one orchestration here: it drives the engine
+//! (`gnomon-engine`), the local Solana runtime (`gnomon-localnet`) and the settlement
+//! program's client through the whole path, and tests it end to end (`tests/demo.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +19,7 @@ use gnomon_machine::run::{RunProof, verify_run};
 use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys};
 
 mod aggregate;
+mod demo;
 mod wrap;
 
 /// Process exit code when the guest halted with a non-zero exit code.
@@ -42,6 +45,10 @@ enum Command {
     /// Run the exchange engine: trader API, sequencer, write-ahead log, batching, proving
     /// jobs (a local demo without --config).
     Engine(gnomon_engine::EngineArgs),
+    /// The whole path on this machine: a local Solana runtime with the settlement program,
+    /// the engine trading a scenario (fills, funding, a liquidation, a withdrawal), its batch
+    /// proven, aggregated and wrapped in Groth16, settled on chain and read back.
+    Demo(demo::DemoArgs),
     /// Build guest programs reproducibly for the zkVM target.
     Build {
         /// Guest crate directories (e.g. guest/programs/fibonacci).
@@ -518,6 +525,7 @@ fn run() -> Result<ExitCode> {
         }
         Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
         Command::Engine(engine) => engine.run()?,
+        Command::Demo(args) => demo::run(&args)?,
         Command::Setup {
             elf,
             proof,

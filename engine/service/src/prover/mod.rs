@@ -727,7 +727,7 @@ impl JobQueue for LocalQueue {
 }
 
 /// The perps guest's input for `batch`: the batch on stdin, its witness as hints.
-fn guest_input(batch: &SealedBatch) -> Input {
+pub fn guest_input(batch: &SealedBatch) -> Input {
     let mut input = Input::new();
     input.write(&batch.input).hint(&batch.witness);
     input

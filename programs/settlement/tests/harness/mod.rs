@@ -129,19 +129,7 @@ impl Harness {
     }
 
     pub fn initialize_ix(&self, params: &InitializeParams) -> Instruction {
-        Instruction {
-            program_id: settlement::ID,
-            accounts: settlement::accounts::InitializeExchange {
-                admin: self.admin.pubkey(),
-                collateral_mint: self.mint,
-                exchange: self.exchange,
-                vault: self.vault,
-                token_program: spl_token::ID,
-                system_program: anchor_lang::system_program::ID,
-            }
-            .to_account_metas(None),
-            data: settlement::instruction::InitializeExchange { params: *params }.data(),
-        }
+        client::initialize_exchange(&self.admin.pubkey(), &self.mint, params)
     }
 
     /// Sends `instructions` paid by the first signer. Each transaction carries a compute-unit
@@ -257,7 +245,7 @@ impl Harness {
     }
 
     pub fn deposit_ix(&self, wallet: &TraderWallet, amount: u64) -> Instruction {
-        self.deposit_ix_with(&wallet.keypair.pubkey(), &wallet.token, &self.vault, amount)
+        client::deposit(&wallet.keypair.pubkey(), &self.mint, &wallet.token, amount)
     }
 
     pub fn deposit_ix_with(
@@ -441,12 +429,7 @@ impl Harness {
     }
 
     pub fn claim_ix(&self, wallet: &TraderWallet, account: u32) -> Instruction {
-        self.trader_ix(
-            &wallet.keypair.pubkey(),
-            account,
-            &wallet.token,
-            settlement::instruction::ClaimWithdrawal {}.data(),
-        )
+        client::claim_withdrawal(&wallet.keypair.pubkey(), &self.mint, account, &wallet.token)
     }
 
     pub fn escape_ix(&self, wallet: &TraderWallet, account: u32) -> Instruction {
