@@ -1,10 +1,12 @@
 // `anchor migrate`: initializes the exchange of a freshly deployed settlement program.
 //
-//   GNOMON_EXCHANGE_ID       the engine's exchange id, 64 hex digits
+//   GNOMON_EXCHANGE_ID       the engine's exchange id, 64 hex digits (`exchange_id` of the
+//                            engine's GET /v1/status)
 //   GNOMON_COLLATERAL_MINT   the collateral mint (base58)
 //   GNOMON_OPERATOR          the operator's key (base58)
 //   GNOMON_PROGRAM_COMMITMENT the guest's program commitment, 64 hex digits (guest/elf/perps)
-//   GNOMON_GENESIS_ROOT      the engine's genesis state root, 64 hex digits
+//   GNOMON_GENESIS_ROOT      the engine's genesis state root: `state_root` of GET /v1/status
+//                            before the engine's first batch (eight 32-bit words in hex)
 //   GNOMON_VERIFYING_KEY     the `verifying.key` file `gnomon setup --aggregate` wrote for the
 //                            guest's wrap circuit
 //   GNOMON_ESCAPE_DELAY_SLOTS, GNOMON_ROTATION_DELAY_SLOTS (defaults: about 2 days and 1 day)
@@ -51,6 +53,20 @@ function verifyingKey(path: string) {
   };
 }
 
+/// A state root as the engine's API writes it (eight 32-bit words, each as 8 hex digits) in
+/// the program's layout (the words' borsh encoding: little-endian).
+function stateRoot(name: string): number[] {
+  const text = required(name);
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new Error(`${name} must be 64 hex digits: eight 32-bit words`);
+  }
+  const bytes = Buffer.alloc(32);
+  for (let index = 0; index < 8; index++) {
+    bytes.writeUInt32LE(parseInt(text.slice(8 * index, 8 * index + 8), 16), 4 * index);
+  }
+  return [...bytes];
+}
+
 module.exports = async function (provider: anchor.AnchorProvider) {
   anchor.setProvider(provider);
   const program = anchor.workspace.Settlement as Program;
@@ -62,7 +78,7 @@ module.exports = async function (provider: anchor.AnchorProvider) {
       exchangeId: hex32("GNOMON_EXCHANGE_ID"),
       operator: new PublicKey(required("GNOMON_OPERATOR")),
       programCommitment: hex32("GNOMON_PROGRAM_COMMITMENT"),
-      genesisRoot: hex32("GNOMON_GENESIS_ROOT"),
+      genesisRoot: stateRoot("GNOMON_GENESIS_ROOT"),
       verifyingKey: verifyingKey(required("GNOMON_VERIFYING_KEY")),
       escapeDelaySlots: new BN(process.env.GNOMON_ESCAPE_DELAY_SLOTS ?? "432000"),
       rotationDelaySlots: new BN(process.env.GNOMON_ROTATION_DELAY_SLOTS ?? "216000"),
