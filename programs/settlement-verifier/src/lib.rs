@@ -35,6 +35,8 @@
 #![no_std]
 
 pub mod batch;
+#[cfg(feature = "verify")]
+mod bn254;
 pub mod inputs;
 #[cfg(feature = "keys")]
 pub mod keys;

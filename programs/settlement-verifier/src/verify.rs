@@ -125,6 +125,24 @@ impl VerifyingKey {
         crate::sha256(&self.to_bytes())
     }
 
+    /// Whether every point is on its curve, the G2 points in their prime-order subgroup, and
+    /// none of alpha, beta, gamma and delta the identity: what a verifying key needs before it
+    /// can be trusted with anything. A key with an invalid point refuses every proof; one with
+    /// an identity among those four accepts forged ones (with beta the identity, say, the
+    /// pairing equation no longer involves the public inputs). The program records no such key.
+    pub fn has_valid_points(&self) -> bool {
+        let identity = |point: &[u8]| point.iter().all(|&byte| byte == 0);
+        let degenerate = identity(&self.alpha_g1)
+            || [&self.beta_g2, &self.gamma_g2, &self.delta_g2]
+                .iter()
+                .any(|point| identity(&point[..]));
+        !degenerate
+            && core::iter::once(&self.alpha_g1)
+                .chain(&self.ic)
+                .all(crate::bn254::is_g1)
+            && crate::bn254::are_g2(&[&self.beta_g2, &self.gamma_g2, &self.delta_g2])
+    }
+
     fn as_groth16_solana(&self) -> Groth16Verifyingkey<'_> {
         Groth16Verifyingkey {
             nr_pubinputs: PUBLIC_INPUTS,

@@ -90,6 +90,43 @@ fn the_verifying_key_file_round_trips() {
     }
 }
 
+/// A real key's points are valid; one changed coordinate of any point, or an identity among
+/// alpha, beta, gamma and delta, makes the key one the program refuses to record.
+#[test]
+fn only_a_key_with_valid_non_degenerate_points_passes_the_point_check() {
+    let key = test_circuit::verifying_key();
+    assert!(key.has_valid_points());
+    let mut broken = Vec::new();
+    for at in [0, 63] {
+        let mut changed = key;
+        changed.alpha_g1[at] ^= 1;
+        broken.push(changed);
+    }
+    for (point, at) in [(0, 5), (1, 127), (2, 64)] {
+        let mut changed = key;
+        [
+            &mut changed.beta_g2,
+            &mut changed.gamma_g2,
+            &mut changed.delta_g2,
+        ][point][at] ^= 1;
+        broken.push(changed);
+    }
+    for index in 0..3 {
+        let mut changed = key;
+        changed.ic[index][40] ^= 1;
+        broken.push(changed);
+    }
+    let mut identity = key;
+    identity.alpha_g1 = [0; 64];
+    broken.push(identity);
+    let mut identity = key;
+    identity.beta_g2 = [0; 128];
+    broken.push(identity);
+    for (index, changed) in broken.iter().enumerate() {
+        assert!(!changed.has_valid_points(), "change {index}");
+    }
+}
+
 #[test]
 fn a_real_proof_verifies_and_every_tampering_is_rejected() {
     let (pk, vk) = test_circuit::setup();

@@ -37,6 +37,8 @@ pub enum SettlementError {
     Paused,
     #[msg("the escape hatch is open: the exchange accepts no more batches or deposits")]
     ExchangeEscaped,
+    #[msg("the verifying key has a point off its curve or group, or an identity point")]
+    InvalidVerifyingKey,
     #[msg("Groth16 proof does not verify for this program commitment and batch")]
     InvalidProof,
     #[msg("batch number is not the last accepted batch plus one")]

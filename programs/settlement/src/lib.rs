@@ -94,7 +94,7 @@ pub mod settlement {
 
     /// Admin: proposes a new guest program and the verifying key of its wrap setup, which
     /// batches must use from `rotation_delay_slots` slots on.
-    #[access_control(validation::rotate_program(&ctx, &program_commitment))]
+    #[access_control(validation::rotate_program(&ctx, &program_commitment, &verifying_key))]
     pub fn rotate_program(
         ctx: Context<AdminUpdate>,
         program_commitment: [u8; 32],

@@ -11,13 +11,16 @@ use gnomon_settlement_verifier::batch::{self as core, EMPTY_LIST_HASH, ListEntry
 use gnomon_settlement_verifier::inputs::commitment_elements;
 use gnomon_settlement_verifier::verify::{VerifyError, verify_batch};
 
-use crate::args::{BalanceChunk, BatchHeader, InitializeParams, Proof, WithdrawalChunk};
+use crate::args::{
+    BalanceChunk, BatchHeader, InitializeParams, Proof, VerifyingKey, WithdrawalChunk,
+};
 use crate::error::SettlementError;
 use crate::instructions::{ApplyBalances, Deposit, SubmitBatch, TraderTransfer};
 use crate::state::{Exchange, TRADER_SEED, Trader, queue_slot};
 
 pub fn initialize_exchange(params: &InitializeParams) -> Result<()> {
     commitment(&params.program_commitment)?;
+    verifying_key(&params.verifying_key)?;
     require!(params.escape_delay_slots > 0, SettlementError::InvalidDelay);
     require!(
         params.rotation_delay_slots > 0,
@@ -35,9 +38,11 @@ pub fn admin(exchange: &Exchange, signer: &Signer) -> Result<()> {
 pub fn rotate_program(
     ctx: &Context<crate::instructions::AdminUpdate>,
     program_commitment: &[u8; 32],
+    key: &VerifyingKey,
 ) -> Result<()> {
     admin(&ctx.accounts.exchange, &ctx.accounts.admin)?;
-    commitment(program_commitment)
+    commitment(program_commitment)?;
+    verifying_key(key)
 }
 
 pub fn deposit(ctx: &Context<Deposit>, amount: u64) -> Result<()> {
@@ -359,6 +364,15 @@ fn commitment(program_commitment: &[u8; 32]) -> Result<()> {
     require!(
         commitment_elements(program_commitment).is_some(),
         SettlementError::NonCanonicalCommitment
+    );
+    Ok(())
+}
+
+/// A key the exchange may record (`VerifyingKey::has_valid_points`).
+fn verifying_key(key: &VerifyingKey) -> Result<()> {
+    require!(
+        gnomon_settlement_verifier::verify::VerifyingKey::from(key).has_valid_points(),
+        SettlementError::InvalidVerifyingKey
     );
     Ok(())
 }

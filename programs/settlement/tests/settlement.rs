@@ -94,6 +94,16 @@ async fn initialize_records_the_configuration_and_refuses_bad_parameters() {
     params.escape_delay_slots = 0;
     let result = h.send(&[h.initialize_ix(&params)], &[&admin]).await;
     assert_eq!(custom_error(&result), Some(code(E::InvalidDelay)));
+    // A key with a point off its curve, or with an identity point (which would let forged
+    // proofs through), is never recorded.
+    let mut off_curve = h.params();
+    off_curve.verifying_key.ic[1][63] ^= 1;
+    let mut identity = h.params();
+    identity.verifying_key.delta_g2 = [0; 128];
+    for params in [off_curve, identity] {
+        let result = h.send(&[h.initialize_ix(&params)], &[&admin]).await;
+        assert_eq!(custom_error(&result), Some(code(E::InvalidVerifyingKey)));
+    }
     let params = h.params();
     h.send(&[h.initialize_ix(&params)], &[&admin])
         .await
@@ -155,6 +165,19 @@ async fn admin_instructions_need_the_admin() {
         &[h.admin_ix(&admin.pubkey(), non_canonical)],
         &[&admin],
         code(E::NonCanonicalCommitment),
+    )
+    .await;
+    let mut bad_key = h.params().verifying_key;
+    bad_key.beta_g2[100] ^= 1;
+    let bad_key = settlement::instruction::RotateProgram {
+        program_commitment: commitment(2),
+        verifying_key: bad_key,
+    }
+    .data();
+    h.refuse(
+        &[h.admin_ix(&admin.pubkey(), bad_key)],
+        &[&admin],
+        code(E::InvalidVerifyingKey),
     )
     .await;
 }

@@ -38,8 +38,8 @@ use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::segment::{MachineKeys, write_catalog};
 use gnomon_wrap::keys::{KeysDir, aggregated_circuit};
 use gnomon_wrap::verifier::VerifierShape;
+use settlement::InitializeParams;
 use settlement::state::{Exchange, Trader};
-use settlement::{InitializeParams, VerifyingKey};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -203,13 +203,14 @@ async fn rehearse(
     // Cut later than the real batch: more oracle updates and ticks, the same trading.
     config.batching.max_age_ms = scenario::BATCH_AGE_MS + scenario::REHEARSAL_EXTRA_MS;
     let scratch_operator = Keypair::new();
-    // A key that verifies nothing: the scratch exchange never settles.
+    // Another circuit's key (the verification core's test circuit): the scratch exchange
+    // never settles.
     let (mint, wallets) = open_exchange(
         chain,
         &config,
         scenario,
         &scratch_operator,
-        &gnomon_settlement_verifier::verify::VerifyingKey::from(&VerifyingKey::default()),
+        &gnomon_settlement_verifier::vk::VERIFYING_KEY,
     )
     .await?;
     config.chain.rpc_url = Some(rpc_url.to_owned());
