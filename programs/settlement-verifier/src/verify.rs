@@ -128,8 +128,8 @@ impl VerifyingKey {
     /// Whether every point is on its curve, the G2 points in their prime-order subgroup, and
     /// none of alpha, beta, gamma and delta the identity: what a verifying key needs before it
     /// can be trusted with anything. A key with an invalid point refuses every proof; one with
-    /// an identity among those four accepts forged ones (with beta the identity, say, the
-    /// pairing equation no longer involves the public inputs). The program records no such key.
+    /// an identity among those four is degenerate (with gamma the identity, the pairing
+    /// equation no longer involves the public inputs). The program records no such key.
     pub fn has_valid_points(&self) -> bool {
         let identity = |point: &[u8]| point.iter().all(|&byte| byte == 0);
         let degenerate = identity(&self.alpha_g1)

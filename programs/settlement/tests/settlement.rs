@@ -94,8 +94,8 @@ async fn initialize_records_the_configuration_and_refuses_bad_parameters() {
     params.escape_delay_slots = 0;
     let result = h.send(&[h.initialize_ix(&params)], &[&admin]).await;
     assert_eq!(custom_error(&result), Some(code(E::InvalidDelay)));
-    // A key with a point off its curve, or with an identity point (which would let forged
-    // proofs through), is never recorded.
+    // A key with a point off its curve, or a degenerate one (an identity point), is never
+    // recorded.
     let mut off_curve = h.params();
     off_curve.verifying_key.ic[1][63] ^= 1;
     let mut identity = h.params();
