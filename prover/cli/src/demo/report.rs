@@ -17,7 +17,8 @@ pub enum Stage {
     Rehearsal,
     Setup,
     SetupReused,
-    /// From the engine's start until the batch is sealed (the scenario runs in it).
+    /// From the engine's start until batch 1 is sealed: the scenario runs in it, then the
+    /// batch waits for its age.
     Sealed,
     Executing,
     Proving,
@@ -33,7 +34,7 @@ impl Stage {
             Self::Rehearsal => "rehearsal (scenario on a scratch exchange, catalog)",
             Self::Setup => "setup (aggregation keys, Groth16 development keys)",
             Self::SetupReused => "setup (keys of an earlier run reused)",
-            Self::Sealed => "trading until the batch is sealed",
+            Self::Sealed => "engine start, trading, until the batch is sealed",
             Self::Executing => "guest execution, output checked",
             Self::Proving => "segment proofs",
             Self::Aggregating => "aggregation (leaves and joins)",
