@@ -392,19 +392,32 @@ fn checked_proof(
     if inputs[1] != batch.output.digest() {
         return Err(bad("it proves another output than the batch's".into()));
     }
-    let (program, key) = programs
-        .iter()
-        .find(|(program, _)| commitment_input(program) == Some(inputs[0]))
-        .ok_or_else(|| bad("it proves another program than the exchange's".into()))?;
     let header = gnomon_settlement_verifier::batch::BatchHeader::from(&header_of(batch));
-    verify_batch(key, &proof, program, &header).map_err(|error| match error {
-        verify::VerifyError::ProofRejected => bad(
-            "it does not verify against the exchange's verifying key (wrapped with another \
-             setup's keys?)"
-                .into(),
-        ),
-        other => bad(format!("{other:?}")),
-    })?;
+    // A rotation may keep the commitment and change only the key: the proof is checked under
+    // every recorded program of the commitment it proves.
+    let outcomes: Vec<Result<(), verify::VerifyError>> = programs
+        .iter()
+        .filter(|(program, _)| commitment_input(program) == Some(inputs[0]))
+        .map(|(program, key)| verify_batch(key, &proof, program, &header))
+        .collect();
+    if outcomes.is_empty() {
+        return Err(bad("it proves another program than the exchange's".into()));
+    }
+    if let Some(error) = outcomes
+        .iter()
+        .all(Result::is_err)
+        .then(|| outcomes.into_iter().find_map(Result::err))
+        .flatten()
+    {
+        return Err(match error {
+            verify::VerifyError::ProofRejected => bad(
+                "it does not verify against the exchange's verifying key (wrapped with another \
+                 setup's keys?)"
+                    .into(),
+            ),
+            other => bad(format!("{other:?}")),
+        });
+    }
     Ok(Proof {
         a: proof.a,
         b: proof.b,
@@ -470,6 +483,8 @@ mod tests {
             &[(program, other_key), ([6u8; 32], key)],
         ));
         assert!(refused.contains("verifying key"), "{refused}");
+        // A rotation that changes only the key: a proof under either key is sent.
+        assert!(checked_proof(&batch, &good, &[(program, other_key), (program, key)]).is_ok());
 
         let other_batch = CoreHeader::from_bytes(&sealed(3).output.header());
         let refusals = [
