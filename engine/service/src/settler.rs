@@ -403,12 +403,12 @@ fn checked_proof(
     if outcomes.is_empty() {
         return Err(bad("it proves another program than the exchange's".into()));
     }
-    if let Some(error) = outcomes
+    // Some error only when every check refused the proof.
+    let refused = outcomes
         .iter()
-        .all(Result::is_err)
-        .then(|| outcomes.into_iter().find_map(Result::err))
-        .flatten()
-    {
+        .map(|outcome| outcome.err())
+        .reduce(Option::and);
+    if let Some(error) = refused.flatten() {
         return Err(match error {
             verify::VerifyError::ProofRejected => bad(
                 "it does not verify against the exchange's verifying key (wrapped with another \
