@@ -7,7 +7,10 @@
 //! that bank ([`Localnet`]), does the chores of a local cluster (funding, mints, token
 //! accounts, time passing), and serves the part of Solana's JSON-RPC that clients use over it
 //! ([`Localnet::serve_json_rpc`]), so that the engine's settlement driver, a real
-//! solana-rpc-client, talks to it exactly as it talks to a validator.
+//! solana-rpc-client, talks to it exactly as it talks to a validator. Two binaries make it a
+//! stand-in for the Solana toolchain of `anchor test`: `gnomon-localnet` (the runtime as a
+//! server, with a funded wallet) and `settlement-idl` (the program's IDL, by Anchor's own IDL
+//! build); `scripts/test-anchor` runs the TypeScript suite with them.
 //!
 //! ## What it must never do
 //!
@@ -117,16 +120,7 @@ impl Localnet {
         signers: &[&Keypair],
     ) -> Transaction {
         self.sent += 1;
-        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(
-            MAX_COMPUTE_UNITS - self.sent,
-        )];
-        all.extend_from_slice(instructions);
-        Transaction::new_signed_with_payer(
-            &all,
-            Some(&signers[0].pubkey()),
-            signers,
-            self.ctx.last_blockhash,
-        )
+        unique_transaction(instructions, signers, self.ctx.last_blockhash, self.sent)
     }
 
     /// Sends `instructions` (see [`Self::transaction`]) and waits for them to be processed.
@@ -243,9 +237,26 @@ impl Localnet {
             .map_err(|_| LocalnetError::Warp(slot))
     }
 
-    /// Serves Solana's JSON-RPC over this bank on `address` (port 0: any free port) until the
-    /// runtime stops; returns the endpoint's URL. See [`json_rpc`] for the methods served.
+    /// Serves Solana's JSON-RPC over this bank on `address` (port 0: any free port), and its
+    /// subscriptions on the next port, as a validator does, until the runtime stops; returns
+    /// the RPC endpoint's URL. Airdrops come from the payer. See [`json_rpc`] for the methods
+    /// served.
     pub async fn serve_json_rpc(&self, address: SocketAddr) -> Result<String, LocalnetError> {
-        json_rpc::serve(self.banks(), address).await
+        json_rpc::serve(self.banks(), self.payer(), address).await
     }
+}
+
+/// `instructions` in a transaction paid by the first signer on `blockhash`, made unique by
+/// `nonce` (its compute-unit limit): the same instructions sent twice are two transactions.
+fn unique_transaction(
+    instructions: &[Instruction],
+    signers: &[&Keypair],
+    blockhash: solana_hash::Hash,
+    nonce: u32,
+) -> Transaction {
+    let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(
+        MAX_COMPUTE_UNITS - nonce,
+    )];
+    all.extend_from_slice(instructions);
+    Transaction::new_signed_with_payer(&all, Some(&signers[0].pubkey()), signers, blockhash)
 }

@@ -1,8 +1,10 @@
 //! Solana's own JSON-RPC client against the local runtime: reads, a transfer sent and
-//! confirmed, a refused transaction, malformed calls.
+//! confirmed, a refused transaction, malformed calls; airdrops, and the subscriptions web3.js
+//! confirms with.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::system_instruction;
+use futures_util::{SinkExt, StreamExt};
 use gnomon_localnet::Localnet;
 use serde_json::{Value, json};
 use solana_keypair::Keypair;
@@ -10,6 +12,7 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::request::RpcRequest;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solanas_client_reads_sends_and_confirms_and_is_refused_what_the_bank_refuses() {
@@ -87,4 +90,83 @@ async fn solanas_client_reads_sends_and_confirms_and_is_refused_what_the_bank_re
         .await;
     assert!(bad_address.is_err());
     assert!(rpc.get_health().await.is_ok());
+}
+
+/// What web3.js does to confirm a transaction: subscribe to its signature on the port after
+/// the RPC port, and wait for the one notification; airdrops and rent as its helpers use them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_notify_a_processed_signature_once_with_its_outcome() {
+    let localnet = Localnet::start().await;
+    let url = localnet
+        .serve_json_rpc("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let rpc = RpcClient::new(url.clone());
+    let to = Keypair::new().pubkey();
+    let airdrop = rpc.request_airdrop(&to, 3_000_000).await.unwrap();
+    let again = rpc.request_airdrop(&to, 3_000_000).await.unwrap();
+    assert_ne!(airdrop, again, "two airdrops are two transactions");
+    assert_eq!(rpc.get_balance(&to).await.unwrap(), 6_000_000);
+    let rent = rpc
+        .get_minimum_balance_for_rent_exemption(165)
+        .await
+        .unwrap();
+    assert!(rent > 0);
+
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}", port + 1))
+        .await
+        .unwrap();
+    let mut request = async |body: Value| -> Value {
+        socket
+            .send(WsMessage::text(body.to_string()))
+            .await
+            .unwrap();
+        next_json(&mut socket).await
+    };
+    let subscribed = request(json!({
+        "jsonrpc": "2.0", "id": 1, "method": "signatureSubscribe",
+        "params": [airdrop.to_string(), {"commitment": "confirmed"}],
+    }))
+    .await;
+    let subscription = subscribed["result"].as_u64().unwrap();
+    let notification = request(json!({"jsonrpc": "2.0", "method": "ping"})).await;
+    assert_eq!(notification["method"], "signatureNotification");
+    assert_eq!(notification["params"]["subscription"], subscription);
+    assert_eq!(
+        notification["params"]["result"]["value"]["err"],
+        Value::Null
+    );
+
+    // A notification is sent once: the subscription is gone afterwards.
+    let unsubscribed = request(json!({
+        "jsonrpc": "2.0", "id": 2, "method": "signatureUnsubscribe", "params": [subscription],
+    }))
+    .await;
+    assert_eq!(unsubscribed["result"], false);
+    let unknown = request(json!({"jsonrpc": "2.0", "id": 3, "method": "slotSubscribe"})).await;
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not served")
+    );
+    let malformed = request(json!({
+        "jsonrpc": "2.0", "id": 4, "method": "signatureSubscribe", "params": ["not-a-signature"],
+    }))
+    .await;
+    assert_eq!(malformed["error"]["code"], -32602);
+}
+
+async fn next_json<S>(socket: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    loop {
+        match socket.next().await.unwrap().unwrap() {
+            WsMessage::Text(text) => return serde_json::from_str(&text).unwrap(),
+            _ => continue,
+        }
+    }
 }
