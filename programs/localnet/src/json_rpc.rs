@@ -33,7 +33,7 @@ use solana_transaction::versioned::VersionedTransaction;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::{LocalnetError, unique_transaction};
+use crate::{AIRDROP_NONCES, LocalnetError, unique_transaction};
 
 /// JSON-RPC's codes, and Solana's for a refused transaction.
 const INVALID_PARAMS: i64 = -32602;
@@ -317,7 +317,7 @@ async fn airdrop(node: &Node, params: &Value) -> Reply {
         .ok_or_else(|| invalid("expected an amount of lamports"))?;
     let blockhash = node.banks.get_latest_blockhash().await.map_err(internal)?;
     let transfer = system_instruction::transfer(&node.faucet.pubkey(), &to, lamports);
-    let nonce = node.airdrops.fetch_add(1, Ordering::Relaxed) + 1;
+    let nonce = AIRDROP_NONCES + node.airdrops.fetch_add(1, Ordering::Relaxed) % AIRDROP_NONCES;
     let transaction = unique_transaction(&[transfer], &[&node.faucet], blockhash, nonce);
     let signature = transaction.signatures[0].to_string();
     node.banks

@@ -119,7 +119,7 @@ impl Localnet {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Transaction {
-        self.sent += 1;
+        self.sent = (self.sent + 1) % AIRDROP_NONCES;
         unique_transaction(instructions, signers, self.ctx.last_blockhash, self.sent)
     }
 
@@ -246,8 +246,13 @@ impl Localnet {
     }
 }
 
+/// Nonces of [`unique_transaction`] below this are the chores' ([`Localnet::transaction`]);
+/// airdrops take the ones above, so that a chore and an airdrop never make one transaction.
+const AIRDROP_NONCES: u32 = 1 << 19;
+
 /// `instructions` in a transaction paid by the first signer on `blockhash`, made unique by
-/// `nonce` (its compute-unit limit): the same instructions sent twice are two transactions.
+/// `nonce` (below `2 * AIRDROP_NONCES`, its compute-unit limit): the same instructions sent
+/// twice are two transactions.
 fn unique_transaction(
     instructions: &[Instruction],
     signers: &[&Keypair],
