@@ -250,6 +250,34 @@ describe("settlement", () => {
     );
   });
 
+  it("pauses and resumes deposits, on the admin's word only", async () => {
+    const setPaused = (paused: boolean, signer: Keypair) =>
+      program.methods
+        .setPaused(paused)
+        .accountsStrict({ admin: signer.publicKey, exchange })
+        .signers([signer])
+        .rpc();
+    await refused(setPaused(true, intruder), "NotAdmin");
+    await setPaused(true, admin);
+    await refused(
+      program.methods
+        .deposit(new BN(1))
+        .accountsStrict({
+          owner: traders[0].publicKey,
+          exchange,
+          collateralMint: mint,
+          ownerToken: tokens[0],
+          vault,
+          tokenProgram: TOKEN_PROGRAM_ID,
+        })
+        .signers([traders[0]])
+        .rpc(),
+      "Paused",
+    );
+    await setPaused(false, admin);
+    assert.equal((await getAccount(connection, vault)).amount, 1_000_000n);
+  });
+
   it("refuses batches from others, tampered proofs, proofs under another key and tampered headers", async () => {
     const batch = fixtures.batches[0];
     await refused(submit(batch, intruder), "NotOperator");
