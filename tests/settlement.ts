@@ -353,4 +353,24 @@ describe("settlement", () => {
       "EscapeHatchClosed",
     );
   });
+  it("proposes a program rotation on the admin's word only, with a key whose points are valid", async () => {
+    const rotate = (commitment: Bytes, key: typeof fixtures.verifyingKey, signer: Keypair) =>
+      program.methods
+        .rotateProgram(commitment, key)
+        .accountsStrict({ admin: signer.publicKey, exchange })
+        .signers([signer])
+        .rpc();
+    // Another program's commitment: eight canonical BabyBear words (1 to 8).
+    const next = [...Array(32).keys()].map((index) => (index % 4 === 0 ? index / 4 + 1 : 0));
+    await refused(rotate(next, fixtures.verifyingKey, intruder), "NotAdmin");
+    const offCurve = { ...fixtures.verifyingKey, alphaG1: [...fixtures.verifyingKey.alphaG1] };
+    offCurve.alphaG1[63] ^= 1;
+    await refused(rotate(next, offCurve, admin), "InvalidVerifyingKey");
+    const slot = await connection.getSlot();
+    await rotate(next, fixtures.verifyingKey, admin);
+    const state = program.coder.accounts.decode("exchange", (await connection.getAccountInfo(exchange))!.data);
+    assert.deepEqual([...state.pendingCommitment], next);
+    assert.deepEqual([...state.programCommitment], fixtures.programCommitment, "in force only after the delay");
+    assert.isAtLeast(state.rotationSlot.toNumber(), slot + fixtures.rotationDelaySlots);
+  });
 });
