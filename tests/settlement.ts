@@ -217,37 +217,27 @@ describe("settlement", () => {
     );
   });
 
+  /// Trader `index` deposits `amount` from its token account.
+  const deposit = (index: number, amount: number) =>
+    program.methods
+      .deposit(new BN(amount))
+      .accountsStrict({
+        owner: traders[index].publicKey,
+        exchange,
+        collateralMint: mint,
+        ownerToken: tokens[index],
+        vault,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      })
+      .signers([traders[index]])
+      .rpc();
+
   it("takes deposits into the vault and the queue", async () => {
-    for (const [index, key] of traders.entries()) {
-      await program.methods
-        .deposit(new BN(fixtures.traders[index].deposit))
-        .accountsStrict({
-          owner: key.publicKey,
-          exchange,
-          collateralMint: mint,
-          ownerToken: tokens[index],
-          vault,
-          tokenProgram: TOKEN_PROGRAM_ID,
-        })
-        .signers([key])
-        .rpc();
+    for (const [index, { deposit: amount }] of fixtures.traders.entries()) {
+      await deposit(index, amount);
     }
     assert.equal((await getAccount(connection, vault)).amount, 1_000_000n);
-    await refused(
-      program.methods
-        .deposit(new BN(0))
-        .accountsStrict({
-          owner: traders[0].publicKey,
-          exchange,
-          collateralMint: mint,
-          ownerToken: tokens[0],
-          vault,
-          tokenProgram: TOKEN_PROGRAM_ID,
-        })
-        .signers([traders[0]])
-        .rpc(),
-      "ZeroAmount",
-    );
+    await refused(deposit(0, 0), "ZeroAmount");
   });
 
   it("pauses and resumes deposits, on the admin's word only", async () => {
@@ -259,21 +249,7 @@ describe("settlement", () => {
         .rpc();
     await refused(setPaused(true, intruder), "NotAdmin");
     await setPaused(true, admin);
-    await refused(
-      program.methods
-        .deposit(new BN(1))
-        .accountsStrict({
-          owner: traders[0].publicKey,
-          exchange,
-          collateralMint: mint,
-          ownerToken: tokens[0],
-          vault,
-          tokenProgram: TOKEN_PROGRAM_ID,
-        })
-        .signers([traders[0]])
-        .rpc(),
-      "Paused",
-    );
+    await refused(deposit(0, 1), "Paused");
     await setPaused(false, admin);
     assert.equal((await getAccount(connection, vault)).amount, 1_000_000n);
   });
