@@ -393,22 +393,26 @@ fn checked_proof(
         return Err(bad("it proves another output than the batch's".into()));
     }
     let header = gnomon_settlement_verifier::batch::BatchHeader::from(&header_of(batch));
-    // A rotation may keep the commitment and change only the key: the proof is checked under
-    // every recorded program of the commitment it proves.
-    let outcomes: Vec<Result<(), verify::VerifyError>> = programs
+    // A rotation may keep the commitment and change only the key: the proof stands if it
+    // verifies under any recorded program of the commitment it proves.
+    let candidates: Vec<_> = programs
         .iter()
         .filter(|(program, _)| commitment_input(program) == Some(inputs[0]))
-        .map(|(program, key)| verify_batch(key, &proof, program, &header))
         .collect();
-    if outcomes.is_empty() {
+    if candidates.is_empty() {
         return Err(bad("it proves another program than the exchange's".into()));
     }
-    // Some error only when every check refused the proof.
-    let refused = outcomes
-        .iter()
-        .map(|outcome| outcome.err())
-        .reduce(Option::and);
-    if let Some(error) = refused.flatten() {
+    let mut refusal = None;
+    for (program, key) in candidates {
+        match verify_batch(key, &proof, program, &header) {
+            Ok(()) => {
+                refusal = None;
+                break;
+            }
+            Err(error) => refusal = Some(error),
+        }
+    }
+    if let Some(error) = refusal {
         return Err(match error {
             verify::VerifyError::ProofRejected => bad(
                 "it does not verify against the exchange's verifying key (wrapped with another \
