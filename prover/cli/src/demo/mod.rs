@@ -411,6 +411,8 @@ async fn check_settled(
     let state: Exchange = read_account(chain, exchange)
         .await?
         .context("the exchange account")?;
+    // The admin owns the insurance fund's account.
+    let insurance_owner = gnomon_sim::public_key(gnomon_sim::ADMIN_SEED);
     for entry in &batch.output.balances {
         let address = settlement::client::trader_address(exchange, entry.account);
         let mut trader: Trader = read_account(chain, &address)
@@ -425,14 +427,12 @@ async fn check_settled(
             trader.owner,
             entry.collateral
         );
-        let admin = gnomon_sim::public_key(gnomon_sim::ADMIN_SEED);
         let name = match wallets
             .iter()
             .find(|wallet| wallet.trader.keypair().pubkey() == trader.owner)
         {
             Some(wallet) => wallet.trader.name,
-            // The admin owns the insurance fund's account.
-            None if trader.owner.to_bytes() == admin => "insurance fund",
+            None if trader.owner.to_bytes() == insurance_owner => "insurance fund",
             None => "another account",
         };
         report.balance(name, entry.account, trader.collateral);
