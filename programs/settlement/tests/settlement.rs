@@ -145,41 +145,27 @@ async fn admin_instructions_need_the_admin() {
         .unwrap();
     assert!(h.exchange_state().await.paused);
 
-    let rotate = settlement::instruction::RotateProgram {
-        program_commitment: commitment(2),
-        verifying_key: h.params().verifying_key,
-    }
-    .data();
-    h.refuse(
-        &[h.admin_ix(&intruder.pubkey(), rotate)],
-        &[&intruder],
-        code(E::NotAdmin),
-    )
-    .await;
-    let non_canonical = settlement::instruction::RotateProgram {
-        program_commitment: [0xff; 32],
-        verifying_key: h.params().verifying_key,
-    }
-    .data();
-    h.refuse(
-        &[h.admin_ix(&admin.pubkey(), non_canonical)],
-        &[&admin],
-        code(E::NonCanonicalCommitment),
-    )
-    .await;
-    let mut bad_key = h.params().verifying_key;
+    let key = h.params().verifying_key;
+    let mut bad_key = key;
     bad_key.beta_g2[100] ^= 1;
-    let bad_key = settlement::instruction::RotateProgram {
-        program_commitment: commitment(2),
-        verifying_key: bad_key,
+    let rotations = [
+        (&intruder, commitment(2), key, E::NotAdmin),
+        (&admin, [0xff; 32], key, E::NonCanonicalCommitment),
+        (&admin, commitment(2), bad_key, E::InvalidVerifyingKey),
+    ];
+    for (signer, program_commitment, verifying_key, refusal) in rotations {
+        let rotate = settlement::instruction::RotateProgram {
+            program_commitment,
+            verifying_key,
+        }
+        .data();
+        h.refuse(
+            &[h.admin_ix(&signer.pubkey(), rotate)],
+            &[signer],
+            code(refusal),
+        )
+        .await;
     }
-    .data();
-    h.refuse(
-        &[h.admin_ix(&admin.pubkey(), bad_key)],
-        &[&admin],
-        code(E::InvalidVerifyingKey),
-    )
-    .await;
 }
 
 #[tokio::test]
