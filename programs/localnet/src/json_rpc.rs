@@ -32,6 +32,7 @@ use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tower_http::cors::CorsLayer;
 
 use crate::{AIRDROP_NONCES, LocalnetError, unique_transaction};
 
@@ -74,6 +75,8 @@ pub(crate) async fn serve(
     let url = format!("http://{}", rpc.local_addr()?);
     let router = Router::new()
         .route("/", post(call).get(subscribe))
+        // Browsers call a validator's RPC from other origins (a web app); validators allow it.
+        .layer(CorsLayer::permissive())
         .with_state(Arc::new(Node {
             banks,
             faucet,

@@ -24,6 +24,7 @@ use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::solana_program::system_instruction;
+use anchor_spl::associated_token;
 use anchor_spl::token::spl_token;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
@@ -192,21 +193,32 @@ impl Localnet {
             )
             .expect("the instruction's arguments are valid"),
         ];
-        if amount > 0 {
-            instructions.push(
-                spl_token::instruction::mint_to(
-                    &spl_token::ID,
-                    mint,
-                    &account.pubkey(),
-                    &payer.pubkey(),
-                    &[],
-                    amount,
-                )
-                .expect("the instruction's arguments are valid"),
-            );
-        }
+        instructions.extend(mint_to(mint, &account.pubkey(), &payer.pubkey(), amount));
         self.send(&instructions, &[&payer, &account]).await?;
         Ok(account.pubkey())
+    }
+
+    /// `owner`'s associated token account of `mint` (the one wallets use), created if it does
+    /// not exist, credited with `amount` minted by the payer.
+    pub async fn associated_token_account(
+        &mut self,
+        mint: &Pubkey,
+        owner: &Pubkey,
+        amount: u64,
+    ) -> Result<Pubkey, LocalnetError> {
+        let payer = self.payer();
+        let account = associated_token::get_associated_token_address(owner, mint);
+        let mut instructions = vec![
+            associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &payer.pubkey(),
+                owner,
+                mint,
+                &spl_token::ID,
+            ),
+        ];
+        instructions.extend(mint_to(mint, &account, &payer.pubkey(), amount));
+        self.send(&instructions, &[&payer]).await?;
+        Ok(account)
     }
 
     /// The data of the account at `address`, if it exists.
@@ -244,6 +256,19 @@ impl Localnet {
     pub async fn serve_json_rpc(&self, address: SocketAddr) -> Result<String, LocalnetError> {
         json_rpc::serve(self.banks(), self.payer(), address).await
     }
+}
+
+/// `mint_to` of `amount` (none for nothing) by the mint authority `authority`.
+fn mint_to(
+    mint: &Pubkey,
+    account: &Pubkey,
+    authority: &Pubkey,
+    amount: u64,
+) -> Option<Instruction> {
+    (amount > 0).then(|| {
+        spl_token::instruction::mint_to(&spl_token::ID, mint, account, authority, &[], amount)
+            .expect("the instruction's arguments are valid")
+    })
 }
 
 /// Nonces of [`unique_transaction`] below this are the chores' ([`Localnet::transaction`]);

@@ -170,3 +170,58 @@ where
         }
     }
 }
+
+/// A web app on another origin calls the endpoint as it calls a validator's: the CORS
+/// preflight is allowed, and the answer carries the header the browser checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_on_other_origins_may_call_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let localnet = Localnet::start().await;
+    let url = localnet
+        .serve_json_rpc("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let address = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let preflight = format!(
+        "OPTIONS / HTTP/1.1\r\nHost: {address}\r\nOrigin: http://app.example\r\n\
+         Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(preflight.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let answer = answer.to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("access-control-allow-origin: *"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("access-control-allow-methods: *"),
+        "{answer}"
+    );
+}
+
+/// The wallet's token account is the associated one, and funding it twice adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallets_get_their_associated_token_account_once() {
+    let mut localnet = Localnet::start().await;
+    let mint = localnet.create_mint(6).await.unwrap();
+    let owner = Keypair::new().pubkey();
+    let first = localnet
+        .associated_token_account(&mint, &owner, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        anchor_spl::associated_token::get_associated_token_address(&owner, &mint)
+    );
+    let again = localnet
+        .associated_token_account(&mint, &owner, 3)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(localnet.token_balance(&first).await.unwrap(), 8);
+}
