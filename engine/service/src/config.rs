@@ -42,6 +42,10 @@ pub struct Chain {
     /// The exchange's operator key (a Solana CLI keypair file), which pays for and signs the
     /// settlement transactions.
     pub operator_keypair: Option<PathBuf>,
+    /// An RPC endpoint of the same cluster that the engine publishes in `GET /v1/status` for
+    /// browsers (the web app's wallet deposits and claims). Never `rpc_url` by default: that
+    /// one may carry the operator's credentials.
+    pub public_rpc_url: Option<String>,
     pub poll_ms: u64,
 }
 
@@ -51,6 +55,7 @@ impl Default for Chain {
             rpc_url: None,
             exchange_address: None,
             operator_keypair: None,
+            public_rpc_url: None,
             poll_ms: 1_000,
         }
     }

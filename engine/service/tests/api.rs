@@ -164,6 +164,24 @@ async fn trading_over_rest_and_websocket_with_clear_errors_and_a_recoverable_sta
         assert!(body["message"].as_str().unwrap().contains(reason), "{body}");
     }
 
+    // A key finds its accounts (where its on-chain deposits go); a malformed key is refused.
+    let (status, owned) = running
+        .get(&format!("/v1/accounts?owner={}", maker.owner_hex()))
+        .await;
+    assert_eq!((status, owned), (200, json!({"accounts": [maker.account]})));
+    let (status, owned) = running
+        .get(&format!("/v1/accounts?owner={}", "ab".repeat(32)))
+        .await;
+    assert_eq!((status, owned), (200, json!({"accounts": []})));
+    let (status, body) = running.get("/v1/accounts?owner=xyz").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    // Without a chain, the status names no settlement exchange.
+    let (_, status) = running.get("/v1/status").await;
+    assert_eq!(status["settlement"], Value::Null);
+
     // A resting ask, seen in the book with a sequence number.
     let results = running
         .submit(&[place(&mut maker, Side::Sell, 5, price)])

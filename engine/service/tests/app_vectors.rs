@@ -1,7 +1,10 @@
 //! Vectors for the web app's action encoder (app/src/borsh.ts, app/src/sign.ts): several
 //! actions of every kind, signed with fixed development keys, rendered to
 //! app/test/fixtures/actions.json. The app's tests check that they produce the same bytes;
-//! this test fails when the committed file is stale (rerun with `GNOMON_BLESS=1`).
+//! this test fails when the committed file is stale (rerun with `GNOMON_BLESS=1`). The same for
+//! the settlement program's side of the app (app/src/lib/chain.ts): its account layouts, the
+//! addresses it derives and the instructions a trader signs, rendered by the program's own
+//! client to app/test/fixtures/settlement.json.
 
 use gnomon_core::action::{Action, OrderRequest, SessionKey, action_message};
 use gnomon_core::order::{Execution, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerKind};
@@ -358,4 +361,129 @@ fn check_fixture(file: &str, rendered: &str) {
 #[test]
 fn the_app_batch_vector_is_current() {
     check_fixture("batch.json", &render_batch());
+}
+
+/// An instruction as the app builds it: program, accounts with their roles, data.
+fn describe_instruction(
+    instruction: &anchor_lang::solana_program::instruction::Instruction,
+) -> Value {
+    json!({
+        "programId": instruction.program_id.to_string(),
+        "accounts": instruction.accounts.iter().map(|meta| json!({
+            "address": meta.pubkey.to_string(),
+            "signer": meta.is_signer,
+            "writable": meta.is_writable,
+        })).collect::<Vec<_>>(),
+        "dataHex": hex::encode(&instruction.data),
+    })
+}
+
+/// The program's accounts and instructions as a trader's browser meets them, every field
+/// distinct so that a misplaced offset shows.
+fn render_settlement() -> String {
+    use anchor_lang::AccountSerialize as _;
+    use anchor_lang::prelude::Pubkey;
+    use settlement::state::{Exchange, QueuedDeposit, Trader};
+
+    let mint = Pubkey::new_from_array([7; 32]);
+    let owner = Pubkey::new_from_array(public_key(5));
+    let owner_token = anchor_spl::associated_token::get_associated_token_address(&owner, &mint);
+    let exchange_address = settlement::client::exchange_address(&mint);
+    let account = 3;
+    let mut exchange = Exchange {
+        version: 1,
+        bump: 254,
+        vault_bump: 253,
+        paused: true,
+        escaped: false,
+        exchange_id: EXCHANGE_ID,
+        admin: Pubkey::new_from_array([1; 32]),
+        operator: Pubkey::new_from_array([2; 32]),
+        collateral_mint: mint,
+        vault: settlement::client::vault_address(&exchange_address),
+        program_commitment: [3; 32],
+        pending_commitment: [4; 32],
+        rotation_slot: 0x0102,
+        rotation_delay_slots: 0x0304,
+        state_root: std::array::from_fn(|index| index as u8),
+        last_batch: 12,
+        applied_batch: 11,
+        deposit_count: 40,
+        deposit_chain: [5; 32],
+        consumed_deposits: 38,
+        consumed_chain: [6; 32],
+        last_settlement_slot: 0x0506,
+        escape_delay_slots: 0x0708,
+        ..Exchange::default()
+    };
+    exchange.deposit_queue[0] = QueuedDeposit {
+        owner,
+        amount: 9,
+        chain_after: [8; 32],
+        reclaimed: true,
+    };
+    let trader = Trader {
+        version: 1,
+        bump: 252,
+        exchange: exchange_address,
+        account,
+        owner,
+        collateral: -17,
+        claimable: 250_000_000,
+        last_batch: 12,
+        staged_collateral: 1_000,
+        has_staged_collateral: true,
+        staged_withdrawal: 75_000_000,
+    };
+    let serialize = |account: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = Vec::new();
+        account(&mut bytes);
+        hex::encode(bytes)
+    };
+    let document = json!({
+        "comment": "Rendered by engine/service/tests/app_vectors.rs (GNOMON_BLESS=1 to update).",
+        "program": settlement::ID.to_string(),
+        "mint": mint.to_string(),
+        "owner": owner.to_string(),
+        "ownerToken": owner_token.to_string(),
+        "account": account,
+        "exchange": exchange_address.to_string(),
+        "vault": exchange.vault.to_string(),
+        "trader": settlement::client::trader_address(&exchange_address, account).to_string(),
+        "exchangeAccount": {
+            "hex": serialize(&|bytes| exchange.try_serialize(bytes).unwrap()),
+            "paused": exchange.paused,
+            "escaped": exchange.escaped,
+            "exchangeId": hex::encode(exchange.exchange_id),
+            "collateralMint": mint.to_string(),
+            "vault": exchange.vault.to_string(),
+            "stateRoot": hex::encode(exchange.state_root),
+            "lastBatch": exchange.last_batch.to_string(),
+            "appliedBatch": exchange.applied_batch.to_string(),
+            "depositCount": exchange.deposit_count.to_string(),
+            "consumedDeposits": exchange.consumed_deposits.to_string(),
+            "lastSettlementSlot": exchange.last_settlement_slot.to_string(),
+            "escapeDelaySlots": exchange.escape_delay_slots.to_string(),
+        },
+        "traderAccount": {
+            "hex": serialize(&|bytes| trader.try_serialize(bytes).unwrap()),
+            "account": trader.account,
+            "owner": owner.to_string(),
+            "collateral": trader.collateral.to_string(),
+            "claimable": trader.claimable.to_string(),
+            "lastBatch": trader.last_batch.to_string(),
+            "stagedWithdrawal": trader.staged_withdrawal.to_string(),
+        },
+        "deposit": {
+            "amount": "2500000000",
+            "instruction": describe_instruction(&settlement::client::deposit(&owner, &mint, &owner_token, 2_500_000_000)),
+        },
+        "claim": describe_instruction(&settlement::client::claim_withdrawal(&owner, &mint, account, &owner_token)),
+    });
+    serde_json::to_string_pretty(&document).unwrap() + "\n"
+}
+
+#[test]
+fn the_app_settlement_vector_is_current() {
+    check_fixture("settlement.json", &render_settlement());
 }

@@ -15,6 +15,7 @@
 //! | `GET /v1/markets/{id}/trades?limit=N` | recent trades, newest first |
 //! | `GET /v1/markets/{id}/funding?limit=N` | funding settlements, newest first |
 //! | `GET /v1/markets/{id}/candles?interval=1m&limit=N` | candles (`1m`, `1h`, `1d`): trades' OHLCV, mark and index at the close, newest first |
+//! | `GET /v1/accounts?owner=hex` | the ids of the accounts of a key, oldest first (where its on-chain deposits went) |
 //! | `GET /v1/accounts/{id}` | collateral, positions, open orders, margin, liquidation prices |
 //! | `GET /v1/accounts/{id}/fills?limit=N` | the account's fills (maker, taker, liquidations), newest first |
 //! | `GET /v1/accounts/{id}/funding?limit=N` | the account's funding payments, newest first |
@@ -59,9 +60,9 @@ mod stream;
 pub mod views;
 
 use views::{
-    AccountView, ActionResult, BatchDetail, BatchView, BatchesResponse, BookView, CandlesResponse,
-    DepositResponse, FillsResponse, FundingPaymentsResponse, FundingResponse, MarketView,
-    MarketsResponse, StatusView, SubmitResponse, TradesResponse,
+    AccountView, AccountsResponse, ActionResult, BatchDetail, BatchView, BatchesResponse, BookView,
+    CandlesResponse, DepositResponse, FillsResponse, FundingPaymentsResponse, FundingResponse,
+    MarketView, MarketsResponse, StatusView, SubmitResponse, TradesResponse,
 };
 
 /// The stable error codes of the API.
@@ -186,6 +187,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
         trades,
         funding,
         candles,
+        accounts_of_owner,
         account,
         account_fills,
         account_funding,
@@ -207,6 +209,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/markets/{id}/trades", get(trades))
         .route("/v1/markets/{id}/funding", get(funding))
         .route("/v1/markets/{id}/candles", get(candles))
+        .route("/v1/accounts", get(accounts_of_owner))
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/accounts/{id}/fills", get(account_fills))
         .route("/v1/accounts/{id}/funding", get(account_funding))
@@ -511,6 +514,45 @@ async fn candles(
     .await?
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+struct Owner {
+    /// The owner's ed25519 key, hex.
+    owner: String,
+}
+
+/// The accounts a key owns, oldest first: a deposit from the chain goes to the first, or opens
+/// one.
+#[utoipa::path(get, path = "/v1/accounts", params(Owner), responses(
+    (status = 200, body = AccountsResponse),
+    (status = 400, description = "owner is not 32 bytes of hex", body = ErrorBody),
+))]
+async fn accounts_of_owner(
+    State(engine): State<Arc<Engine>>,
+    Query(query): Query<Owner>,
+) -> Result<Json<AccountsResponse>, ApiError> {
+    let owner: [u8; 32] = hex::decode(&query.owner)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MalformedJson,
+                "owner must be 32 bytes of hex",
+            )
+        })?;
+    read(&engine, move |view| {
+        Json(AccountsResponse {
+            accounts: view
+                .exchange
+                .accounts()
+                .filter(|(_, account)| account.owner == owner)
+                .map(|(id, _)| id)
+                .collect(),
+        })
+    })
+    .await
+}
+
 /// An account: collateral, positions, open orders, margin and liquidation prices.
 #[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = u32, Path)), responses(
     (status = 200, body = AccountView),
@@ -640,7 +682,8 @@ async fn batch(
 /// Where the engine stands: log position, state root, last sealed batch.
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusView)))]
 async fn status(State(engine): State<Arc<Engine>>) -> Result<Json<StatusView>, ApiError> {
-    read(&engine, |view| Json(StatusView::of(view))).await
+    let chain = engine.config.chain.clone();
+    read(&engine, move |view| Json(StatusView::of(view, &chain))).await
 }
 
 /// A faucet deposit (demo only): `owner` is the key's hex; without `account`, a new account.

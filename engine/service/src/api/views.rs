@@ -449,10 +449,40 @@ pub struct StatusView {
     pub last_timestamp_ms: Timestamp,
     pub next_deposit_sequence: u64,
     pub accounts: AccountId,
+    /// Where the exchange settles; absent when the engine runs without a chain (demo
+    /// faucet).
+    pub settlement: Option<SettlementView>,
+}
+
+/// The settlement program's exchange this engine deposits from and settles to, and the
+/// JSON-RPC endpoint it publishes for clients (wallet deposits and claims), if any.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SettlementView {
+    /// Base58.
+    pub program: String,
+    /// The exchange account, base58.
+    pub exchange: String,
+    /// `chain.public_rpc_url`: an endpoint of the same cluster for browsers, never the
+    /// engine's own (which may carry credentials).
+    pub rpc_url: Option<String>,
+}
+
+impl SettlementView {
+    pub fn of(chain: &crate::config::Chain) -> Option<Self> {
+        chain
+            .exchange_address
+            .as_ref()
+            .filter(|_| chain.rpc_url.is_some())
+            .map(|exchange| Self {
+                program: settlement::ID.to_string(),
+                exchange: exchange.clone(),
+                rpc_url: chain.public_rpc_url.clone(),
+            })
+    }
 }
 
 impl StatusView {
-    pub fn of(view: &View<'_>) -> Self {
+    pub fn of(view: &View<'_>, chain: &crate::config::Chain) -> Self {
         let global = view.exchange.global();
         Self {
             exchange_id: hex::encode(global.config.exchange_id),
@@ -466,11 +496,46 @@ impl StatusView {
             last_timestamp_ms: global.last_timestamp_ms,
             next_deposit_sequence: global.deposits.next_sequence,
             accounts: global.next_account_id,
+            settlement: SettlementView::of(chain),
         }
     }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AccountsResponse {
+    pub accounts: Vec<AccountId>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DepositResponse {
     pub account: AccountId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SettlementView;
+    use crate::config::Chain;
+
+    #[test]
+    fn the_status_names_the_exchange_only_with_a_chain_and_publishes_only_the_public_endpoint() {
+        let mut chain = Chain {
+            exchange_address: Some("Exchange111".into()),
+            ..Chain::default()
+        };
+        assert!(
+            SettlementView::of(&chain).is_none(),
+            "no chain without rpc_url"
+        );
+        chain.rpc_url = Some("https://rpc.example/secret-key".into());
+        let view = SettlementView::of(&chain).unwrap();
+        assert_eq!(
+            (view.program, view.exchange.as_str(), view.rpc_url),
+            (settlement::ID.to_string(), "Exchange111", None)
+        );
+        chain.public_rpc_url = Some("https://public.example".into());
+        assert_eq!(
+            SettlementView::of(&chain).unwrap().rpc_url.as_deref(),
+            Some("https://public.example")
+        );
+    }
 }
