@@ -20,6 +20,7 @@ use gnomon_machine::segment::{MAX_SEGMENT_LOG2, MachineKeys};
 
 mod aggregate;
 mod demo;
+mod localnet;
 mod wrap;
 
 /// Process exit code when the guest halted with a non-zero exit code.
@@ -49,6 +50,9 @@ enum Command {
     /// the engine trading a scenario (fills, funding, a liquidation, a withdrawal), its batch
     /// proven, aggregated and wrapped in Groth16, settled on chain and read back.
     Demo(demo::DemoArgs),
+    /// A local Solana runtime with the settlement program and an exchange opened for an
+    /// engine configuration, funded wallets, served over JSON-RPC until stopped.
+    Localnet(localnet::LocalnetArgs),
     /// Build guest programs reproducibly for the zkVM target.
     Build {
         /// Guest crate directories (e.g. guest/programs/fibonacci).
@@ -526,6 +530,7 @@ fn run() -> Result<ExitCode> {
         Command::Commitment { elf } => println!("{}", load_program(&elf)?.commitment()),
         Command::Engine(engine) => engine.run()?,
         Command::Demo(args) => demo::run(&args)?,
+        Command::Localnet(args) => localnet::run(&args)?,
         Command::Setup {
             elf,
             proof,

@@ -278,8 +278,9 @@ fn setup(
 }
 
 /// Creates a collateral mint and its exchange (for the engine `config` starts, batches
-/// proven by the perps guest under `verifying_key`, settled by `operator`), funds the
-/// scenario's traders and deposits their collateral. Returns the mint and the wallets.
+/// proven by the perps guest under `verifying_key`, settled by `operator`), writes the
+/// scenario's oracle prices, funds the scenario's traders and deposits their collateral.
+/// Returns the mint and the wallets.
 async fn open_exchange(
     chain: &mut Localnet,
     config: &Config,
@@ -287,34 +288,7 @@ async fn open_exchange(
     operator: &Keypair,
     verifying_key: &gnomon_settlement_verifier::verify::VerifyingKey,
 ) -> Result<(solana_pubkey::Pubkey, Vec<Wallet>)> {
-    let admin = chain.payer();
-    chain.fund(&operator.pubkey(), 10_000_000_000).await?;
-    let mint = chain.create_mint(6).await?;
-    let genesis = config.genesis()?;
-    let exchange_id = genesis.global().config.exchange_id;
-    let genesis_root = Ledger::new(genesis, NativePoseidon2::default()).root();
-    let params = InitializeParams {
-        exchange_id,
-        operator: operator.pubkey(),
-        program_commitment: Program::from_elf(PERPS_ELF)?.commitment().to_bytes(),
-        genesis_root: borsh::to_vec(&genesis_root)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("a state root is 32 bytes"))?,
-        verifying_key: verifying_key.into(),
-        escape_delay_slots: 432_000,
-        rotation_delay_slots: 216_000,
-    };
-    chain
-        .send(
-            &[settlement::client::initialize_exchange(
-                &admin.pubkey(),
-                &mint,
-                &params,
-            )],
-            &[&admin],
-        )
-        .await
-        .context("initializing the exchange")?;
+    let mint = initialize_exchange(chain, config, operator, verifying_key).await?;
     std::fs::create_dir_all(&config.storage.data_dir)?;
     if let Some(prices) = &config.oracle.replay_file {
         std::fs::write(prices, scenario::replay_prices())?;
@@ -344,6 +318,46 @@ async fn open_exchange(
         });
     }
     Ok((mint, wallets))
+}
+
+/// Creates a collateral mint (6 decimals, the payer its authority) and the exchange of the
+/// engine `config` starts: its exchange id and genesis root, the perps guest's commitment,
+/// `verifying_key`, `operator`. Returns the mint.
+pub(crate) async fn initialize_exchange(
+    chain: &mut Localnet,
+    config: &Config,
+    operator: &Keypair,
+    verifying_key: &gnomon_settlement_verifier::verify::VerifyingKey,
+) -> Result<solana_pubkey::Pubkey> {
+    let admin = chain.payer();
+    chain.fund(&operator.pubkey(), 10_000_000_000).await?;
+    let mint = chain.create_mint(6).await?;
+    let genesis = config.genesis()?;
+    let exchange_id = genesis.global().config.exchange_id;
+    let genesis_root = Ledger::new(genesis, NativePoseidon2::default()).root();
+    let params = InitializeParams {
+        exchange_id,
+        operator: operator.pubkey(),
+        program_commitment: Program::from_elf(PERPS_ELF)?.commitment().to_bytes(),
+        genesis_root: borsh::to_vec(&genesis_root)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("a state root is 32 bytes"))?,
+        verifying_key: verifying_key.into(),
+        escape_delay_slots: 432_000,
+        rotation_delay_slots: 216_000,
+    };
+    chain
+        .send(
+            &[settlement::client::initialize_exchange(
+                &admin.pubkey(),
+                &mint,
+                &params,
+            )],
+            &[&admin],
+        )
+        .await
+        .context("initializing the exchange")?;
+    Ok(mint)
 }
 
 /// Follows batch 1 from its sealing through proving and settlement, timing each stage as the
