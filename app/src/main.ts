@@ -10,6 +10,7 @@ import { fromHex, toHex } from './lib/hex';
 import { orderImpact } from './lib/margin';
 import { type Signer, signAction } from './lib/sign';
 import { localKeySigner, standardWallets } from './lib/wallet';
+import { Chain, type ExchangeAccount, type TraderAccount, claimableNow, engineRootHex, ownerAddress } from './lib/chain';
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -40,6 +41,11 @@ const state = {
   fillsThrough: -1,
   payments: [] as FundingPayment[],
   batches: null as { lastSealed: number; openBatchSteps: number; batches: Batch[] } | null,
+  /** The settlement exchange on Solana, when the engine publishes an RPC endpoint. */
+  chain: null as Chain | null,
+  /** What the chain says: the exchange, this key's wallet tokens, this account's record. */
+  onChain: null as { exchange: ExchangeAccount; walletTokens: bigint; trader: TraderAccount | null } | null,
+  chainError: '',
   /** The outcome of the explorer's check of this account's balance in a batch. */
   balanceCheck: null as { ok: boolean; text: string } | null,
   feedState: 'connecting' as FeedState,
@@ -335,6 +341,8 @@ const renderers: Record<string, () => void> = {
     document.querySelectorAll<HTMLButtonElement>('[data-close]').forEach((b) => b.addEventListener('click', () => void closePosition(Number(b.dataset.close))));
     document.getElementById('deposit')?.addEventListener('click', () => void deposit());
     document.getElementById('withdraw')?.addEventListener('click', () => void withdraw());
+    document.getElementById('chain-deposit')?.addEventListener('click', () => void depositOnChain());
+    document.getElementById('claim')?.addEventListener('click', () => void claim());
   },
   explorer() {
     if (state.view !== 'explorer') return;
@@ -401,12 +409,35 @@ function bottomHtml(): string {
           ? `<table class="grid"><tr><th>Time</th><th>Rate</th><th>Hours</th><th>Cumulative index</th></tr>${state.funding.map((f) => `<tr><td>${new Date(f.timestampMs).toISOString().slice(0, 19).replace('T', ' ')}</td><td>${formatUnits(f.rate, 7, 4)}%</td><td>${f.hours}</td><td>${f.index}</td></tr>`).join('')}</table>`
           : '<div class="empty">No funding settlements yet (funding settles on the hour)</div>');
     case 'transfers':
-      return `<table class="grid"><tr><th>Flow</th><th>Amount (USDC)</th><th></th><th>What works</th></tr>
-        <tr><td class="text">Dev faucet deposit</td><td><div class="inp" style="width:140px"><input id="deposit-amount" value="10000" data-testid="deposit-amount"/></div></td><td><button class="btn primary small" id="deposit" data-testid="deposit">Deposit</button></td><td class="text muted">Credits collateral at once (engine option api.dev_faucet; demo only). Opens an account for this key if it has none.</td></tr>
-        <tr><td class="text">Withdrawal request</td><td><div class="inp" style="width:140px"><input id="withdraw-amount" value=""/></div></td><td><button class="btn small" id="withdraw" ${a ? '' : 'disabled'}>Withdraw</button></td><td class="text muted">Signed Withdraw action: the engine debits free collateral and lists the withdrawal in the next batch's output.</td></tr>
-        <tr><td class="text">On-chain deposit into the vault</td><td colspan="2"><span class="pill na">not available in this app</span></td><td class="text muted">The engine credits deposits from the settlement program's queue when run with chain.rpc_url; this app does not build the Solana deposit transaction yet.</td></tr>
-        <tr><td class="text">Claim after settlement</td><td colspan="2"><span class="pill na">not yet available</span></td><td class="text muted">Needs the batch's Groth16 proof and settlement transaction, which the engine does not produce yet.</td></tr></table>`;
+      return transfersHtml();
   }
+}
+
+function transfersHtml(): string {
+  const a = state.account;
+  const withdraw = `<tr><td class="text">Withdrawal request</td><td><div class="inp" style="width:140px"><input id="withdraw-amount" value="" placeholder="0.00" data-testid="withdraw-amount"/></div></td><td><button class="btn small" id="withdraw" data-testid="withdraw" ${a ? '' : 'disabled'}>Withdraw</button></td><td class="explain muted">Signed Withdraw action: the engine debits free collateral and lists the withdrawal in the next batch's output; once Solana applied that batch, claim it below.</td></tr>`;
+  const head = '<table class="grid"><tr><th>Flow</th><th>Amount (USDC)</th><th></th><th>What happens</th></tr>';
+  const settlement = state.status?.settlement;
+  if (!settlement) {
+    return `${head}
+      <tr><td class="text">Dev faucet deposit</td><td><div class="inp" style="width:140px"><input id="deposit-amount" value="10000" data-testid="deposit-amount"/></div></td><td><button class="btn primary small" id="deposit" data-testid="deposit">Deposit</button></td><td class="explain muted">Credits collateral at once (engine option api.dev_faucet; demo only). Opens an account for this key if it has none.</td></tr>
+      ${withdraw}
+      <tr><td class="text">On Solana</td><td colspan="2"><span class="pill na">no chain</span></td><td class="explain muted">This engine runs without a settlement exchange (no [chain] rpc_url): deposits come from the faucet and nothing settles on chain.</td></tr></table>`;
+  }
+  const chain = state.onChain;
+  if (!state.chain || !chain) {
+    const why = settlement.rpcUrl ? (state.chainError ? `Solana: ${esc(state.chainError)}` : 'reading the exchange account…') : 'The engine publishes no RPC endpoint for browsers (chain.public_rpc_url).';
+    return `${head}${withdraw}<tr><td class="text">On Solana</td><td colspan="2"><span class="pill na">unavailable</span></td><td class="explain muted" data-testid="chain-status">${why}</td></tr></table>`;
+  }
+  const claimable = chain.trader ? claimableNow(chain.trader, chain.exchange.appliedBatch) : 0n;
+  const pending = chain.trader && chain.trader.lastBatch > chain.exchange.appliedBatch ? chain.trader.stagedWithdrawal : 0n;
+  const exchange = chain.exchange;
+  return `${head}
+    <tr><td class="text">Wallet</td><td data-testid="wallet-tokens">${usd(chain.walletTokens)}</td><td></td><td class="explain muted">Collateral tokens in this key's associated token account on Solana.</td></tr>
+    <tr><td class="text">Deposit into the vault</td><td><div class="inp" style="width:140px"><input id="chain-deposit-amount" value="" placeholder="0.00" data-testid="chain-deposit-amount"/></div></td><td><button class="btn primary small" id="chain-deposit" data-testid="chain-deposit" ${state.busy || exchange.paused || exchange.escaped ? 'disabled' : ''}>Deposit</button></td><td class="explain muted">A Solana transaction signed by this key moves the tokens into the exchange's vault and queues the deposit (${exchange.depositCount - exchange.consumedDeposits} queued); the engine credits it within seconds, to this key's first account or a new one.</td></tr>
+    ${withdraw}
+    <tr><td class="text">Claim after settlement</td><td data-testid="claimable">${usd(claimable)}</td><td><button class="btn small" id="claim" data-testid="claim" ${claimable > 0n && a && !state.busy ? '' : 'disabled'}>Claim</button></td><td class="explain muted">What batches applied on Solana released to this account${pending ? `; ${usd(pending)} more once batch ${chain.trader!.lastBatch} is applied` : ''}. Paid to this key's token account.</td></tr>
+    <tr><td class="text">Exchange on Solana</td><td colspan="2" class="hash" data-testid="chain-applied">batch ${exchange.appliedBatch} applied</td><td class="explain muted">${exchange.paused ? '<span class="pill failed">paused</span> ' : ''}${exchange.escaped ? '<span class="pill failed">escape hatch open</span> ' : ''}Account ${esc(settlement.exchange)}; settled collateral of this account on chain: ${chain.trader ? usd(chain.trader.collateral) : 'none yet'}.</td></tr></table>`;
 }
 
 function explorerHtml(): string {
@@ -455,6 +486,7 @@ function explorerHtml(): string {
       <div class="stat"><label>Log position</label><b>${s?.logPosition ?? '—'}</b></div>
       <div class="stat"><label>Accounts</label><b>${s?.accounts ?? '—'}</b></div>
       <div class="stat"><label>Exchange id</label><b class="hash" title="${s?.exchangeId ?? ''}">${s ? short(s.exchangeId, 8) : '—'}</b></div>
+      ${chainCard()}
     </div>
     <section class="panel">
       <h3>Sealed batches <span class="right muted">state root as of batch ${s?.lastSealedBatch ?? '—'}: <span class="hash">${s ? short(s.stateRoot, 12) : '—'}</span></span></h3>
@@ -468,6 +500,18 @@ function explorerHtml(): string {
         ${state.balanceCheck ? `<span data-testid="balance-check" class="${state.balanceCheck.ok ? 'ok' : 'err'}">${esc(state.balanceCheck.text)}</span>` : '<span class="muted">Your account\'s settled collateral, with its list hash recomputed here against the header the batch\'s proof commits to.</span>'}
       </div>
     </section>`;
+}
+
+/** The exchange as Solana has it: the last batch applied, and whether its state root is the
+ * one the engine sealed for that batch. */
+function chainCard(): string {
+  const exchange = state.onChain?.exchange;
+  if (!exchange) return `<div class="stat"><label>Applied on Solana</label><b class="muted">${state.status?.settlement ? '—' : 'no chain'}</b></div>`;
+  const applied = Number(exchange.appliedBatch);
+  const sealed = state.batches?.batches.find((b) => b.batch === applied)?.summary?.newRoot;
+  const root = engineRootHex(exchange.stateRoot);
+  const agrees = applied === 0 ? '' : sealed === undefined ? '' : sealed === root ? ' <span class="pill proven">root matches</span>' : ' <span class="pill failed">root differs</span>';
+  return `<div class="stat"><label>Applied on Solana</label><b data-testid="chain-applied-batch" title="state root ${root}">batch ${applied}${agrees}</b></div>`;
 }
 
 /** Checks this account's entry in a batch against the header its proof commits to. */
@@ -486,7 +530,7 @@ async function checkMyBalance(): Promise<void> {
         ? 'the balance list hashes to the header the proof commits to'
         : 'MISMATCH: the balance list or the header is not what the proof commits to';
       const st = detail.settlement;
-      const chain = st?.settled ? `settled on Solana${st.submitted ? ` (submitted in ${short(st.submitted, 6)})` : ''}` : 'not settled on chain yet';
+      const chain = await settledOnChain(number, account, check.kind === 'found' ? check.entry.collateral : null) ?? (st?.settled ? `settled on Solana${st.submitted ? ` (submitted in ${short(st.submitted, 6)})` : ''} (as the engine reports)` : 'not settled on chain yet');
       const what = check.kind === 'found' ? `account ${account} settles at ${usd(check.entry.collateral)} USDC` : `no change to account ${account}'s collateral`;
       state.balanceCheck = { ok: intact, text: `Batch ${number}: ${what}; ${integrity}; ${chain}.` };
     } catch (error) {
@@ -494,6 +538,16 @@ async function checkMyBalance(): Promise<void> {
     }
   }
   invalidate('explorer');
+}
+
+/** What Solana says of batch `number` for `account` (read from the exchange and trader
+ * accounts, not from the engine); null without a chain. */
+async function settledOnChain(number: number, account: number, collateral: bigint | null): Promise<string | null> {
+  if (!state.chain) return null;
+  const [exchange, trader] = await Promise.all([state.chain.exchange(), state.chain.trader(account)]);
+  if (exchange.appliedBatch < BigInt(number)) return `Solana has applied batches up to ${exchange.appliedBatch} only`;
+  if (collateral === null || !trader || trader.lastBatch !== BigInt(number)) return `applied on Solana (batch ${exchange.appliedBatch} is the last applied)`;
+  return trader.collateral === collateral ? `applied on Solana: the account's record there holds ${usd(trader.collateral)} USDC` : `MISMATCH: Solana's record holds ${usd(trader.collateral)} USDC`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,7 +579,7 @@ function renderEntry(): void {
     <div class="est" id="estimate"></div>
     <button class="submit ${f.side === 'Buy' ? 'buy' : 'sell'}" id="submit" data-testid="submit" ${state.busy ? 'disabled' : ''}>${state.account ? `${f.side === 'Buy' ? 'Buy / Long' : 'Sell / Short'} ${esc(m.symbol)}` : 'Deposit to trade'}</button>
     ${state.notice ? `<div class="notice ${state.notice.kind}" data-testid="notice">${esc(state.notice.text)}</div>` : ''}
-    ${state.account ? '' : `<div class="notice">No account for this key yet. <button class="btn small primary" id="quick-deposit" data-testid="quick-deposit">Deposit 10,000 USDC (faucet)</button></div>`}`;
+    ${state.account ? '' : `<div class="notice">No account for this key yet. <button class="btn small primary" id="quick-deposit" data-testid="quick-deposit">${state.status?.settlement ? 'Deposit from your wallet' : 'Deposit 10,000 USDC (faucet)'}</button></div>`}`;
   const bindSeg = (name: string, apply: (v: string) => void) =>
     element.querySelectorAll<HTMLButtonElement>(`[data-${name}]`).forEach((b) =>
       b.addEventListener('click', () => {
@@ -571,8 +625,8 @@ function renderEntry(): void {
     sizeFromLeverage();
     renderEstimate();
   });
-  document.getElementById('submit')!.addEventListener('click', () => void (state.account ? placeOrder() : deposit(10_000n * QUOTE_ONE)));
-  document.getElementById('quick-deposit')?.addEventListener('click', () => void deposit(10_000n * QUOTE_ONE));
+  document.getElementById('submit')!.addEventListener('click', () => void (state.account ? placeOrder() : firstDeposit()));
+  document.getElementById('quick-deposit')?.addEventListener('click', () => void firstDeposit());
   renderEstimate();
 }
 
@@ -756,6 +810,71 @@ async function deposit(amount?: bigint): Promise<void> {
   }
 }
 
+/** A key without an account: the faucet's 10,000 USDC, or, where deposits come from Solana,
+ * the vault deposit form. */
+async function firstDeposit(): Promise<void> {
+  if (!state.status?.settlement) return deposit(10_000n * QUOTE_ONE);
+  state.bottomTab = 'transfers';
+  invalidate('tabs', 'bottom');
+}
+
+async function depositOnChain(): Promise<void> {
+  const amount = parseUnits((document.getElementById('chain-deposit-amount') as HTMLInputElement).value, QUOTE_DECIMALS);
+  if (!amount) return notify('err', 'Enter an amount');
+  await onChain(`Deposit of ${usd(amount)} USDC into the vault`, (chain, signer) => chain.deposit(signer, amount));
+}
+
+async function claim(): Promise<void> {
+  const account = state.accountId;
+  if (account === null) return;
+  await onChain('Claim', (chain, signer) => chain.claim(signer, account));
+}
+
+/** Sends one of this key's Solana transactions and reports its signature or its error. */
+async function onChain(label: string, send: (chain: Chain, signer: Signer) => Promise<string>): Promise<void> {
+  if (!state.chain || !state.signer || state.busy) return;
+  state.busy = true;
+  invalidate('bottom');
+  try {
+    const signature = await send(state.chain, state.signer);
+    notify('ok', `${label}: confirmed in ${short(signature, 8)}`);
+  } catch (error) {
+    notify('err', `${label} failed: ${(error as Error).message}`);
+  } finally {
+    state.busy = false;
+    await refreshChain();
+  }
+}
+
+/** Reads the exchange, this key's wallet and this account's record from Solana; finds the
+ * account a deposit opened for this key. */
+async function refreshChain(): Promise<void> {
+  const settlement = state.status?.settlement;
+  if (!settlement?.rpcUrl || !state.signer) return;
+  try {
+    if (!state.chain) state.chain = (await Chain.open(settlement.rpcUrl, settlement.program, settlement.exchange)).chain;
+    const owner = state.signer;
+    const [exchange, walletTokens, trader] = await Promise.all([
+      state.chain.exchange(),
+      state.chain.walletTokens(ownerAddress(owner)),
+      state.accountId === null ? Promise.resolve(null) : state.chain.trader(state.accountId),
+    ]);
+    if (owner !== state.signer) return;
+    state.onChain = { exchange, walletTokens, trader };
+    state.chainError = '';
+    if (state.accountId === null) {
+      const [first] = await api.accountsOf(toHex(owner.publicKey));
+      if (first !== undefined && owner === state.signer) {
+        setAccountId(first);
+        void refreshAccount();
+      }
+    }
+  } catch (error) {
+    state.chainError = (error as Error).message;
+  }
+  invalidate('bottom', 'explorer');
+}
+
 async function withdraw(): Promise<void> {
   const amount = parseUnits((document.getElementById('withdraw-amount') as HTMLInputElement).value, QUOTE_DECIMALS);
   if (!amount) return notify('err', 'Enter an amount');
@@ -804,9 +923,11 @@ function useSigner(signer: Signer, name: string): void {
   state.fills = [];
   state.fillsThrough = -1;
   state.payments = [];
+  state.onChain = null;
   const stored = storage.getItem(`gnomon.account.${toHex(signer.publicKey)}`);
   if (stored !== null) setAccountId(Number(stored));
   void refreshAccount();
+  void refreshChain();
   invalidate('wallet', 'entry', 'summary', 'tabs', 'bottom');
 }
 
@@ -933,6 +1054,7 @@ async function start(): Promise<void> {
   const seed = params.get('seed');
   useSigner(localKeySigner(storage, seed), seed !== null ? `Dev key ${seed}` : 'Local key');
   state.status = await api.status();
+  void refreshChain();
   await refreshMarkets();
   feed.start();
   feed.subscribeMarket(state.marketId);
@@ -940,6 +1062,7 @@ async function start(): Promise<void> {
   await refreshMarketData();
   setInterval(() => void refreshMarkets().catch(() => undefined), 1000);
   setInterval(() => void refreshAccount(), 2000);
+  setInterval(() => void refreshChain(), 2000);
   setInterval(() => void refreshMarketData().catch(() => undefined), 10_000);
   setInterval(() => void refreshAccountHistory().catch(() => undefined), 10_000);
   setInterval(() => {

@@ -131,7 +131,16 @@ export interface Batch {
   settlement: Settlement | null;
 }
 
+/** Where the exchange settles: the program, its exchange account, and the JSON-RPC endpoint
+ * the engine publishes for browsers (null: none published). */
+export interface SettlementTarget {
+  program: string;
+  exchange: string;
+  rpcUrl: string | null;
+}
+
 export interface Status {
+  settlement: SettlementTarget | null;
   exchangeId: string;
   logPosition: number;
   lastSealedBatch: number;
@@ -344,6 +353,7 @@ export class Api {
   async status(): Promise<Status> {
     const s = await this.request('/v1/status');
     return {
+      settlement: s.settlement ? { program: s.settlement.program, exchange: s.settlement.exchange, rpcUrl: s.settlement.rpc_url ?? null } : null,
       exchangeId: s.exchange_id,
       logPosition: Number(s.log_position),
       lastSealedBatch: Number(s.last_sealed_batch),
@@ -351,6 +361,12 @@ export class Api {
       lastTimestampMs: Number(s.last_timestamp_ms),
       accounts: Number(s.accounts),
     };
+  }
+
+  /** The ids of the accounts `owner` (hex) holds, oldest first. */
+  async accountsOf(owner: string): Promise<number[]> {
+    const body = await this.request(`/v1/accounts?owner=${owner}`);
+    return body.accounts.map(Number);
   }
 
   async deposit(owner: string, amount: bigint, account?: number): Promise<number> {

@@ -38,10 +38,13 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
   return ed.verify(signature, message, publicKey);
 }
 
-/** Something that signs the action message: the local key, or a wallet's signMessage. */
+/** Something that signs the action message: the local key, or a wallet's signMessage. A
+ * wallet signs Solana transactions whole (`signTransaction`, wire bytes in and out), never
+ * through signMessage; the local key signs a transaction's message bytes with `sign`. */
 export type Signer = {
   publicKey: Uint8Array;
   sign(message: Uint8Array): Promise<Uint8Array>;
+  signTransaction?(wireTransaction: Uint8Array): Promise<Uint8Array>;
 };
 
 export function localSigner(key: Keypair): Signer {

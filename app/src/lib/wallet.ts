@@ -31,11 +31,17 @@ export function standardWallets(): WalletChoice[] {
         const account = accounts[0];
         if (!account) throw new Error(`${wallet.name} returned no account`);
         const feature = wallet.features['solana:signMessage'] as any;
+        const transactions = wallet.features['solana:signTransaction'] as any;
         return {
           publicKey: Uint8Array.from(account.publicKey),
           async sign(message: Uint8Array) {
             const [output] = await feature.signMessage({ account, message });
             return Uint8Array.from(output.signature);
+          },
+          async signTransaction(transaction: Uint8Array) {
+            if (!transactions) throw new Error(`${wallet.name} cannot sign Solana transactions`);
+            const [output] = await transactions.signTransaction({ account, transaction });
+            return Uint8Array.from(output.signedTransaction);
           },
         };
       },

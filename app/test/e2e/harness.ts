@@ -1,5 +1,7 @@
 // Starts what the end-to-end tests drive: an engine on a loopback port with a temporary data
-// directory, the built app under `vite preview` proxying /v1 to it, and Debian's Chromium.
+// directory, the built app under `vite preview` proxying /v1 to it, and Debian's Chromium;
+// with `chain`, first a local Solana runtime (`gnomon localnet`) with the settlement program
+// and an exchange opened for the engine, which then takes its deposits from that chain.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +14,14 @@ import { type PreviewServer, build, preview } from 'vite';
 export const appRoot = resolve(__dirname, '../..');
 const repoRoot = resolve(appRoot, '..');
 
-export function engineBinary(): string {
-  if (process.env.GNOMON_ENGINE_BIN) return resolve(process.env.GNOMON_ENGINE_BIN);
+/** A debug binary of the workspace: `variable` names it, or the target directory has it. */
+function binary(variable: string, name: string): string {
+  const given = process.env[variable];
+  if (given) return resolve(given);
   const target = process.env.CARGO_TARGET_DIR ? resolve(repoRoot, process.env.CARGO_TARGET_DIR) : join(repoRoot, 'target');
-  return join(target, 'debug', 'gnomon-engine');
+  const path = join(target, 'debug', name);
+  if (!existsSync(path)) throw new Error(`no ${name} at ${path}: build it (cargo build) or set ${variable}`);
+  return path;
 }
 
 export async function freePort(): Promise<number> {
@@ -36,17 +42,57 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startAll(): Promise<Running> {
-  const binary = engineBinary();
-  if (!existsSync(binary)) throw new Error(`no engine at ${binary}: build it (cargo build -p gnomon-engine) or set GNOMON_ENGINE_BIN`);
+/** A wallet `gnomon localnet` funds: its base58 address and whole collateral tokens. */
+export interface Grant {
+  address: string;
+  tokens: number;
+}
+
+/** Starts `gnomon localnet` for the engine configuration `config`; resolves with the lines it
+ * printed before `ready` (rpc, exchange, ...), by their first word. */
+async function startLocalnet(work: string, config: string, grants: Grant[], children: ChildProcess[]): Promise<Map<string, string>> {
+  const args = ['localnet', '--engine-config', config, '--rpc-port', '0', '--operator', join(work, 'operator.json')];
+  for (const grant of grants) args.push('--trader', `${grant.address}=${grant.tokens}`);
+  const child = spawn(binary('GNOMON_BIN', 'gnomon'), args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const printed = new Map<string, string>();
+  return new Promise((done, fail) => {
+    let buffered = '';
+    child.on('exit', (code) => fail(new Error(`gnomon localnet exited (${code}) before it was ready`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line === 'ready') return done(printed);
+        const [key, value] = line.split(/\s+/);
+        if (key && value) printed.set(key, value);
+      }
+    });
+  });
+}
+
+export async function startAll(options: { chain?: Grant[] } = {}): Promise<Running> {
   const work = mkdtempSync(join(tmpdir(), 'gnomon-e2e-'));
-  writeFileSync(join(work, 'engine.toml'), '[batching]\nmax_age_ms = 1500\n');
+  const children: ChildProcess[] = [];
+  let config = '[batching]\nmax_age_ms = 1500\n';
+  if (options.chain) {
+    writeFileSync(join(work, 'genesis.toml'), config);
+    const chain = await startLocalnet(work, join(work, 'genesis.toml'), options.chain, children);
+    const rpc = chain.get('rpc')!;
+    // The engine credits deposits from the chain (no faucet) and publishes the endpoint for
+    // the browser; it proves nothing, so no batch settles here.
+    config += `[api]\ndev_faucet = false\n[chain]\nrpc_url = "${rpc}"\npublic_rpc_url = "${rpc}"\nexchange_address = "${chain.get('exchange')}"\npoll_ms = 200\n`;
+  }
+  writeFileSync(join(work, 'engine.toml'), config);
   const port = await freePort();
   const engineUrl = `http://127.0.0.1:${port}`;
-  const engine: ChildProcess = spawn(binary, ['--config', join(work, 'engine.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data')], {
+  const engine: ChildProcess = spawn(binary('GNOMON_ENGINE_BIN', 'gnomon-engine'), ['--config', join(work, 'engine.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data')], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  children.push(engine);
   let exited = false;
   engine.on('exit', () => (exited = true));
   for (let i = 0; ; i += 1) {
@@ -91,7 +137,7 @@ export async function startAll(): Promise<Running> {
     async stop() {
       await browser.close().catch(() => undefined);
       await server.close().catch(() => undefined);
-      engine.kill('SIGTERM');
+      for (const child of children) child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
       rmSync(work, { recursive: true, force: true });
       rmSync(profile, { recursive: true, force: true });
