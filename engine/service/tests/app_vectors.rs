@@ -334,7 +334,7 @@ fn render_batch() -> String {
     sim.advance(1_000);
     sim.tick();
     let sealed = sim.seal();
-    let detail = gnomon_engine::api::views::BatchDetail::of(&sealed, None, None);
+    let detail = gnomon_engine::api::views::BatchDetail::of(&sealed, None, None, None);
     let mut document = serde_json::to_value(detail).unwrap();
     document["comment"] =
         json!("Rendered by engine/service/tests/app_vectors.rs (GNOMON_BLESS=1 to update).");
@@ -401,7 +401,7 @@ fn render_settlement() -> String {
         operator: Pubkey::new_from_array([2; 32]),
         collateral_mint: mint,
         vault: settlement::client::vault_address(&exchange_address),
-        program_commitment: [3; 32],
+        program_commitment: std::array::from_fn(|index| (index as u8).wrapping_mul(37) & 0x3f),
         pending_commitment: [4; 32],
         rotation_slot: 0x0102,
         rotation_delay_slots: 0x0304,
@@ -458,6 +458,10 @@ fn render_settlement() -> String {
             "collateralMint": mint.to_string(),
             "vault": exchange.vault.to_string(),
             "stateRoot": hex::encode(exchange.state_root),
+            "programCommitment": hex::encode(exchange.program_commitment),
+            "programCommitmentInput": hex::encode(
+                gnomon_settlement_verifier::inputs::commitment_input(&exchange.program_commitment).unwrap(),
+            ),
             "lastBatch": exchange.last_batch.to_string(),
             "appliedBatch": exchange.applied_batch.to_string(),
             "depositCount": exchange.deposit_count.to_string(),

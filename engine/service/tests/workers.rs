@@ -275,7 +275,8 @@ fn a_batch_goes_through_its_proving_jobs_across_restarts_and_stops_on_a_failure(
             cycles: 10,
             segments: 3,
             proving_ms: 12,
-            proof_bytes: 99
+            proof_bytes: 99,
+            groth16_ms: None,
         }
     );
     assert_eq!(

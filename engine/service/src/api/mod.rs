@@ -54,6 +54,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::Engine;
 use crate::auth::{AdmissionError, Verified};
 use crate::history::{HistoryError, Interval};
+use crate::prover::ProofStore;
 use crate::sequencer::{ActionOutcome, Command, View};
 
 mod stream;
@@ -62,7 +63,7 @@ pub mod views;
 use views::{
     AccountView, AccountsResponse, ActionResult, BatchDetail, BatchView, BatchesResponse, BookView,
     CandlesResponse, DepositResponse, FillsResponse, FundingPaymentsResponse, FundingResponse,
-    MarketView, MarketsResponse, StatusView, SubmitResponse, TradesResponse,
+    Groth16View, MarketView, MarketsResponse, StatusView, SubmitResponse, TradesResponse,
 };
 
 /// The stable error codes of the API.
@@ -662,11 +663,16 @@ async fn batch(
 ) -> Result<Json<BatchDetail>, ApiError> {
     let queue = engine.queue.clone();
     let settlement = engine.settlements.get(number);
+    let proofs = engine.config.proof_dir();
     // Off the runtime: the batch is read from disk or from the shared queue's database.
     let detail = tokio::task::spawn_blocking(move || {
         let sealed = queue.sealed(number)?;
         let proof = queue.statuses().remove(&number);
-        Some(BatchDetail::of(&sealed, proof, settlement))
+        let groth16 = ProofStore::open(&proofs)
+            .and_then(|store| std::fs::read(store.groth16_path(number)))
+            .ok()
+            .and_then(|wrapped| Groth16View::of(&wrapped));
+        Some(BatchDetail::of(&sealed, proof, settlement, groth16))
     })
     .await
     .map_err(|_| unavailable())?;

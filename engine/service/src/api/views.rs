@@ -377,6 +377,29 @@ pub struct BatchDetail {
     pub withdrawals: Vec<WithdrawalView>,
     pub proof: Option<BatchStatus>,
     pub settlement: Option<Settlement>,
+    /// The batch's Groth16 proof, once the wrap made it.
+    pub groth16: Option<Groth16View>,
+}
+
+/// A Groth16 proof as the settlement program takes it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Groth16View {
+    /// Hex of the 256-byte proof: A (negated), B, C, uncompressed big-endian points.
+    pub proof: String,
+    /// Hex of its public inputs, big-endian scalars: the packed program commitment, then the
+    /// output digest.
+    pub public_inputs: [String; 2],
+}
+
+impl Groth16View {
+    /// The view of a wrapped proof file (`batch-N.groth16`), if it is one.
+    pub fn of(wrapped: &[u8]) -> Option<Self> {
+        let (proof, inputs) = gnomon_wrap::keys::split_wrapped(wrapped)?;
+        Some(Self {
+            proof: hex::encode(proof.to_bytes()),
+            public_inputs: inputs.map(hex::encode),
+        })
+    }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -400,6 +423,7 @@ impl BatchDetail {
         batch: &SealedBatch,
         proof: Option<BatchStatus>,
         settlement: Option<Settlement>,
+        groth16: Option<Groth16View>,
     ) -> Self {
         let output = &batch.output;
         Self {
@@ -426,6 +450,7 @@ impl BatchDetail {
                 .collect(),
             proof,
             settlement,
+            groth16,
         }
     }
 }
@@ -513,7 +538,7 @@ pub struct DepositResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::SettlementView;
+    use super::{Groth16View, SettlementView};
     use crate::config::Chain;
 
     #[test]
@@ -537,5 +562,20 @@ mod tests {
             SettlementView::of(&chain).unwrap().rpc_url.as_deref(),
             Some("https://public.example")
         );
+    }
+
+    #[test]
+    fn a_groth16_file_shows_as_its_proof_and_public_inputs_and_nothing_else_does() {
+        let wrapped: Vec<u8> = (0..320).map(|index| index as u8).collect();
+        let view = Groth16View::of(&wrapped).unwrap();
+        assert_eq!(view.proof, hex::encode(&wrapped[..256]));
+        assert_eq!(
+            view.public_inputs,
+            [
+                hex::encode(&wrapped[256..288]),
+                hex::encode(&wrapped[288..])
+            ]
+        );
+        assert!(Groth16View::of(&wrapped[..319]).is_none());
     }
 }

@@ -83,11 +83,15 @@ pub enum BatchStatus {
     /// output (aggregating: the wrap-ready final proof verifies, and says so; wrapping: so
     /// does its Groth16 proof). `proof_bytes` is the size of the run proof, of the final
     /// proof when aggregating, or of the Groth16 proof and its public inputs when wrapping.
+    /// `proving_ms` is the STARK's time (segments, aggregation, wrap-ready), `groth16_ms` the
+    /// wrap's, when there is one.
     Proven {
         cycles: u64,
         segments: u64,
         proving_ms: u64,
         proof_bytes: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        groth16_ms: Option<u64>,
     },
     Failed {
         reason: String,
@@ -498,6 +502,7 @@ fn advance(
                     segments,
                     proving_ms,
                     proof_bytes,
+                    groth16_ms: None,
                 };
                 (status, Vec::new())
             }
@@ -559,6 +564,7 @@ fn advance(
                 segments,
                 proving_ms,
                 proof_bytes,
+                groth16_ms: None,
             };
             (status, Vec::new())
         }
@@ -577,8 +583,9 @@ fn advance(
             let status = Proven {
                 cycles,
                 segments,
-                proving_ms: before + proving_ms,
+                proving_ms: before,
                 proof_bytes,
+                groth16_ms: Some(proving_ms),
             };
             (status, Vec::new())
         }
@@ -1437,6 +1444,39 @@ mod tests {
         let (status, tasks) = advance(plan, Some(aggregating(3, 0)), joined);
         assert_eq!(status, aggregating(4, 0));
         assert_eq!(tasks, [Task::WrapReady { root_level: 3 }]);
+    }
+
+    #[test]
+    fn the_groth16_wrap_is_timed_apart_from_the_stark() {
+        let plan = Some(Plan::new(2, true).wrapped());
+        let aggregating = BatchStatus::Aggregating {
+            cycles: 9,
+            segments: 2,
+            proving_ms: 700,
+            level: 2,
+            done: 0,
+        };
+        let final_proof = Outcome::Final {
+            proving_ms: 300,
+            proof_bytes: 1,
+        };
+        let (wrapping, tasks) = advance(plan, Some(aggregating), final_proof);
+        assert_eq!(tasks, [Task::Groth16]);
+        let wrapped = Outcome::Wrapped {
+            proving_ms: 50,
+            proof_bytes: 324,
+        };
+        let (proven, _) = advance(plan, Some(wrapping), wrapped);
+        assert_eq!(
+            proven,
+            BatchStatus::Proven {
+                cycles: 9,
+                segments: 2,
+                proving_ms: 1_000,
+                proof_bytes: 324,
+                groth16_ms: Some(50),
+            }
+        );
     }
 
     #[test]
