@@ -163,6 +163,13 @@ async fn demo(args: &DemoArgs) -> Result<Report> {
     report.stage(Stage::Sealed, trading.elapsed());
     report.batch(&batch);
     wait_for_settlement(&running, &mut chain, &exchange, &mut report).await?;
+    // What the web app shows a trader: the proof the chain accepted, for this batch's output.
+    let detail = running.batch_detail(1).await?;
+    ensure!(
+        detail["groth16"]["public_inputs"][1] == hex::encode(batch.output.digest()),
+        "GET /v1/batches/1 shows no Groth16 proof of the batch's output: {}",
+        detail["groth16"]
+    );
     running.stop().await?;
 
     println!("== settled balances, read back from the chain");

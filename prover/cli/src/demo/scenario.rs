@@ -263,10 +263,14 @@ impl Running {
         }
     }
 
-    /// Batch `number` as `GET /v1/batches/{number}` reports it: its proving status and
-    /// settlement.
+    /// Batch `number` as `GET /v1/batches/{number}` reports it.
+    pub async fn batch_detail(&self, number: u64) -> Result<Value> {
+        self.get(&format!("/v1/batches/{number}")).await
+    }
+
+    /// Batch `number`'s proving status and settlement, as the API reports them.
     pub async fn batch_status(&self, number: u64) -> Result<Value> {
-        let detail = self.get(&format!("/v1/batches/{number}")).await?;
+        let detail = self.batch_detail(number).await?;
         let mut status = detail["proof"].clone();
         status["settlement"] = detail["settlement"].clone();
         Ok(status)
