@@ -2,7 +2,7 @@ import './style.css';
 import { Api, ApiError, type Account, type AccountFill, type ActionResult, type Batch, type FundingPayment, type FundingRecord, type Market, type Status, type Trade, toFill, toTrade } from './lib/api';
 import type { Action, Execution, OrderRequest, Side, TimeInForce } from './lib/borsh';
 import { PriceChart } from './chart';
-import { checkBalance } from './lib/batch';
+import { type BatchDetail, checkBalance } from './lib/batch';
 import { CANCEL_MESSAGES, describeError } from './lib/errors';
 import { Feed, type FeedState } from './lib/feed';
 import { QUOTE_DECIMALS, QUOTE_ONE, RATE_ONE, abs, big, formatQuote, formatUnits, parseUnits, priceDecimals, roundToTick } from './lib/fixed';
@@ -10,7 +10,7 @@ import { fromHex, toHex } from './lib/hex';
 import { orderImpact } from './lib/margin';
 import { type Signer, signAction } from './lib/sign';
 import { localKeySigner, standardWallets } from './lib/wallet';
-import { Chain, type ExchangeAccount, type TraderAccount, claimableNow, engineRootHex, ownerAddress } from './lib/chain';
+import { Chain, type ExchangeAccount, type TraderAccount, claimableNow, commitmentInput, engineRootHex, ownerAddress } from './lib/chain';
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -460,7 +460,8 @@ function explorerHtml(): string {
         : p.status;
       const bytes = Number(p.proof_bytes);
       const size = bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : bytes >= 2 ** 10 ? `${(bytes / 2 ** 10).toFixed(0)} KiB` : `${bytes} bytes`;
-      const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${p.status === 'proven' ? ` · ${size}` : ''}`;
+      const wrap = p.groth16_ms === undefined ? '' : ` · ${(p.groth16_ms / 1000).toFixed(1)} s Groth16`;
+      const proving = p.proving_ms === undefined ? na : `${(p.proving_ms / 1000).toFixed(1)} s STARK${wrap}${p.status === 'proven' ? ` · ${size}` : ''}`;
       const sum = x.summary;
       const st = x.settlement;
       const groth16 = p.status === 'proven' && st ? `${size}` : na;
@@ -525,10 +526,11 @@ async function checkMyBalance(): Promise<void> {
     try {
       const detail = await api.batch(number);
       const check = await checkBalance(detail, account);
-      const intact = check.committed && check.digestMatches;
-      const integrity = intact
+      const proof = await groth16Binding(detail, check.proofTakesDigest);
+      const intact = check.committed && check.digestMatches && proof.ok;
+      const integrity = (check.committed && check.digestMatches
         ? 'the balance list hashes to the header the proof commits to'
-        : 'MISMATCH: the balance list or the header is not what the proof commits to';
+        : 'MISMATCH: the balance list or the header is not what the proof commits to') + `; ${proof.text}`;
       const st = detail.settlement;
       const chain = await settledOnChain(number, account, check.kind === 'found' ? check.entry.collateral : null) ?? (st?.settled ? `settled on Solana${st.submitted ? ` (submitted in ${short(st.submitted, 6)})` : ''} (as the engine reports)` : 'not settled on chain yet');
       const what = check.kind === 'found' ? `account ${account} settles at ${usd(check.entry.collateral)} USDC` : `no change to account ${account}'s collateral`;
@@ -538,6 +540,19 @@ async function checkMyBalance(): Promise<void> {
     }
   }
   invalidate('explorer');
+}
+
+/** Whether the batch's Groth16 proof takes this header's digest and the exchange's program
+ * commitment (read on Solana) as its public inputs. */
+async function groth16Binding(detail: BatchDetail, takesDigest: boolean | null): Promise<{ ok: boolean; text: string }> {
+  if (!detail.groth16 || takesDigest === null) return { ok: true, text: 'no Groth16 proof yet' };
+  if (!takesDigest) return { ok: false, text: "MISMATCH: the Groth16 proof's output input is not this header's digest" };
+  const label = `Groth16 proof ${short(detail.groth16.proof, 8)} (256 bytes)`;
+  if (!state.chain) return { ok: true, text: `${label} takes this header's digest` };
+  const commitment = commitmentInput((await state.chain.exchange()).programCommitment);
+  return commitment && toHex(commitment) === detail.groth16.publicInputs[0]
+    ? { ok: true, text: `${label} takes this header's digest and the exchange's program commitment on Solana` }
+    : { ok: false, text: `MISMATCH: ${label} is not of the program the exchange on Solana names` };
 }
 
 /** What Solana says of batch `number` for `account` (read from the exchange and trader

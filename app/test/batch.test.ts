@@ -10,9 +10,14 @@ describe('checking a balance against the committed header', () => {
   it('finds the account and recomputes the list hash and output digest the engine committed', async () => {
     const detail = fixture();
     const check = await checkBalance(detail, 3);
-    expect(check).toEqual({ kind: 'found', entry: detail.balances[2], committed: true, digestMatches: true });
+    expect(check).toEqual({ kind: 'found', entry: detail.balances[2], committed: true, digestMatches: true, proofTakesDigest: null });
     expect(check.kind === 'found' && check.entry.collateral).toBe(10_000_000_000n);
-    expect(await checkBalance(detail, 9)).toEqual({ kind: 'absent', committed: true, digestMatches: true });
+    expect(await checkBalance(detail, 9)).toEqual({ kind: 'absent', committed: true, digestMatches: true, proofTakesDigest: null });
+    // A Groth16 proof binds the header only if its output input is the header's digest.
+    const proven = { ...detail, groth16: { proof: '00'.repeat(256), publicInputs: ['00'.repeat(32), detail.outputDigest] as [string, string] } };
+    expect((await checkBalance(proven, 3)).proofTakesDigest).toBe(true);
+    proven.groth16.publicInputs[1] = '00'.repeat(32);
+    expect((await checkBalance(proven, 3)).proofTakesDigest).toBe(false);
   });
 
   it('notices a balance, an account or a header that is not what was committed', async () => {

@@ -7,6 +7,7 @@ import {
   associatedTokenAddress,
   claimInstruction,
   claimableNow,
+  commitmentInput,
   decodeExchange,
   decodeTrader,
   depositInstruction,
@@ -62,6 +63,8 @@ describe('the settlement program as the app reads and calls it', () => {
       exchangeId: toHex(decoded.exchangeId),
       collateralMint: decoded.collateralMint,
       vault: decoded.vault,
+      programCommitment: toHex(decoded.programCommitment),
+      programCommitmentInput: toHex(commitmentInput(decoded.programCommitment)!),
       stateRoot: toHex(decoded.stateRoot),
       lastBatch: decoded.lastBatch.toString(),
       appliedBatch: decoded.appliedBatch.toString(),
@@ -70,6 +73,14 @@ describe('the settlement program as the app reads and calls it', () => {
       lastSettlementSlot: decoded.lastSettlementSlot.toString(),
       escapeDelaySlots: decoded.escapeDelaySlots.toString(),
     }).toEqual({ ...expected, hex: undefined });
+  });
+
+  it('refuses to pack a commitment element that is not canonical BabyBear', () => {
+    const commitment = new Uint8Array(32);
+    new DataView(commitment.buffer).setUint32(12, 2_013_265_921, true);
+    expect(commitmentInput(commitment)).toBeNull();
+    new DataView(commitment.buffer).setUint32(12, 2_013_265_920, true);
+    expect(commitmentInput(commitment)).not.toBeNull();
   });
 
   it('writes an on-chain state root as the engine writes roots', () => {

@@ -118,7 +118,7 @@ export interface FundingPayment {
 
 export interface Batch {
   batch: number;
-  proof: { status: string; worker?: string; attempt?: number; cycles?: number; segments?: number; proven?: number; level?: number; done?: number; proving_ms?: number; proof_bytes?: number; reason?: string };
+  proof: { status: string; worker?: string; attempt?: number; cycles?: number; segments?: number; proven?: number; level?: number; done?: number; proving_ms?: number; groth16_ms?: number; proof_bytes?: number; reason?: string };
   summary: {
     steps: number;
     traderActions: number;

@@ -5,7 +5,8 @@
 // collateral i64` (44 bytes); list_hash([]) = 32 zero bytes, list_hash([e, rest..]) =
 // sha256(entry || list_hash(rest)); in the 304-byte header, the balance count (u32 LE) sits at
 // bytes 232..236 and the balances' list hash at 236..268. The output digest, the Groth16
-// public input, is the header's SHA-256 with its first byte cleared.
+// public input, is the header's SHA-256 with its first byte cleared; the batch's Groth16
+// proof, once made, must name that digest as its second public input.
 
 import { big } from './fixed';
 import { fromHex, toHex } from './hex';
@@ -34,6 +35,8 @@ export interface BatchDetail {
   balances: SettledBalance[];
   withdrawals: { account: number; owner: string; amount: bigint }[];
   settlement: Settlement | null;
+  /** The batch's Groth16 proof (hex) and its public inputs: program commitment, output digest. */
+  groth16: { proof: string; publicInputs: [string, string] } | null;
 }
 
 export function toBatchDetail(body: any): BatchDetail {
@@ -44,6 +47,7 @@ export function toBatchDetail(body: any): BatchDetail {
     balances: body.balances.map((b: any) => ({ account: Number(b.account), owner: b.owner, collateral: big(b.collateral) })),
     withdrawals: body.withdrawals.map((w: any) => ({ account: Number(w.account), owner: w.owner, amount: big(w.amount) })),
     settlement: toSettlement(body.settlement),
+    groth16: body.groth16 ? { proof: body.groth16.proof, publicInputs: [body.groth16.public_inputs[0], body.groth16.public_inputs[1]] } : null,
   };
 }
 
@@ -71,11 +75,20 @@ export async function listHash(entries: Uint8Array[]): Promise<Uint8Array> {
   return hash;
 }
 
+/** Whether the list hashes to the committed header, whether the header's digest is the
+ * engine's output digest, and whether the batch's Groth16 proof takes that digest as its
+ * public input (null: no proof yet). */
+interface Integrity {
+  committed: boolean;
+  digestMatches: boolean;
+  proofTakesDigest: boolean | null;
+}
+
 export type BalanceCheck =
-  /** The account's entry, and whether the list it is in hashes to the committed header. */
-  | { kind: 'found'; entry: SettledBalance; committed: boolean; digestMatches: boolean }
+  /** The account's entry in the batch. */
+  | ({ kind: 'found'; entry: SettledBalance } & Integrity)
   /** The batch did not change the account's collateral (so it settles nothing for it). */
-  | { kind: 'absent'; committed: boolean; digestMatches: boolean };
+  | ({ kind: 'absent' } & Integrity);
 
 /** Finds `account` in the batch and checks the balance list and header against each other. */
 export async function checkBalance(detail: BatchDetail, account: number): Promise<BalanceCheck> {
@@ -86,6 +99,8 @@ export async function checkBalance(detail: BatchDetail, account: number): Promis
   const digest = await sha256(header);
   digest[0] = 0;
   const digestMatches = toHex(digest) === detail.outputDigest;
+  const proofTakesDigest = detail.groth16 ? detail.groth16.publicInputs[1] === toHex(digest) : null;
+  const integrity = { committed, digestMatches, proofTakesDigest };
   const entry = detail.balances.find((b) => b.account === account);
-  return entry ? { kind: 'found', entry, committed, digestMatches } : { kind: 'absent', committed, digestMatches };
+  return entry ? { kind: 'found', entry, ...integrity } : { kind: 'absent', ...integrity };
 }

@@ -105,6 +105,8 @@ export interface ExchangeAccount {
   exchangeId: Uint8Array;
   collateralMint: Address;
   vault: Address;
+  /** The guest's program commitment proofs must be of (eight little-endian u32s). */
+  programCommitment: Uint8Array;
   /** The state root of the last batch applied, in the program's layout (the words' borsh). */
   stateRoot: Uint8Array;
   /** The last batch whose proof was verified, and the last one whose balances are all applied. */
@@ -125,7 +127,8 @@ export function decodeExchange(bytes: Uint8Array): ExchangeAccount {
   r.skip(64); // admin, operator
   const collateralMint = r.address();
   const vault = r.address();
-  r.skip(32 + VERIFYING_KEY_BYTES + 32 + VERIFYING_KEY_BYTES + 16); // program and pending program, rotation slots
+  const programCommitment = r.bytes32();
+  r.skip(VERIFYING_KEY_BYTES + 32 + VERIFYING_KEY_BYTES + 16); // its key, the pending program, rotation slots
   const stateRoot = r.bytes32();
   const lastBatch = r.u64();
   const appliedBatch = r.u64();
@@ -135,7 +138,7 @@ export function decodeExchange(bytes: Uint8Array): ExchangeAccount {
   r.skip(32); // consumed chain
   const lastSettlementSlot = r.u64();
   const escapeDelaySlots = r.u64();
-  return { paused, escaped, exchangeId, collateralMint, vault, stateRoot, lastBatch, appliedBatch, depositCount, consumedDeposits, lastSettlementSlot, escapeDelaySlots };
+  return { paused, escaped, exchangeId, collateralMint, vault, programCommitment, stateRoot, lastBatch, appliedBatch, depositCount, consumedDeposits, lastSettlementSlot, escapeDelaySlots };
 }
 
 /** A trader's account on chain: its settled collateral and what is released to claim. */
@@ -166,6 +169,24 @@ export function decodeTrader(bytes: Uint8Array): TraderAccount {
  * that is fully applied first (`Trader::settle`). */
 export function claimableNow(trader: TraderAccount, appliedBatch: bigint): bigint {
   return trader.lastBatch <= appliedBatch ? trader.claimable + trader.stagedWithdrawal : trader.claimable;
+}
+
+const BABY_BEAR_MODULUS = 2_013_265_921;
+
+/** The Groth16 public input of a program commitment (gnomon-settlement-verifier's
+ * `commitment_input`): its eight BabyBear elements packed as sum e_i * 2^(31 * (7 - i)),
+ * 32 bytes big-endian; null if an element is not canonical. */
+export function commitmentInput(commitment: Uint8Array): Uint8Array | null {
+  const view = new DataView(commitment.buffer, commitment.byteOffset, commitment.byteLength);
+  let packed = 0n;
+  for (let index = 0; index < 8; index += 1) {
+    const element = view.getUint32(4 * index, true);
+    if (element >= BABY_BEAR_MODULUS) return null;
+    packed = (packed << 31n) | BigInt(element);
+  }
+  const out = new Uint8Array(32);
+  for (let index = 31; index >= 0; index -= 1, packed >>= 8n) out[index] = Number(packed & 0xffn);
+  return out;
 }
 
 /** A state root in the program's layout (eight 32-bit words, little-endian) as the engine's
