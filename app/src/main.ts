@@ -10,7 +10,7 @@ import { fromHex, toHex } from './lib/hex';
 import { orderImpact } from './lib/margin';
 import { type Signer, signAction } from './lib/sign';
 import { localKeySigner, standardWallets } from './lib/wallet';
-import { Chain, type ExchangeAccount, type TraderAccount, claimableNow, commitmentInput, engineRootHex, ownerAddress } from './lib/chain';
+import { Chain, type ExchangeAccount, type TraderAccount, claimableNow, commitmentInput, engineRootHex, ownerAddress, settledCollateral } from './lib/chain';
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -437,7 +437,7 @@ function transfersHtml(): string {
     <tr><td class="text">Deposit into the vault</td><td><div class="inp" style="width:140px"><input id="chain-deposit-amount" value="" placeholder="0.00" data-testid="chain-deposit-amount"/></div></td><td><button class="btn primary small" id="chain-deposit" data-testid="chain-deposit" ${state.busy || exchange.paused || exchange.escaped ? 'disabled' : ''}>Deposit</button></td><td class="explain muted">A Solana transaction signed by this key moves the tokens into the exchange's vault and queues the deposit (${exchange.depositCount - exchange.consumedDeposits} queued); the engine credits it within seconds, to this key's first account or a new one.</td></tr>
     ${withdraw}
     <tr><td class="text">Claim after settlement</td><td data-testid="claimable">${usd(claimable)}</td><td><button class="btn small" id="claim" data-testid="claim" ${claimable > 0n && a && !state.busy ? '' : 'disabled'}>Claim</button></td><td class="explain muted">What batches applied on Solana released to this account${pending ? `; ${usd(pending)} more once batch ${chain.trader!.lastBatch} is applied` : ''}. Paid to this key's token account.</td></tr>
-    <tr><td class="text">Exchange on Solana</td><td colspan="2" class="hash" data-testid="chain-applied">batch ${exchange.appliedBatch} applied</td><td class="explain muted">${exchange.paused ? '<span class="pill failed">paused</span> ' : ''}${exchange.escaped ? '<span class="pill failed">escape hatch open</span> ' : ''}Account ${esc(settlement.exchange)}; settled collateral of this account on chain: ${chain.trader ? usd(chain.trader.collateral) : 'none yet'}.</td></tr></table>`;
+    <tr><td class="text">Exchange on Solana</td><td colspan="2" class="hash" data-testid="chain-applied">batch ${exchange.appliedBatch} applied</td><td class="explain muted">${exchange.paused ? '<span class="pill failed">paused</span> ' : ''}${exchange.escaped ? '<span class="pill failed">escape hatch open</span> ' : ''}Account ${esc(settlement.exchange)}; settled collateral of this account on chain: ${chain.trader ? usd(settledCollateral(chain.trader, exchange.appliedBatch)) : 'none yet'}.</td></tr></table>`;
 }
 
 function explorerHtml(): string {
@@ -532,9 +532,12 @@ async function checkMyBalance(): Promise<void> {
         ? 'the balance list hashes to the header the proof commits to'
         : 'MISMATCH: the balance list or the header is not what the proof commits to') + `; ${proof.text}`;
       const st = detail.settlement;
-      const chain = await settledOnChain(number, account, check.kind === 'found' ? check.entry.collateral : null) ?? (st?.settled ? `settled on Solana${st.submitted ? ` (submitted in ${short(st.submitted, 6)})` : ''} (as the engine reports)` : 'not settled on chain yet');
+      const chain = (await settledOnChain(number, account, check.kind === 'found' ? check.entry.collateral : null)) ?? {
+        ok: true,
+        text: st?.settled ? `settled on Solana${st.submitted ? ` (submitted in ${short(st.submitted, 6)})` : ''} (as the engine reports)` : 'not settled on chain yet',
+      };
       const what = check.kind === 'found' ? `account ${account} settles at ${usd(check.entry.collateral)} USDC` : `no change to account ${account}'s collateral`;
-      state.balanceCheck = { ok: intact, text: `Batch ${number}: ${what}; ${integrity}; ${chain}.` };
+      state.balanceCheck = { ok: intact && chain.ok, text: `Batch ${number}: ${what}; ${integrity}; ${chain.text}.` };
     } catch (error) {
       state.balanceCheck = { ok: false, text: error instanceof ApiError ? describeError(error.code, error.message) : (error as Error).message };
     }
@@ -557,12 +560,15 @@ async function groth16Binding(detail: BatchDetail, takesDigest: boolean | null):
 
 /** What Solana says of batch `number` for `account` (read from the exchange and trader
  * accounts, not from the engine); null without a chain. */
-async function settledOnChain(number: number, account: number, collateral: bigint | null): Promise<string | null> {
+async function settledOnChain(number: number, account: number, collateral: bigint | null): Promise<{ ok: boolean; text: string } | null> {
   if (!state.chain) return null;
   const [exchange, trader] = await Promise.all([state.chain.exchange(), state.chain.trader(account)]);
-  if (exchange.appliedBatch < BigInt(number)) return `Solana has applied batches up to ${exchange.appliedBatch} only`;
-  if (collateral === null || !trader || trader.lastBatch !== BigInt(number)) return `applied on Solana (batch ${exchange.appliedBatch} is the last applied)`;
-  return trader.collateral === collateral ? `applied on Solana: the account's record there holds ${usd(trader.collateral)} USDC` : `MISMATCH: Solana's record holds ${usd(trader.collateral)} USDC`;
+  if (exchange.appliedBatch < BigInt(number)) return { ok: true, text: `Solana has applied batches up to ${exchange.appliedBatch} only` };
+  if (collateral === null || !trader || trader.lastBatch !== BigInt(number)) return { ok: true, text: `applied on Solana (batch ${exchange.appliedBatch} is the last applied)` };
+  const onChain = settledCollateral(trader, exchange.appliedBatch);
+  return onChain === collateral
+    ? { ok: true, text: `applied on Solana: the account's record there holds ${usd(onChain)} USDC` }
+    : { ok: false, text: `MISMATCH: Solana's record holds ${usd(onChain)} USDC` };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import {
   depositInstruction,
   engineRootHex,
   refusal,
+  settledCollateral,
   exchangeAddress,
   traderAddress,
   vaultAddress,
@@ -91,13 +92,24 @@ describe('the settlement program as the app reads and calls it', () => {
   it('decodes a trader account and what a claim would pay', () => {
     const trader = decodeTrader(fromHex(vector.traderAccount.hex));
     const expected = vector.traderAccount;
-    expect({ ...trader, collateral: String(trader.collateral), claimable: String(trader.claimable), lastBatch: String(trader.lastBatch), stagedWithdrawal: String(trader.stagedWithdrawal) }).toEqual({
+    const text = (value: bigint) => value.toString();
+    expect({
+      ...trader,
+      collateral: text(trader.collateral),
+      claimable: text(trader.claimable),
+      lastBatch: text(trader.lastBatch),
+      stagedCollateral: text(trader.stagedCollateral),
+      stagedWithdrawal: text(trader.stagedWithdrawal),
+    }).toEqual({
       ...expected,
       hex: undefined,
     });
-    // The staged withdrawal of batch 12 pays once batch 12 is applied, not before.
+    // What batch 12 staged counts once batch 12 is applied, not before.
     expect(claimableNow(trader, 11n)).toBe(250_000_000n);
     expect(claimableNow(trader, 12n)).toBe(325_000_000n);
+    expect(settledCollateral(trader, 11n)).toBe(-17n);
+    expect(settledCollateral(trader, 12n)).toBe(1_000n);
+    expect(settledCollateral({ ...trader, hasStagedCollateral: false }, 12n)).toBe(-17n);
   });
 
   it("says why a node refused a transaction in the program's own words", () => {

@@ -148,6 +148,9 @@ export interface TraderAccount {
   collateral: bigint;
   claimable: bigint;
   lastBatch: bigint;
+  /** The collateral batch `lastBatch` settles, once that batch is applied. */
+  stagedCollateral: bigint;
+  hasStagedCollateral: boolean;
   /** Withdrawn in batch `lastBatch`, claimable once that batch is applied. */
   stagedWithdrawal: bigint;
 }
@@ -160,13 +163,22 @@ export function decodeTrader(bytes: Uint8Array): TraderAccount {
   const collateral = r.i64();
   const claimable = r.u64();
   const lastBatch = r.u64();
-  r.skip(8 + 1); // staged collateral
+  const stagedCollateral = r.i64();
+  const hasStagedCollateral = r.bool();
   const stagedWithdrawal = r.u64();
-  return { account, owner, collateral, claimable, lastBatch, stagedWithdrawal };
+  return { account, owner, collateral, claimable, lastBatch, stagedCollateral, hasStagedCollateral, stagedWithdrawal };
 }
 
-/** What `claim_withdrawal` would pay now: the program settles the staged withdrawal of a batch
- * that is fully applied first (`Trader::settle`). */
+// The program stages what a batch gives an account and moves it in lazily, at the account's
+// next claim or escape, once the whole batch is applied (`Trader::settle`); these read the
+// account as that would leave it.
+
+/** The account's settled collateral as of the batches applied up to `appliedBatch`. */
+export function settledCollateral(trader: TraderAccount, appliedBatch: bigint): bigint {
+  return trader.lastBatch <= appliedBatch && trader.hasStagedCollateral ? trader.stagedCollateral : trader.collateral;
+}
+
+/** What `claim_withdrawal` would pay now. */
 export function claimableNow(trader: TraderAccount, appliedBatch: bigint): bigint {
   return trader.lastBatch <= appliedBatch ? trader.claimable + trader.stagedWithdrawal : trader.claimable;
 }

@@ -476,6 +476,8 @@ fn render_settlement() -> String {
             "collateral": trader.collateral.to_string(),
             "claimable": trader.claimable.to_string(),
             "lastBatch": trader.last_batch.to_string(),
+            "stagedCollateral": trader.staged_collateral.to_string(),
+            "hasStagedCollateral": trader.has_staged_collateral,
             "stagedWithdrawal": trader.staged_withdrawal.to_string(),
         },
         "deposit": {
