@@ -61,6 +61,12 @@ pub struct DemoArgs {
     /// Segments hold at most 2^k cycles.
     #[arg(long, default_value_t = 20)]
     pub segment_log2: u32,
+    /// Once the batch is settled and its balances checked, leave the withdrawal unclaimed and
+    /// keep the engine and the local runtime serving (their URLs printed, then `serving`)
+    /// until stopped: for the web app, whose traders' keys are the scenario's (`?seed=7001`
+    /// is the maker, who withdrew).
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// How long the batch may take to be proven and settled.
@@ -146,7 +152,8 @@ async fn demo(args: &DemoArgs) -> Result<Report> {
 
     println!("== the engine trades, proves and settles");
     let mut config = config;
-    config.chain.rpc_url = Some(rpc_url);
+    config.chain.rpc_url = Some(rpc_url.clone());
+    config.chain.public_rpc_url = Some(rpc_url.clone());
     config.chain.exchange_address = Some(exchange.to_string());
     config.chain.operator_keypair = Some(operator_path);
     config.prover.workers = 1;
@@ -170,13 +177,21 @@ async fn demo(args: &DemoArgs) -> Result<Report> {
         "GET /v1/batches/1 shows no Groth16 proof of the batch's output: {}",
         detail["groth16"]
     );
-    running.stop().await?;
 
     println!("== settled balances, read back from the chain");
     check_settled(&mut chain, &exchange, &batch, &wallets, &mut report).await?;
-    claim(&mut chain, &mint, &batch, &wallets, &mut report).await?;
     let proofs = gnomon_engine::prover::ProofStore::open(&proof_dir)?;
     report.final_proof_bytes = Some(std::fs::metadata(proofs.final_path(1))?.len());
+    if args.serve {
+        report.write(&work)?;
+        println!("engine        {}", running.url());
+        println!("rpc           {rpc_url}");
+        println!("serving       until stopped (ctrl-c); the withdrawal is left to claim");
+        tokio::signal::ctrl_c().await?;
+    } else {
+        claim(&mut chain, &mint, &batch, &wallets, &mut report).await?;
+    }
+    running.stop().await?;
     Ok(report)
 }
 
@@ -305,7 +320,7 @@ async fn open_exchange(
         let keypair = trader.keypair();
         chain.fund(&keypair.pubkey(), 1_000_000_000).await?;
         let token = chain
-            .token_account(&mint, &keypair.pubkey(), trader.deposit)
+            .associated_token_account(&mint, &keypair.pubkey(), trader.deposit)
             .await?;
         chain
             .send(

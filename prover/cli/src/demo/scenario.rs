@@ -165,6 +165,11 @@ impl Running {
         })
     }
 
+    /// The engine API's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
     pub async fn stop(self) -> Result<()> {
         self.server.abort();
         let _ = self.server.await;
