@@ -1,7 +1,8 @@
 // Starts what the end-to-end tests drive: an engine on a loopback port with a temporary data
 // directory, the built app under `vite preview` proxying /v1 to it, and Debian's Chromium;
 // with `chain`, first a local Solana runtime (`gnomon localnet`) with the settlement program
-// and an exchange opened for the engine, which then takes its deposits from that chain.
+// and an exchange opened for the engine, which then takes its deposits from that chain; with
+// `demo`, the engine and chain of `gnomon demo --serve` once its batch is settled.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,64 +49,46 @@ export interface Grant {
   tokens: number;
 }
 
-/** Starts `gnomon localnet` for the engine configuration `config`; resolves with the lines it
- * printed before `ready` (rpc, exchange, ...), by their first word. */
-async function startLocalnet(work: string, config: string, grants: Grant[], children: ChildProcess[]): Promise<Map<string, string>> {
-  const args = ['localnet', '--engine-config', config, '--rpc-port', '0', '--operator', join(work, 'operator.json')];
-  for (const grant of grants) args.push('--trader', `${grant.address}=${grant.tokens}`);
+/** Runs `gnomon args...` until it prints `until`; resolves with the lines it printed before,
+ * by their first word (the last of each). */
+async function gnomonUntil(args: string[], until: string, children: ChildProcess[]): Promise<Map<string, string>> {
   const child = spawn(binary('GNOMON_BIN', 'gnomon'), args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const printed = new Map<string, string>();
   return new Promise((done, fail) => {
     let buffered = '';
-    child.on('exit', (code) => fail(new Error(`gnomon localnet exited (${code}) before it was ready`)));
+    child.on('exit', (code) => fail(new Error(`gnomon ${args[0]} exited (${code}) before printing ${until}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       let newline;
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline).trim();
         buffered = buffered.slice(newline + 1);
-        if (line === 'ready') return done(printed);
         const [key, value] = line.split(/\s+/);
+        if (key === until) return done(printed);
         if (key && value) printed.set(key, value);
       }
     });
   });
 }
 
-export async function startAll(options: { chain?: Grant[] } = {}): Promise<Running> {
+/** What the tests run against: an engine alone (the faucet on), an engine on `gnomon
+ * localnet` with these wallets funded, or `gnomon demo --serve` (test parameters): the
+ * demo's engine and chain after its batch was proven, wrapped and settled. */
+export type Setup = { chain?: Grant[]; demo?: boolean };
+
+export async function startAll(options: Setup = {}): Promise<Running> {
   const work = mkdtempSync(join(tmpdir(), 'gnomon-e2e-'));
   const children: ChildProcess[] = [];
-  let config = '[batching]\nmax_age_ms = 1500\n';
-  if (options.chain) {
-    writeFileSync(join(work, 'genesis.toml'), config);
-    const chain = await startLocalnet(work, join(work, 'genesis.toml'), options.chain, children);
-    const rpc = chain.get('rpc')!;
-    // The engine credits deposits from the chain (no faucet) and publishes the endpoint for
-    // the browser; it proves nothing, so no batch settles here.
-    config += `[api]\ndev_faucet = false\n[chain]\nrpc_url = "${rpc}"\npublic_rpc_url = "${rpc}"\nexchange_address = "${chain.get('exchange')}"\npoll_ms = 200\n`;
-  }
-  writeFileSync(join(work, 'engine.toml'), config);
-  const port = await freePort();
-  const engineUrl = `http://127.0.0.1:${port}`;
-  const engine: ChildProcess = spawn(binary('GNOMON_ENGINE_BIN', 'gnomon-engine'), ['--config', join(work, 'engine.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data')], {
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(engine);
-  let exited = false;
-  engine.on('exit', () => (exited = true));
-  for (let i = 0; ; i += 1) {
-    if (exited) throw new Error('the engine exited at start');
-    try {
-      const response = await fetch(`${engineUrl}/v1/markets`);
-      const body = await response.json();
-      if (body.markets?.[0]?.index_price > 0) break;
-    } catch {
-      // not up yet
-    }
-    if (i > 300) throw new Error('the engine did not start');
-    await new Promise((r) => setTimeout(r, 100));
+  const stopChildren = () => children.forEach((child) => child.kill('SIGTERM'));
+  let engineUrl: string;
+  try {
+    engineUrl = options.demo
+      ? (await gnomonUntil(['demo', '--insecure-test-parameters', '--serve', '--work', join(work, 'demo')], 'serving', children)).get('engine')!
+      : await startEngine(work, options.chain, children);
+  } catch (error) {
+    stopChildren();
+    throw error;
   }
 
   process.env.GNOMON_ENGINE_URL = engineUrl;
@@ -137,10 +120,49 @@ export async function startAll(options: { chain?: Grant[] } = {}): Promise<Runni
     async stop() {
       await browser.close().catch(() => undefined);
       await server.close().catch(() => undefined);
-      for (const child of children) child.kill('SIGTERM');
+      stopChildren();
       await new Promise((r) => setTimeout(r, 200));
       rmSync(work, { recursive: true, force: true });
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** An engine on a free port with a fresh data directory; on `gnomon localnet` with `grants`
+ * funded, if given. Resolves with its URL once its oracle has priced a market. */
+async function startEngine(work: string, grants: Grant[] | undefined, children: ChildProcess[]): Promise<string> {
+  let config = '[batching]\nmax_age_ms = 1500\n';
+  if (grants) {
+    writeFileSync(join(work, 'genesis.toml'), config);
+    const args = ['localnet', '--engine-config', join(work, 'genesis.toml'), '--rpc-port', '0', '--operator', join(work, 'operator.json')];
+    for (const grant of grants) args.push('--trader', `${grant.address}=${grant.tokens}`);
+    const chain = await gnomonUntil(args, 'ready', children);
+    const rpc = chain.get('rpc')!;
+    // The engine credits deposits from the chain (no faucet) and publishes the endpoint for
+    // the browser; it proves nothing, so no batch settles here.
+    config += `[api]\ndev_faucet = false\n[chain]\nrpc_url = "${rpc}"\npublic_rpc_url = "${rpc}"\nexchange_address = "${chain.get('exchange')}"\npoll_ms = 200\n`;
+  }
+  writeFileSync(join(work, 'engine.toml'), config);
+  const port = await freePort();
+  const engineUrl = `http://127.0.0.1:${port}`;
+  const engine: ChildProcess = spawn(binary('GNOMON_ENGINE_BIN', 'gnomon-engine'), ['--config', join(work, 'engine.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data')], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(engine);
+  let exited = false;
+  engine.on('exit', () => (exited = true));
+  for (let i = 0; ; i += 1) {
+    if (exited) throw new Error('the engine exited at start');
+    try {
+      const response = await fetch(`${engineUrl}/v1/markets`);
+      const body = await response.json();
+      if (body.markets?.[0]?.index_price > 0) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 300) throw new Error('the engine did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return engineUrl;
 }
