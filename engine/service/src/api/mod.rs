@@ -383,6 +383,20 @@ struct Limit {
     limit: Option<usize>,
 }
 
+/// An owner's ed25519 key from its hex.
+fn owner_key(hex: &str) -> Result<[u8; 32], ApiError> {
+    hex::decode(hex)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MalformedJson,
+                "owner must be 32 bytes of hex",
+            )
+        })
+}
+
 fn unknown_account(id: AccountId) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -531,16 +545,7 @@ async fn accounts_of_owner(
     State(engine): State<Arc<Engine>>,
     Query(query): Query<Owner>,
 ) -> Result<Json<AccountsResponse>, ApiError> {
-    let owner: [u8; 32] = hex::decode(&query.owner)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::MalformedJson,
-                "owner must be 32 bytes of hex",
-            )
-        })?;
+    let owner = owner_key(&query.owner)?;
     read(&engine, move |view| {
         Json(AccountsResponse {
             accounts: view
@@ -720,16 +725,7 @@ async fn deposit(
         ));
     }
     let request: DepositRequest = parse(body)?;
-    let owner: [u8; 32] = hex::decode(&request.owner)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::MalformedJson,
-                "owner must be 32 bytes of hex",
-            )
-        })?;
+    let owner = owner_key(&request.owner)?;
     let (reply, result) = oneshot::channel();
     send(
         &engine,
