@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAddressDecoder } from '@solana/kit';
 import { type Running, appRoot, startAll } from './harness';
-import { devKeypair } from '../../src/lib/sign';
+import { devKeypair, signMessage } from '../../src/lib/sign';
 import { parseJson } from '../../src/lib/json';
 import { toHex } from '../../src/lib/hex';
 
@@ -11,7 +11,54 @@ const shots = join(appRoot, 'test-results');
 /** The browser's key: engine/sim's development key 21 (`?seed=21`). */
 const SEED = 21;
 const key = devKeypair(SEED);
+/** The key of the Wallet Standard wallet the second test installs in the page. */
+const walletKey = devKeypair(22);
+const address = (publicKey: Uint8Array) => getAddressDecoder().decode(publicKey);
 let running: Running;
+
+/** A Wallet Standard wallet, as a browser extension injects one: it registers with the page,
+ * connects its one account, and signs messages and whole transactions by asking Node, which
+ * holds the key (`gnomonWalletSign`). It counts what it signed. */
+function installWallet(wallet: { address: string; publicKey: number[] }): void {
+  const w = window as any;
+  w.walletSigned = { messages: 0, transactions: 0 };
+  const sign = async (bytes: Uint8Array) => Uint8Array.from(await w.gnomonWalletSign(Array.from(bytes)));
+  const chains = ['solana:localnet'];
+  const account = { address: wallet.address, publicKey: Uint8Array.from(wallet.publicKey), chains, features: ['solana:signMessage', 'solana:signTransaction'] };
+  const standard = {
+    version: '1.0.0',
+    name: 'Test Wallet',
+    icon: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=',
+    chains,
+    accounts: [account],
+    features: {
+      'standard:connect': { version: '1.0.0', connect: async () => ({ accounts: [account] }) },
+      'standard:events': { version: '1.0.0', on: () => () => undefined },
+      'solana:signMessage': {
+        version: '1.0.0',
+        signMessage: async ({ message }: { message: Uint8Array }) => {
+          w.walletSigned.messages += 1;
+          return [{ signedMessage: message, signature: await sign(message) }];
+        },
+      },
+      'solana:signTransaction': {
+        version: '1.0.0',
+        supportedTransactionVersions: ['legacy', 0],
+        signTransaction: async ({ transaction }: { transaction: Uint8Array }) => {
+          // Wire format: a one-byte signature count (below 128), the signatures, the
+          // message; the fee payer, this account, signs first.
+          const signed = Uint8Array.from(transaction);
+          signed.set(await sign(signed.slice(1 + 64 * signed[0])), 1);
+          w.walletSigned.transactions += 1;
+          return [{ signedTransaction: signed }];
+        },
+      },
+    },
+  };
+  const register = ({ register }: { register: (wallet: unknown) => void }) => register(standard);
+  window.addEventListener('wallet-standard:app-ready', (event: any) => register(event.detail));
+  window.dispatchEvent(new CustomEvent('wallet-standard:register-wallet', { detail: register }));
+}
 
 async function getJson(path: string): Promise<any> {
   return parseJson(await (await fetch(running.engineUrl + path)).text());
@@ -20,7 +67,12 @@ async function getJson(path: string): Promise<any> {
 describe('deposits and claims through Solana', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    running = await startAll({ chain: [{ address: getAddressDecoder().decode(key.publicKey), tokens: 20_000 }] });
+    running = await startAll({
+      chain: [
+        { address: address(key.publicKey), tokens: 20_000 },
+        { address: address(walletKey.publicKey), tokens: 5_000 },
+      ],
+    });
   });
   afterAll(async () => {
     await running?.stop();
@@ -76,6 +128,32 @@ describe('deposits and claims through Solana', () => {
     await page.goto(`${running.appUrl}/?theme=light&seed=${SEED}#explorer`);
     await expect.poll(() => page.getByTestId('chain-applied-batch').textContent(), { timeout: 30_000 }).toBe('batch 0');
     await page.screenshot({ path: join(shots, 'chain-explorer-light.png') });
+    await context.close();
+  });
+
+  it('a Wallet Standard wallet signs the deposit transaction whole and the actions as messages', async () => {
+    const context = await running.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    await context.exposeFunction('gnomonWalletSign', (bytes: number[]) => Array.from(signMessage(walletKey, Uint8Array.from(bytes))));
+    await context.addInitScript(installWallet, { address: address(walletKey.publicKey), publicKey: Array.from(walletKey.publicKey) });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => console.error('page error:', error));
+    await page.goto(`${running.appUrl}/?theme=light`);
+    await page.getByTestId('feed').and(page.locator('[data-state=live]')).waitFor();
+
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+    await expect.poll(() => page.locator('#wallet .chip').first().textContent()).toContain('Test Wallet');
+    await page.getByTestId('quick-deposit').click();
+    await expect.poll(() => page.getByTestId('wallet-tokens').textContent()).toBe('5,000.00');
+    await page.getByTestId('chain-deposit-amount').fill('1200');
+    await page.getByTestId('chain-deposit').click();
+    await expect.poll(() => page.getByTestId('notice').textContent(), { timeout: 30_000 }).toContain('confirmed');
+    await expect.poll(() => page.getByTestId('collateral').textContent(), { timeout: 30_000 }).toBe('1,200.00');
+
+    await page.getByTestId('withdraw-amount').fill('200');
+    await page.getByTestId('withdraw').click();
+    await expect.poll(() => page.getByTestId('notice').textContent()).toContain('accepted');
+    await expect.poll(() => page.getByTestId('collateral').textContent()).toBe('1,000.00');
+    expect(await page.evaluate(() => (window as any).walletSigned)).toEqual({ messages: 1, transactions: 1 });
     await context.close();
   });
 });
