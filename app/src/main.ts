@@ -873,7 +873,7 @@ async function refreshChain(): Promise<void> {
   const settlement = state.status?.settlement;
   if (!settlement?.rpcUrl || !state.signer) return;
   try {
-    if (!state.chain) state.chain = (await Chain.open(settlement.rpcUrl, settlement.program, settlement.exchange)).chain;
+    if (!state.chain) state.chain = await Chain.open(settlement.rpcUrl, settlement.program, settlement.exchange);
     const owner = state.signer;
     const [exchange, walletTokens, trader] = await Promise.all([
       state.chain.exchange(),

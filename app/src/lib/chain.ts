@@ -313,13 +313,14 @@ export class Chain {
     this.rpc = createSolanaRpc(rpcUrl);
   }
 
-  /** The exchange at `exchange` (base58) of `program`, as the engine's status publishes them. */
-  static async open(rpcUrl: string, program: string, exchange: string): Promise<{ chain: Chain; state: ExchangeAccount }> {
+  /** The exchange at `exchange` (base58) of `program`, as the engine's status publishes them;
+   * its mint and vault are read from its account. */
+  static async open(rpcUrl: string, program: string, exchange: string): Promise<Chain> {
     const programAddress = address(program);
     const exchangeAddress = address(exchange);
     const probe = new Chain(rpcUrl, { program: programAddress, exchange: exchangeAddress, mint: exchangeAddress, vault: exchangeAddress });
     const state = await probe.exchange();
-    return { chain: new Chain(rpcUrl, { program: programAddress, exchange: exchangeAddress, mint: state.collateralMint, vault: state.vault }), state };
+    return new Chain(rpcUrl, { program: programAddress, exchange: exchangeAddress, mint: state.collateralMint, vault: state.vault });
   }
 
   private async data(at: Address, owner: Address): Promise<Uint8Array | null> {
