@@ -19,9 +19,12 @@ import {
   getAddressDecoder,
   getAddressEncoder,
   getBase64EncodedWireTransaction,
+  getBase64Encoder,
   getProgramDerivedAddress,
   getTransactionDecoder,
   getTransactionEncoder,
+  getU32Encoder,
+  getU64Encoder,
   pipe,
   setTransactionMessageFeePayer,
   setTransactionMessageLifetimeUsingBlockhash,
@@ -208,18 +211,6 @@ export function engineRootHex(stateRoot: Uint8Array): string {
   return Array.from({ length: 8 }, (_, word) => view.getUint32(4 * word, true).toString(16).padStart(8, '0')).join('');
 }
 
-function u64le(value: bigint): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setBigUint64(0, value, true);
-  return bytes;
-}
-
-function u32le(value: number): Uint8Array {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, value, true);
-  return bytes;
-}
-
 const text = (value: string) => new TextEncoder().encode(value);
 
 /** The addresses of one exchange a trader's transactions name. */
@@ -232,7 +223,7 @@ export interface Accounts {
 
 export async function traderAddress(accounts: Accounts, account: number): Promise<Address> {
   const encoder = getAddressEncoder();
-  const [found] = await getProgramDerivedAddress({ programAddress: accounts.program, seeds: [text('trader'), encoder.encode(accounts.exchange), u32le(account)] });
+  const [found] = await getProgramDerivedAddress({ programAddress: accounts.program, seeds: [text('trader'), encoder.encode(accounts.exchange), getU32Encoder().encode(account)] });
   return found;
 }
 
@@ -260,7 +251,7 @@ export async function associatedTokenAddress(owner: Address, mint: Address): Pro
 export function depositInstruction(accounts: Accounts, owner: Address, ownerToken: Address, amount: bigint): Instruction {
   const data = new Uint8Array(16);
   data.set(discriminator('deposit'));
-  data.set(u64le(amount), 8);
+  data.set(getU64Encoder().encode(amount), 8);
   return {
     programAddress: accounts.program,
     accounts: [
@@ -298,9 +289,6 @@ export function tokenAmount(bytes: Uint8Array): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(64, true);
 }
 
-function fromBase64(data: string): Uint8Array {
-  return Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-}
 
 /** How long a sent transaction may take to be confirmed. */
 const CONFIRM_TIMEOUT_MS = 60_000;
@@ -327,7 +315,7 @@ export class Chain {
     const { value } = await this.rpc.getAccountInfo(at, { encoding: 'base64', commitment: 'confirmed' }).send();
     if (!value) return null;
     if (value.owner !== owner) throw new ChainError(`${at} is owned by ${value.owner}, not ${owner}`);
-    return fromBase64(value.data[0]);
+    return new Uint8Array(getBase64Encoder().encode(value.data[0]));
   }
 
   async exchange(): Promise<ExchangeAccount> {
