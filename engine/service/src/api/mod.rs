@@ -673,8 +673,7 @@ async fn batch(
     let detail = tokio::task::spawn_blocking(move || {
         let sealed = queue.sealed(number)?;
         let proof = queue.statuses().remove(&number);
-        let groth16 = ProofStore::open(&proofs)
-            .and_then(|store| std::fs::read(store.groth16_path(number)))
+        let groth16 = std::fs::read(ProofStore::at(&proofs).groth16_path(number))
             .ok()
             .and_then(|wrapped| Groth16View::of(&wrapped));
         Some(BatchDetail::of(&sealed, proof, settlement, groth16))

@@ -781,9 +781,14 @@ pub struct ProofStore {
 impl ProofStore {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Self {
+        Ok(Self::at(dir))
+    }
+
+    /// The store in `dir`, for reading, without creating it.
+    pub fn at(dir: &Path) -> Self {
+        Self {
             dir: dir.to_path_buf(),
-        })
+        }
     }
 
     fn batch_dir(&self, batch: u64) -> PathBuf {
