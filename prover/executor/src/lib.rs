@@ -36,7 +36,10 @@ use io::Io;
 use machine::Machine;
 use trace::{NoTrace, Recorder};
 
-/// The size of a segment: `2^log2` cycles.
+/// The size of a segment: at most `2^log2` cycles, touching at most [`Self::max_pages`] data
+/// pages and making at most [`Self::max_syscalls`] syscalls. These bounds together bound
+/// every table of a segment proof (the machine's `MachineKeys::bounding_shape`), so that one
+/// catalog of shapes holds every segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentSize(u32);
 
@@ -69,7 +72,37 @@ impl SegmentSize {
     pub fn cycles(self) -> u32 {
         1 << self.0
     }
+
+    /// The most data pages a segment may touch: a segment ends early rather than touch more.
+    /// Page tables grow by 128 rows a page, so a budget of one page per 256 cycles keeps them
+    /// below the instruction tables' height; the floor leaves small segments room for their
+    /// stack, heap and input.
+    pub fn max_pages(self) -> u32 {
+        (self.cycles() >> 8).max(MIN_SEGMENT_PAGES)
+    }
+
+    /// The most syscalls a segment may make. The verifier bounds the cycles a proof's tables
+    /// can account for, counting each syscall row as the costliest syscall (a full READ), so
+    /// a segment of only cheap syscalls (WRITE costs one cycle) would be unprovable; the
+    /// program's own syscalls cost 17 cycles or more, so this rarely ends a segment.
+    pub fn max_syscalls(self) -> u32 {
+        self.cycles() >> 3
+    }
 }
+
+/// The page budget of the smallest segments (see [`SegmentSize::max_pages`]).
+const MIN_SEGMENT_PAGES: u32 = 64;
+
+/// The most data pages one syscall touches: two buffers of at most one page each, each of
+/// which may straddle a page boundary.
+pub(crate) const MAX_SYSCALL_PAGES: u32 = 4;
+
+const _: () = assert!(
+    gnomon_guest_abi::syscall::MAX_READ_WORDS <= gnomon_guest_abi::memory::PAGE_WORDS
+        && gnomon_guest_abi::syscall::SHA256_BLOCK_WORDS <= gnomon_guest_abi::memory::PAGE_WORDS
+        && MAX_SYSCALL_PAGES < MIN_SEGMENT_PAGES,
+    "a syscall's buffers span at most two pages each, and a fresh segment can hold them"
+);
 
 impl Default for SegmentSize {
     fn default() -> Self {

@@ -17,7 +17,7 @@ use crate::program::Program;
 use crate::report::Report;
 use crate::trace::{MemoryAccess, Step, Tracer};
 use crate::trap::{Trap, TrapCause};
-use crate::{Halt, Options};
+use crate::{Halt, MAX_SYSCALL_PAGES, Options};
 
 const WORDS: usize = (memory::MEMORY_END / memory::WORD_SIZE) as usize;
 
@@ -83,6 +83,50 @@ impl Memory {
     }
 }
 
+/// The data pages the current segment has touched, counted as they are first touched.
+pub(crate) struct TouchedPages {
+    /// Per page, the segment (by [`Self::segment`]) that last touched it.
+    last_segment: Box<[u32]>,
+    /// The current segment's number, from 1: never the zero `last_segment` starts with.
+    segment: u32,
+    count: u32,
+}
+
+impl TouchedPages {
+    fn new() -> Self {
+        Self {
+            last_segment: vec![0; memory::PAGE_COUNT as usize].into_boxed_slice(),
+            segment: 1,
+            count: 0,
+        }
+    }
+
+    /// Before an access to the data word at `address`: tells `tracer` if the segment had not
+    /// touched its page yet.
+    #[inline(always)]
+    pub(crate) fn touch<T: Tracer>(&mut self, address: u32, memory: &Memory, tracer: &mut T) {
+        let page = address / memory::PAGE_SIZE;
+        let last = &mut self.last_segment[page as usize];
+        if *last != self.segment {
+            *last = self.segment;
+            self.count += 1;
+            tracer.page_touched(page, memory);
+        }
+    }
+
+    fn next_segment(&mut self) {
+        self.segment += 1;
+        self.count = 0;
+    }
+}
+
+/// What the current segment has used of its budget, beside its pages.
+#[derive(Default)]
+struct SegmentUse {
+    cycles: u32,
+    syscalls: u32,
+}
+
 /// How a block of instructions ended.
 enum BlockExit {
     /// The fuel ran out; `pc` is the next instruction.
@@ -98,6 +142,7 @@ pub struct Machine<'a> {
     pub(crate) registers: [u32; 32],
     pub(crate) pc: u32,
     pub(crate) memory: Memory,
+    pub(crate) pages: TouchedPages,
     /// Decoded text, indexed by `(pc - TEXT_START) / 4`.
     code: Vec<Instruction>,
     /// Cycles completed since the start of the run.
@@ -117,6 +162,7 @@ impl<'a> Machine<'a> {
             registers: [0; 32],
             pc: program.entry(),
             memory: Memory::new(program),
+            pages: TouchedPages::new(),
             code,
             clock: 0,
             io,
@@ -142,38 +188,51 @@ impl<'a> Machine<'a> {
     }
 
     /// Runs until HALT or a trap, cutting segments of at most `2^segment_log2` cycles and
-    /// reporting each to `tracer`.
+    /// [`crate::SegmentSize::max_pages`] pages and [`crate::SegmentSize::max_syscalls`]
+    /// syscalls and reporting each to `tracer`.
+    ///
+    /// A single-cycle instruction touches at most one page, so a block whose fuel is at most
+    /// the pages left cannot overrun the budget; a syscall touches at most
+    /// [`MAX_SYSCALL_PAGES`]. Near the budget blocks get short: the price of cutting exactly
+    /// where the traced and the untraced run both cut.
     pub(crate) fn run<T: Tracer>(
         &mut self,
         options: &Options,
         tracer: &mut T,
     ) -> Result<Halt, Trap> {
         let segment_cycles = options.segment_size.cycles();
-        let mut segment_used = 0u32;
+        let segment_pages = options.segment_size.max_pages();
+        let segment_syscalls = options.segment_size.max_syscalls();
+        let mut used = SegmentUse::default();
         tracer.segment_start(self);
         loop {
             let limit_left = options.cycle_limit.saturating_sub(self.clock);
-            let fuel = u64::from(segment_cycles - segment_used).min(limit_left) as u32;
+            let pages_left = segment_pages - self.pages.count;
+            let fuel =
+                u64::from((segment_cycles - used.cycles).min(pages_left)).min(limit_left) as u32;
             if fuel == 0 {
                 if limit_left == 0 {
                     return Err(self.trap(TrapCause::CycleLimit {
                         limit: options.cycle_limit,
                     }));
                 }
-                self.cut_segment(tracer, &mut segment_used);
+                self.cut_segment(tracer, &mut used);
                 continue;
             }
             let (executed, exit) = self.run_block(fuel, tracer);
             self.clock += u64::from(executed);
             self.report.instructions += u64::from(executed);
-            segment_used += executed;
+            used.cycles += executed;
             match exit {
                 BlockExit::OutOfFuel => {}
                 BlockExit::Trap(cause) => return Err(self.trap(cause)),
                 BlockExit::Ecall => {
                     let cost = self.syscall_cycles();
-                    if segment_cycles - segment_used < cost {
-                        self.cut_segment(tracer, &mut segment_used);
+                    if segment_cycles - used.cycles < cost
+                        || segment_pages - self.pages.count < MAX_SYSCALL_PAGES
+                        || used.syscalls == segment_syscalls
+                    {
+                        self.cut_segment(tracer, &mut used);
                     }
                     if self.clock + u64::from(cost) > options.cycle_limit {
                         return Err(self.trap(TrapCause::CycleLimit {
@@ -183,7 +242,8 @@ impl<'a> Machine<'a> {
                     let halt = self.syscall(tracer).map_err(|cause| self.trap(cause))?;
                     self.clock += u64::from(cost);
                     self.report.instructions += 1;
-                    segment_used += cost;
+                    used.cycles += cost;
+                    used.syscalls += 1;
                     if let Some(halt) = halt {
                         self.report.segments += 1;
                         tracer.segment_end(self, Some(&halt));
@@ -195,11 +255,12 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn cut_segment<T: Tracer>(&mut self, tracer: &mut T, segment_used: &mut u32) {
+    fn cut_segment<T: Tracer>(&mut self, tracer: &mut T, used: &mut SegmentUse) {
         self.report.segments += 1;
         tracer.segment_end(self, None);
+        self.pages.next_segment();
         tracer.segment_start(self);
-        *segment_used = 0;
+        *used = SegmentUse::default();
     }
 
     /// Cycles the `ecall` at `pc` will cost (see `gnomon_guest_abi::syscall::cycles`).
@@ -217,6 +278,7 @@ impl<'a> Machine<'a> {
         let code = &self.code[..];
         let registers = &mut self.registers;
         let memory = &mut self.memory;
+        let pages = &mut self.pages;
         let mut pc = self.pc;
         for executed in 0..fuel {
             let Some(&instruction) = code.get((pc.wrapping_sub(memory::TEXT_START) >> 2) as usize)
@@ -262,7 +324,7 @@ impl<'a> Machine<'a> {
                         trap!(TrapCause::LoadAccessFault { address });
                     }
                     let aligned = address & !3;
-                    tracer.access(aligned, memory);
+                    pages.touch(aligned, memory, tracer);
                     let word = memory.word(aligned);
                     access = Some(MemoryAccess {
                         address: aligned,
@@ -282,7 +344,7 @@ impl<'a> Machine<'a> {
                         trap!(TrapCause::StoreAccessFault { address });
                     }
                     let aligned = address & !3;
-                    tracer.access(aligned, memory);
+                    pages.touch(aligned, memory, tracer);
                     let before = memory.word(aligned);
                     let after = ($merge)(before, rs2, 8 * (address % 4));
                     memory.set_word(aligned, after);

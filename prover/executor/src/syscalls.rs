@@ -41,7 +41,7 @@ impl Machine<'_> {
         macro_rules! read {
             ($address:expr) => {{
                 let address: u32 = $address;
-                tracer.access(address, &self.memory);
+                self.pages.touch(address, &self.memory, tracer);
                 let value = self.memory.word(address);
                 if T::ENABLED {
                     accesses.push(MemoryAccess {
@@ -56,7 +56,7 @@ impl Machine<'_> {
         macro_rules! write {
             ($address:expr, $value:expr) => {{
                 let (address, value): (u32, u32) = ($address, $value);
-                tracer.access(address, &self.memory);
+                self.pages.touch(address, &self.memory, tracer);
                 let before = self.memory.word(address);
                 self.memory.set_word(address, value);
                 if T::ENABLED {

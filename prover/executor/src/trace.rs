@@ -9,8 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use gnomon_guest_abi::memory;
-
 use crate::Halt;
 use crate::commitment::{Digest, MemoryTree, Page, TreeNode};
 use crate::machine::{Machine, Memory};
@@ -90,9 +88,9 @@ pub(crate) trait Tracer {
 
     fn segment_start(&mut self, _machine: &Machine<'_>) {}
     fn segment_end(&mut self, _machine: &Machine<'_>, _halt: Option<&Halt>) {}
-    /// Before a data access to the word at `address`.
-    #[inline(always)]
-    fn access(&mut self, _address: u32, _memory: &Memory) {}
+    /// Before the segment's first access to data page `page`, which `memory` still holds as
+    /// it was.
+    fn page_touched(&mut self, _page: u32, _memory: &Memory) {}
     /// After an instruction completed.
     #[inline(always)]
     fn step(&mut self, _step: Step) {}
@@ -120,10 +118,8 @@ pub(crate) struct Recorder<F> {
     sink: F,
     tree: MemoryTree,
     root: Digest,
-    /// Per page, the epoch of the segment that last touched it.
-    touched_in: Vec<u32>,
-    /// Segment index + 1: an epoch never equals the zero `touched_in` starts with.
-    epoch: u32,
+    /// Segments started so far.
+    started: u32,
     start_clock: u64,
     start_pc: u32,
     start_registers: [u32; 32],
@@ -139,8 +135,7 @@ impl<F: FnMut(Segment)> Recorder<F> {
             sink,
             root: tree.root(),
             tree,
-            touched_in: vec![0; memory::PAGE_COUNT as usize],
-            epoch: 0,
+            started: 0,
             start_clock: 0,
             start_pc: 0,
             start_registers: [0; 32],
@@ -150,22 +145,13 @@ impl<F: FnMut(Segment)> Recorder<F> {
             stats: PageStats::default(),
         }
     }
-
-    #[inline(always)]
-    fn touch(&mut self, page: u32, memory: &Memory) {
-        let epoch = &mut self.touched_in[page as usize];
-        if *epoch != self.epoch {
-            *epoch = self.epoch;
-            self.pages_before.insert(page, Box::new(*memory.page(page)));
-        }
-    }
 }
 
 impl<F: FnMut(Segment)> Tracer for Recorder<F> {
     const ENABLED: bool = true;
 
     fn segment_start(&mut self, machine: &Machine<'_>) {
-        self.epoch += 1;
+        self.started += 1;
         self.start_clock = machine.clock;
         self.start_pc = machine.pc;
         self.start_registers = machine.registers;
@@ -186,7 +172,7 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
         self.stats.touched += pages.len() as u64;
         self.stats.max_per_segment = self.stats.max_per_segment.max(pages.len() as u32);
         let segment = Segment {
-            index: self.epoch - 1,
+            index: self.started - 1,
             start_clock: self.start_clock,
             cycles: (machine.clock - self.start_clock) as u32,
             start_pc: self.start_pc,
@@ -205,9 +191,8 @@ impl<F: FnMut(Segment)> Tracer for Recorder<F> {
         (self.sink)(segment);
     }
 
-    #[inline(always)]
-    fn access(&mut self, address: u32, memory: &Memory) {
-        self.touch(address / memory::PAGE_SIZE, memory);
+    fn page_touched(&mut self, page: u32, memory: &Memory) {
+        self.pages_before.insert(page, Box::new(*memory.page(page)));
     }
 
     #[inline(always)]

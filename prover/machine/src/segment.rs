@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gnomon_executor::{Program, ProgramCommitment, Segment};
+use gnomon_executor::{Program, ProgramCommitment, Segment, SegmentSize};
 use p3_batch_stark::{
     BatchProof, CommonData, ProverData, StarkInstance, prove_batch, verify_batch,
 };
@@ -11,7 +11,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::chips::lookup::LookupCounts;
-use crate::chips::{MachineAir, all_airs};
+use crate::chips::{MIN_HEIGHT, MachineAir, SegmentBudget, all_airs};
 use crate::config::{Config, F, Hashing, Inner, StarkParameters, stark_config};
 use crate::public_values::PublicValues;
 use crate::record::ExecutionRecord;
@@ -75,6 +75,14 @@ pub enum ProveError {
          extend the catalog with this run (`gnomon catalog`), which changes its keys"
     )]
     OutsideCatalog { degree_bits: Vec<usize> },
+    #[error(
+        "the catalog does not hold every segment of 2^{segment_log2} cycles: none of its shapes \
+         holds the bounding shape {bound:?} (`gnomon catalog` adds it)"
+    )]
+    IncompleteCatalog {
+        segment_log2: u32,
+        bound: Vec<usize>,
+    },
 }
 
 /// Why a catalog file cannot be used.
@@ -316,6 +324,21 @@ impl<H: Hashing> MachineKeys<H> {
         degree_bits_of(&self.traces(segment).1)
     }
 
+    /// The shape (degree bits) that holds every segment the executor cuts at `size`: each
+    /// table as tall as the most rows a segment of that many cycles and pages can give it
+    /// (the preprocessed tables at the program's heights). A catalog that holds it proves
+    /// every run at that segment size, whatever the program does.
+    pub fn bounding_shape(&self, size: SegmentSize) -> Vec<usize> {
+        let budget = SegmentBudget::of(size);
+        self.airs
+            .iter()
+            .map(|air| {
+                let rows = air.generator().max_rows(budget).max(MIN_HEIGHT as u64);
+                rows.next_power_of_two().trailing_zeros() as usize
+            })
+            .collect()
+    }
+
     /// `traces` (this machine's, in table order) padded to the shape `degree_bits`: each
     /// table's own padding rows up to its height there, which must be at least the trace's,
     /// and exactly it for the preprocessed tables, whose heights are the program's.
@@ -349,6 +372,40 @@ impl<H: Hashing> MachineKeys<H> {
             .collect()
     }
 
+    /// Whether tables of shape `shape` hold tables of shape `inner`: every table fits, and the
+    /// preprocessed ones, whose heights are the program's, are exactly as tall.
+    pub fn holds(&self, shape: &[usize], inner: &[usize]) -> bool {
+        shape.len() == inner.len()
+            && self
+                .airs
+                .iter()
+                .zip(shape.iter().zip(inner))
+                .all(
+                    |(air, (&bits, &own))| match p3_air::BaseAir::<F>::preprocessed_width(air) {
+                        0 => bits >= own,
+                        _ => bits == own,
+                    },
+                )
+    }
+
+    /// Checks that `catalog` holds every segment the executor cuts at `size`: that one of its
+    /// shapes holds [`Self::bounding_shape`].
+    pub fn check_catalog(
+        &self,
+        catalog: &[Vec<usize>],
+        size: SegmentSize,
+    ) -> Result<(), ProveError> {
+        let bound = self.bounding_shape(size);
+        if catalog.iter().any(|shape| self.holds(shape, &bound)) {
+            Ok(())
+        } else {
+            Err(ProveError::IncompleteCatalog {
+                segment_log2: size.log2(),
+                bound,
+            })
+        }
+    }
+
     /// Proves `segment` at the shape of `catalog` that holds its tables with the fewest
     /// cells: every segment of a run proven in one catalog is verified by the catalog's leaf
     /// programs, so one set of aggregation keys (and one Groth16 circuit) serves every run.
@@ -366,21 +423,9 @@ impl<H: Hashing> MachineKeys<H> {
                 .map(|(air, &bits)| (p3_air::BaseAir::<F>::width(air) as u128) << bits.min(64))
                 .sum()
         };
-        // A shape holds the segment when every table fits and the preprocessed ones, whose
-        // heights are the program's, are exactly as tall.
-        let holds =
-            |shape: &&Vec<usize>| {
-                shape.len() == natural.len()
-                    && self.airs.iter().zip(shape.iter().zip(&natural)).all(
-                        |(air, (&bits, &own))| match p3_air::BaseAir::<F>::preprocessed_width(air) {
-                            0 => bits >= own,
-                            _ => bits == own,
-                        },
-                    )
-            };
         let shape = catalog
             .iter()
-            .filter(holds)
+            .filter(|shape| self.holds(shape, &natural))
             .min_by_key(|shape| cells(shape))
             .ok_or(ProveError::OutsideCatalog {
                 degree_bits: natural,

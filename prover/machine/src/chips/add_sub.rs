@@ -44,6 +44,10 @@ impl_columns!(AddSubCols, ADD_SUB_WIDTH);
 pub struct AddSubAir;
 
 impl TraceGenerator for AddSubAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

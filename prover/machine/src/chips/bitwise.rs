@@ -76,6 +76,10 @@ pub(crate) fn bytes(value: u32) -> [F; 4] {
 pub struct BitwiseAir;
 
 impl TraceGenerator for BitwiseAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -36,6 +36,10 @@ impl_columns!(BoundaryCols, BOUNDARY_WIDTH);
 pub struct BoundaryAir;
 
 impl TraceGenerator for BoundaryAir {
+    fn max_rows(&self, _: super::SegmentBudget) -> u64 {
+        MIN_HEIGHT as u64
+    }
+
     fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
         let mut trace =
             RowMajorMatrix::new(vec![F::ZERO; MIN_HEIGHT * BOUNDARY_WIDTH], BOUNDARY_WIDTH);

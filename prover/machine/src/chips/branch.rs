@@ -63,6 +63,10 @@ impl_columns!(BranchCols, BRANCH_WIDTH);
 pub struct BranchAir;
 
 impl TraceGenerator for BranchAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -104,6 +104,10 @@ fn extended_limbs(value: u64) -> [u64; 4] {
 pub struct DivRemAir;
 
 impl TraceGenerator for DivRemAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

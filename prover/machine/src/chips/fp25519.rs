@@ -224,6 +224,11 @@ fn fill_arithmetic(
 pub struct Fp25519Chip;
 
 impl TraceGenerator for Fp25519Chip {
+    /// One row per field operation; all three cost the same.
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.calls(syscall::FP25519_MUL)
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

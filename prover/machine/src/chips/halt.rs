@@ -44,6 +44,11 @@ impl_columns!(HaltCols, HALT_WIDTH);
 pub struct HaltChip;
 
 impl TraceGenerator for HaltChip {
+    /// A segment ends at its HALT.
+    fn max_rows(&self, _: super::SegmentBudget) -> u64 {
+        1
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

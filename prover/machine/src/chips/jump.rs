@@ -67,6 +67,10 @@ impl_columns!(JumpCols, JUMP_WIDTH);
 pub struct JumpAir;
 
 impl TraceGenerator for JumpAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -131,6 +131,10 @@ impl_columns!(LessThanCols, LESS_THAN_WIDTH);
 pub struct LessThanAir;
 
 impl TraceGenerator for LessThanAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -66,6 +66,10 @@ impl_columns!(LoadCols, LOAD_WIDTH);
 pub struct LoadChip;
 
 impl TraceGenerator for LoadChip {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -50,6 +50,10 @@ impl LookupCounts {
 pub struct LookupAir;
 
 impl TraceGenerator for LookupAir {
+    fn max_rows(&self, _: super::SegmentBudget) -> u64 {
+        ROWS as u64
+    }
+
     /// Multiplicities: range16, then one column per byte operation, from the finished `counts`.
     fn generate_trace(&self, _: &ExecutionRecord, counts: &mut LookupCounts) -> RowMajorMatrix<F> {
         let mut values = Vec::with_capacity(ROWS * 4);

@@ -52,6 +52,11 @@ impl_columns!(MerkleCols, MERKLE_WIDTH);
 pub struct MerkleChip;
 
 impl TraceGenerator for MerkleChip {
+    /// At most one node per touched page on each level.
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.merkle_nodes()
+    }
+
     fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
         trace_from_rows(MERKLE_WIDTH, record.merkle.iter(), |row, node| {
             let cols: &mut MerkleCols<F> = row.borrow_mut();

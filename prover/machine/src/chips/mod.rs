@@ -5,6 +5,9 @@ use p3_air::{Air, BaseAir};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
+use gnomon_executor::SegmentSize;
+use gnomon_executor::commitment::DEPTH;
+
 use crate::config::F;
 use crate::record::ExecutionRecord;
 
@@ -69,8 +72,48 @@ pub const MIN_HEIGHT: usize = 8;
 /// chunk, which packs nothing.
 pub const MAX_CONSTRAINT_DEGREE: usize = 3;
 
+/// What one segment holds at most (see `gnomon_executor::SegmentSize`): every table's height
+/// is bounded by these two numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentBudget {
+    pub cycles: u64,
+    pub pages: u64,
+    pub syscalls: u64,
+}
+
+impl SegmentBudget {
+    pub fn of(size: SegmentSize) -> Self {
+        Self {
+            cycles: u64::from(size.cycles()),
+            pages: u64::from(size.max_pages()),
+            syscalls: u64::from(size.max_syscalls()),
+        }
+    }
+
+    /// The most calls of syscall `number`: within the syscall budget, and each costs at
+    /// least `gnomon_guest_abi::syscall::cycles(number, 0)` cycles.
+    pub fn calls(self, number: u32) -> u64 {
+        let cost = u64::from(gnomon_guest_abi::syscall::cycles(number, 0));
+        (self.cycles / cost).min(self.syscalls)
+    }
+
+    /// The permutations hashing the touched pages before and after.
+    pub fn page_permutations(self) -> u64 {
+        2 * u64::from(page::CHUNKS) * self.pages
+    }
+
+    /// The memory tree's nodes above the touched pages: at most one per page on each level.
+    pub fn merkle_nodes(self) -> u64 {
+        DEPTH as u64 * self.pages
+    }
+}
+
 /// Trace generation of a table from a segment's record.
 pub trait TraceGenerator {
+    /// The most rows (events, before padding) a segment within `budget` gives the table:
+    /// [`crate::segment::MachineKeys::bounding_shape`] is made of these.
+    fn max_rows(&self, budget: SegmentBudget) -> u64;
+
     /// The table's trace; range checks and byte operations it asks for are counted into
     /// `lookups`, which the lookup table's multiplicities are made from. (The lookup table
     /// itself is generated last, from the finished counts.)

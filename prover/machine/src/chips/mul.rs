@@ -137,6 +137,10 @@ pub(crate) fn count_carries(carries: [u32; 4], lookups: &mut LookupCounts) {
 pub struct MulAir;
 
 impl TraceGenerator for MulAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

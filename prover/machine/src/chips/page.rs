@@ -42,7 +42,7 @@ use crate::public_values::offset;
 use crate::record::ExecutionRecord;
 
 /// Rows per page and phase: 256 words, four per absorption.
-const CHUNKS: u32 = 64;
+pub(crate) const CHUNKS: u32 = 64;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -72,6 +72,11 @@ impl_columns!(PageCols, PAGE_WIDTH);
 pub struct PageChip;
 
 impl TraceGenerator for PageChip {
+    /// One row per permutation hashing a touched page, before and after.
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.page_permutations()
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

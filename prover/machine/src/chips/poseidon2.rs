@@ -127,6 +127,14 @@ pub struct Poseidon2Chip {
 }
 
 impl TraceGenerator for Poseidon2Chip {
+    /// Every page hashing, both compressions of every Merkle node and every permutation
+    /// syscall, before the requests are deduplicated.
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.page_permutations()
+            + 2 * budget.merkle_nodes()
+            + budget.calls(gnomon_guest_abi::syscall::POSEIDON2_PERMUTE)
+    }
+
     fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
         let requests = record.poseidon2_requests();
         let height = requests.len().next_power_of_two().max(MIN_HEIGHT);

@@ -73,6 +73,10 @@ fn bound(value: u32) -> u32 {
 }
 
 impl TraceGenerator for Poseidon2SyscallChip {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.calls(syscall::POSEIDON2_PERMUTE)
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -39,6 +39,11 @@ impl ProgramAir {
 }
 
 impl TraceGenerator for ProgramAir {
+    /// The program's own height, whatever the segment.
+    fn max_rows(&self, _: super::SegmentBudget) -> u64 {
+        self.height() as u64
+    }
+
     fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
         let mut counts = vec![0u32; self.height()];
         for event in &record.instructions {

@@ -44,6 +44,11 @@ impl_columns!(ReadCols, READ_WIDTH);
 pub struct ReadChip;
 
 impl TraceGenerator for ReadChip {
+    /// One row per word read, and each word costs a cycle.
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

@@ -413,6 +413,11 @@ fn schedule_sum<E: PrimeCharacteristicRing>(
 pub struct Sha256CompressChip;
 
 impl TraceGenerator for Sha256CompressChip {
+    /// `ROWS_PER_COMPRESSION` a call, and one closing row.
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        ROWS_PER_COMPRESSION as u64 * budget.calls(syscall::SHA256_COMPRESS) + 1
+    }
+
     fn generate_trace(&self, record: &ExecutionRecord, _: &mut LookupCounts) -> RowMajorMatrix<F> {
         Self::trace(&requests(record))
     }

@@ -81,6 +81,10 @@ pub(crate) fn eval_pointer<AB: InteractionBuilder<F = F>>(
 pub struct Sha256SyscallChip;
 
 impl TraceGenerator for Sha256SyscallChip {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.calls(syscall::SHA256_COMPRESS)
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

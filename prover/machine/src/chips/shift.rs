@@ -86,6 +86,10 @@ impl_columns!(ShiftCols, SHIFT_WIDTH);
 pub struct ShiftAir;
 
 impl TraceGenerator for ShiftAir {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

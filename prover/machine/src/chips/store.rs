@@ -68,6 +68,10 @@ fn bytes_of(half: u32) -> [u32; 2] {
 }
 
 impl TraceGenerator for StoreChip {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.cycles
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,

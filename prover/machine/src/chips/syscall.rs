@@ -98,6 +98,10 @@ fn fill(cols: &mut SyscallCols<F>, event: &SyscallEvent, lookups: &mut LookupCou
 }
 
 impl TraceGenerator for SyscallChip {
+    fn max_rows(&self, budget: super::SegmentBudget) -> u64 {
+        budget.syscalls
+    }
+
     fn generate_trace(
         &self,
         record: &ExecutionRecord,
