@@ -37,9 +37,11 @@ use machine::Machine;
 use trace::{NoTrace, Recorder};
 
 /// The size of a segment: at most `2^log2` cycles, touching at most [`Self::max_pages`] data
-/// pages and making at most [`Self::max_syscalls`] syscalls. These bounds together bound
-/// every table of a segment proof (the machine's `MachineKeys::bounding_shape`), so that one
-/// catalog of shapes holds every segment.
+/// pages, making at most [`Self::max_syscalls`] syscalls and [`Self::max_sha256_calls`]
+/// SHA-256 compressions. These budgets together bound every table of a segment proof (the
+/// machine's `MachineKeys::bounding_shape`), so that one catalog of shapes holds every
+/// segment; they are set well above what the perps guest uses (at 2^20 cycles, at most 99
+/// pages and 31k syscalls a segment), so that they end few segments early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentSize(u32);
 
@@ -74,11 +76,12 @@ impl SegmentSize {
     }
 
     /// The most data pages a segment may touch: a segment ends early rather than touch more.
-    /// Page tables grow by 128 rows a page, so a budget of one page per 256 cycles keeps them
-    /// below the instruction tables' height; the floor leaves small segments room for their
-    /// stack, heap and input.
+    /// Each page costs 166 Poseidon2 permutations (hashing it before and after, and its path
+    /// in the memory tree), so one page per 4,096 cycles keeps the Poseidon2 table under a
+    /// sixth of the instruction tables' height; the floor leaves small segments room for
+    /// their stack, heap and input.
     pub fn max_pages(self) -> u32 {
-        (self.cycles() >> 8).max(MIN_SEGMENT_PAGES)
+        (self.cycles() >> 12).max(MIN_SEGMENT_PAGES)
     }
 
     /// The most syscalls a segment may make. The verifier bounds the cycles a proof's tables
@@ -88,10 +91,17 @@ impl SegmentSize {
     pub fn max_syscalls(self) -> u32 {
         self.cycles() >> 3
     }
+
+    /// The most SHA-256 compressions a segment may make: each takes 17 rows of the widest
+    /// table (536 columns), so without this budget it alone would hold most of the bounding
+    /// shape's cells.
+    pub fn max_sha256_calls(self) -> u32 {
+        self.cycles() >> 8
+    }
 }
 
 /// The page budget of the smallest segments (see [`SegmentSize::max_pages`]).
-const MIN_SEGMENT_PAGES: u32 = 64;
+const MIN_SEGMENT_PAGES: u32 = 128;
 
 /// The most data pages one syscall touches: two buffers of at most one page each, each of
 /// which may straddle a page boundary.

@@ -125,6 +125,7 @@ impl TouchedPages {
 struct SegmentUse {
     cycles: u32,
     syscalls: u32,
+    sha256_calls: u32,
 }
 
 /// How a block of instructions ended.
@@ -189,7 +190,8 @@ impl<'a> Machine<'a> {
 
     /// Runs until HALT or a trap, cutting segments of at most `2^segment_log2` cycles and
     /// [`crate::SegmentSize::max_pages`] pages and [`crate::SegmentSize::max_syscalls`]
-    /// syscalls and reporting each to `tracer`.
+    /// syscalls (of which [`crate::SegmentSize::max_sha256_calls`] SHA-256 compressions), and
+    /// reporting each to `tracer`.
     ///
     /// A single-cycle instruction touches at most one page, so a block whose fuel is at most
     /// the pages left cannot overrun the budget; a syscall touches at most
@@ -203,6 +205,7 @@ impl<'a> Machine<'a> {
         let segment_cycles = options.segment_size.cycles();
         let segment_pages = options.segment_size.max_pages();
         let segment_syscalls = options.segment_size.max_syscalls();
+        let segment_sha256_calls = options.segment_size.max_sha256_calls();
         let mut used = SegmentUse::default();
         tracer.segment_start(self);
         loop {
@@ -228,9 +231,11 @@ impl<'a> Machine<'a> {
                 BlockExit::Trap(cause) => return Err(self.trap(cause)),
                 BlockExit::Ecall => {
                     let cost = self.syscall_cycles();
+                    let sha256 = self.registers[syscall::REG_SYSCALL] == syscall::SHA256_COMPRESS;
                     if segment_cycles - used.cycles < cost
                         || segment_pages - self.pages.count < MAX_SYSCALL_PAGES
                         || used.syscalls == segment_syscalls
+                        || (sha256 && used.sha256_calls == segment_sha256_calls)
                     {
                         self.cut_segment(tracer, &mut used);
                     }
@@ -244,6 +249,7 @@ impl<'a> Machine<'a> {
                     self.report.instructions += 1;
                     used.cycles += cost;
                     used.syscalls += 1;
+                    used.sha256_calls += u32::from(sha256);
                     if let Some(halt) = halt {
                         self.report.segments += 1;
                         tracer.segment_end(self, Some(&halt));

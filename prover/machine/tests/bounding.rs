@@ -159,11 +159,11 @@ fn bounding_shapes_stay_within_what_a_proof_may_hold() {
         keys.check_degree_bits(&bound).unwrap();
         // BabyBear's two-adic subgroup of 2^27 holds every table's extension at blowup 2.
         assert!(bound.iter().all(|&bits| bits < 27), "{bound:?}");
-        // Past the small segments' floor, the page budget keeps the page-driven tables no
+        // From 2^16 cycles on, the budgets keep the page-driven and precompile tables no
         // taller than the instruction tables.
-        if size.max_pages() == size.cycles() >> 8 {
+        if log2 >= 16 {
             let instructions = bound[table(&keys, "AddSub")];
-            for name in ["Page", "Merkle", "Poseidon2"] {
+            for name in ["Page", "Merkle", "Poseidon2", "Sha256Compress", "Fp25519"] {
                 assert!(
                     bound[table(&keys, name)] <= instructions,
                     "{name}: {bound:?}"

@@ -79,6 +79,7 @@ pub struct SegmentBudget {
     pub cycles: u64,
     pub pages: u64,
     pub syscalls: u64,
+    pub sha256_calls: u64,
 }
 
 impl SegmentBudget {
@@ -87,14 +88,20 @@ impl SegmentBudget {
             cycles: u64::from(size.cycles()),
             pages: u64::from(size.max_pages()),
             syscalls: u64::from(size.max_syscalls()),
+            sha256_calls: u64::from(size.max_sha256_calls()),
         }
     }
 
-    /// The most calls of syscall `number`: within the syscall budget, and each costs at
+    /// The most calls of syscall `number`: within the syscall budgets, and each costs at
     /// least `gnomon_guest_abi::syscall::cycles(number, 0)` cycles.
     pub fn calls(self, number: u32) -> u64 {
-        let cost = u64::from(gnomon_guest_abi::syscall::cycles(number, 0));
-        (self.cycles / cost).min(self.syscalls)
+        use gnomon_guest_abi::syscall;
+        let cost = u64::from(syscall::cycles(number, 0));
+        let budget = match number {
+            syscall::SHA256_COMPRESS => self.sha256_calls,
+            _ => self.syscalls,
+        };
+        (self.cycles / cost).min(budget)
     }
 
     /// The permutations hashing the touched pages before and after.
