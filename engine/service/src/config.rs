@@ -200,8 +200,9 @@ pub struct Prover {
     /// of a batch's segment shapes, once per set of shapes).
     pub aggregate: bool,
     /// A catalog of segment shapes (`gnomon catalog`): segments are proven at its shapes, so
-    /// that every batch is aggregated with the same keys (built once per worker). None: the
-    /// keys of each batch's own shapes.
+    /// that every batch is aggregated with the same keys (built once per worker). It must
+    /// hold the bounding shape of `segment_log2` (which `gnomon catalog` writes), so that
+    /// every batch fits. None: the keys of each batch's own shapes.
     pub catalog: Option<PathBuf>,
     /// With `aggregate` and `catalog`: the keys of the catalog's Groth16 circuit
     /// (`gnomon setup --aggregate`); each final proof is then wrapped for the settlement

@@ -279,7 +279,7 @@ fn spawn_workers(
             ProofStore::open(&config.proof_dir())?,
             config.prover.catalog()?,
             config.prover.groth16_keys.as_deref().map(KeysDir::new),
-        )))
+        )?))
     } else {
         None
     };

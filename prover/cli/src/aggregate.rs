@@ -43,45 +43,65 @@ pub fn keys(
     Ok((aggregation, wrap_ready))
 }
 
-/// The shape that holds every one of `segments` of `program`: each table at its tallest among
-/// them; `None` for no segments.
-pub fn ceiling(program: &Program, segments: &[Segment]) -> Option<Vec<usize>> {
-    // Heights do not depend on the parameters: the cheapest keys tell them.
-    let machine = MachineKeys::<Inner>::new(program, StarkParameters::testing());
+/// The keys that tell a program's table heights: heights do not depend on the parameters, so
+/// the cheapest keys do.
+pub fn shape_keys(program: &Program) -> MachineKeys<Inner> {
+    MachineKeys::new(program, StarkParameters::testing())
+}
+
+/// The shape that holds every one of `segments`: each table at its tallest among them;
+/// `None` for no segments.
+pub fn ceiling(machine: &MachineKeys<Inner>, segments: &[Segment]) -> Option<Vec<usize>> {
     segments
         .iter()
         .map(|segment| machine.shape_of(segment))
         .reduce(|a, b| a.iter().zip(&b).map(|(&a, &b)| a.max(b)).collect())
 }
 
-/// Adds the shape that holds every segment of the run to the catalog at `out` (creating it),
-/// unless a shape of the catalog already holds it.
+/// Adds to the catalog at `out` (creating it) the bounding shape of the segment size, which
+/// holds every segment a run can have, and the cheaper shape that holds every segment of
+/// this run, unless a shape of the catalog other than the bounding one already holds it.
 pub fn catalog(elf: &Path, input: &Input, options: &Options, out: &Path) -> Result<()> {
     let program = load_program(elf)?;
     let (execution, segments) = gnomon_executor::trace(&program, input, options);
     if let gnomon_executor::Exit::Trapped(trap) = &execution.exit {
         bail!("the guest trapped: {trap}");
     }
-    let ceiling = ceiling(&program, &segments).context("the run has no segments")?;
+    let machine = shape_keys(&program);
+    let ceiling = ceiling(&machine, &segments).context("the run has no segments")?;
+    let bound = machine.bounding_shape(options.segment_size);
     let mut shapes = if out.exists() {
         read_catalog(out)?
     } else {
         Vec::new()
     };
-    let holds = |shape: &Vec<usize>| shape.iter().zip(&ceiling).all(|(a, b)| a >= b);
-    if shapes.iter().any(holds) {
+    let mut added = Vec::new();
+    if !shapes.iter().any(|shape| machine.holds(shape, &bound)) {
+        shapes.push(bound.clone());
+        added.push(format!(
+            "the bounding shape of 2^{} cycles {bound:?}",
+            options.segment_size.log2()
+        ));
+    }
+    if !shapes
+        .iter()
+        .any(|shape| *shape != bound && machine.holds(shape, &ceiling))
+    {
+        shapes.push(ceiling.clone());
+        added.push(format!("{ceiling:?} ({} segments)", segments.len()));
+    }
+    if added.is_empty() {
         println!(
             "the catalog {} already holds this run's segments",
             out.display()
         );
     } else {
-        shapes.push(ceiling.clone());
         write_catalog(out, &shapes)?;
         println!(
-            "catalog       {} shapes, {}: added {ceiling:?} ({} segments)",
+            "catalog       {} shapes, {}: added {}",
             shapes.len(),
             out.display(),
-            segments.len()
+            added.join(" and ")
         );
     }
     Ok(())

@@ -96,10 +96,11 @@ enum Command {
     },
     /// Print the program commitment of a guest ELF.
     Commitment { elf: PathBuf },
-    /// Write, or extend, a catalog of segment shapes for aggregation: the shape that holds
-    /// every segment of this run (each table at its tallest among them) joins the catalog
-    /// unless one of its shapes already holds it. Runs proven with `gnomon prove --aggregate
-    /// --catalog FILE` share one set of aggregation keys and one Groth16 circuit.
+    /// Write, or extend, a catalog of segment shapes for aggregation: the bounding shape of
+    /// the segment size, which holds every segment any run can have, and the cheaper shape
+    /// that holds every segment of this run (each table at its tallest among them), unless
+    /// another shape of the catalog already holds it. Runs proven with `gnomon prove
+    /// --aggregate --catalog FILE` share one set of aggregation keys and one Groth16 circuit.
     Catalog {
         elf: PathBuf,
         #[command(flatten)]

@@ -69,10 +69,11 @@ fn a_run_aggregates_into_a_final_proof_that_verifies_for_its_program_only() {
     assert!(stderr.contains("does not decode"), "{stderr}");
 }
 
-/// A catalog holds the runs it was made from; a run with a taller segment is refused with the
-/// way to extend it, before any aggregation.
+/// `gnomon catalog` writes the bounding shape of the segment size, which holds every segment,
+/// and the cheaper shape of each run it is given; a catalog that holds neither refuses a run
+/// with a taller segment with the way to extend it, before any aggregation.
 #[test]
-fn a_run_outside_the_catalog_is_refused_with_how_to_extend_it() {
+fn catalogs_hold_every_run_and_a_partial_one_refuses_with_how_to_extend_it() {
     let dir = std::env::temp_dir().join(format!("gnomon-cli-catalog-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let catalog = dir.join("catalog.json");
@@ -92,9 +93,20 @@ fn a_run_outside_the_catalog_is_refused_with_how_to_extend_it() {
     };
     let output = make("03000000");
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(text(&output.stdout).contains("catalog       1 shapes"));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("catalog       2 shapes"), "{stdout}");
+    assert!(
+        stdout.contains("the bounding shape of 2^10 cycles"),
+        "{stdout}"
+    );
     let output = make("03000000");
     assert!(text(&output.stdout).contains("already holds"));
+    let output = make("3c000000");
+    assert!(text(&output.stdout).contains("catalog       3 shapes"));
+
+    // Only the shape of the short run.
+    let shapes: Vec<Vec<usize>> = serde_json::from_slice(&std::fs::read(catalog).unwrap()).unwrap();
+    std::fs::write(catalog, serde_json::to_vec(&shapes[1..2]).unwrap()).unwrap();
 
     let output = gnomon(&[
         "prove",

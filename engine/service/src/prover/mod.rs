@@ -887,6 +887,8 @@ impl std::fmt::Debug for BatchProver {
 }
 
 impl BatchProver {
+    /// Refuses a catalog that does not hold every segment a batch can have at `segment_size`
+    /// (`MachineKeys::check_catalog`): a batch outside it could never be proven.
     pub fn new(
         program: &Program,
         parameters: StarkParameters,
@@ -894,9 +896,13 @@ impl BatchProver {
         store: ProofStore,
         catalog: Option<Vec<Vec<usize>>>,
         groth16: Option<KeysDir>,
-    ) -> Self {
-        Self {
-            keys: MachineKeys::new(program, parameters),
+    ) -> Result<Self, gnomon_machine::segment::ProveError> {
+        let keys = MachineKeys::new(program, parameters);
+        if let Some(catalog) = &catalog {
+            keys.check_catalog(catalog, segment_size)?;
+        }
+        Ok(Self {
+            keys,
             options: Options {
                 segment_size,
                 ..Options::default()
@@ -905,7 +911,7 @@ impl BatchProver {
             catalog,
             shape_keys: Mutex::new(None),
             groth16,
-        }
+        })
     }
 
     /// Proves segments `first..first + count` of the guest's run over `batch`. The worker
@@ -1272,6 +1278,7 @@ mod tests {
             catalog,
             groth16,
         )
+        .unwrap()
     }
 
     /// Runs every job of `queue` in this thread, as a worker would, until none is left.
@@ -1327,7 +1334,8 @@ mod tests {
     }
 
     /// With a catalog: one shape that holds every segment of the batch (each table at its
-    /// tallest among them), so every segment but the tallest is proven padded; the final
+    /// tallest among them), so every segment but the tallest is proven padded, and the
+    /// bounding shape, without which the prover refuses the catalog; the final
     /// proof is wrapped with the Groth16 keys of the catalog's circuit, set up beforehand.
     #[test]
     fn a_batch_is_aggregated_and_wrapped_in_jobs_of_leaves_joins_and_final_steps() {
@@ -1351,8 +1359,14 @@ mod tests {
         let ceiling: Vec<usize> = (0..shapes[0].len())
             .map(|table| shapes.iter().map(|shape| shape[table]).max().unwrap())
             .collect();
-        let catalog = vec![ceiling];
-        let machine = &prover(dir.path()).keys;
+        let unwrapped = prover(dir.path());
+        let (machine, size) = (&unwrapped.keys, unwrapped.options.segment_size);
+        let error = machine.check_catalog(&[ceiling.clone()], size).unwrap_err();
+        assert!(
+            error.to_string().contains("does not hold every segment"),
+            "{error}"
+        );
+        let catalog = vec![ceiling, machine.bounding_shape(size)];
         let aggregation =
             AggregationKeys::new(machine, &catalog, StarkParameters::testing()).unwrap();
         let wrap_ready = WrapReadyKeys::new(&aggregation, StarkParameters::testing());

@@ -5,8 +5,10 @@
 //!    created and four simulated traders get SOL and tokens.
 //! 2. A rehearsal fixes the Groth16 circuit: the scenario runs once on a scratch exchange
 //!    (the engine executes the batch but proves nothing), and the shape that holds every
-//!    segment of its batch becomes the catalog. The rehearsal's batch is cut later than the
-//!    real one, so it holds at least the real batch's steps of every kind.
+//!    segment of its batch joins the catalog, beside the bounding shape that holds every
+//!    segment of any batch (so the engine can prove whatever trading follows). The
+//!    rehearsal's batch is cut later than the real one, so it holds at least the real batch's
+//!    steps of every kind, and its shape proves the real batch cheaply.
 //! 3. `setup`: the aggregation keys of the catalog, and the single-party development setup of
 //!    the Groth16 circuit that verifies its final proofs (reused when `--work` already holds
 //!    keys for the same circuit).
@@ -248,11 +250,14 @@ async fn rehearse(
     tokio::task::block_in_place(|| shapes_of(&batch, args.segment_log2))
 }
 
-/// The catalog that holds every segment of `batch` run in the perps guest.
+/// The catalog of the perps guest's segments: the shape that holds every segment of
+/// `batch`, which proves batches like it cheaply, and the bounding shape, which holds every
+/// segment any batch can have.
 fn shapes_of(batch: &SealedBatch, segment_log2: u32) -> Result<Vec<Vec<usize>>> {
     let program = Program::from_elf(PERPS_ELF)?;
+    let segment_size = gnomon_executor::SegmentSize::new(segment_log2)?;
     let options = Options {
-        segment_size: gnomon_executor::SegmentSize::new(segment_log2)?,
+        segment_size,
         ..Options::default()
     };
     let (execution, segments) = gnomon_executor::trace(
@@ -265,9 +270,10 @@ fn shapes_of(batch: &SealedBatch, segment_log2: u32) -> Result<Vec<Vec<usize>>> 
         "the rehearsal's batch does not run in the guest: {:?}",
         execution.exit
     );
+    let machine = aggregate::shape_keys(&program);
     let ceiling =
-        aggregate::ceiling(&program, &segments).context("the rehearsal's batch has no segments")?;
-    Ok(vec![ceiling])
+        aggregate::ceiling(&machine, &segments).context("the rehearsal's batch has no segments")?;
+    Ok(vec![ceiling, machine.bounding_shape(segment_size)])
 }
 
 /// The Groth16 keys of the circuit that wraps final proofs aggregated at `catalog`, set up in
