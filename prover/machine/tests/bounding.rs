@@ -143,7 +143,7 @@ fn a_catalog_of_the_bounding_shape_alone_proves_a_segment_at_its_page_budget() {
     let segments = run(&program, &Input::new(), 10, 2048);
     let bound = keys.bounding_shape(SegmentSize::new(10).unwrap());
     let proof = keys
-        .prove_segment_in(&segments[1], &[bound.clone()])
+        .prove_segment_in(&segments[1], std::slice::from_ref(&bound))
         .unwrap();
     assert_eq!(proof.proof.degree_bits, bound);
     let values = keys.verify_segment(&proof).unwrap();

@@ -1361,7 +1361,9 @@ mod tests {
             .collect();
         let unwrapped = prover(dir.path());
         let (machine, size) = (&unwrapped.keys, unwrapped.options.segment_size);
-        let error = machine.check_catalog(&[ceiling.clone()], size).unwrap_err();
+        let error = machine
+            .check_catalog(std::slice::from_ref(&ceiling), size)
+            .unwrap_err();
         assert!(
             error.to_string().contains("does not hold every segment"),
             "{error}"
