@@ -83,35 +83,54 @@ impl Memory {
     }
 }
 
-/// The data pages the current segment has touched, counted as they are first touched.
+/// The data pages the current segment has touched, counted as they are first touched, and
+/// the most it may touch.
 pub(crate) struct TouchedPages {
     /// Per page, the segment (by [`Self::segment`]) that last touched it.
     last_segment: Box<[u32]>,
     /// The current segment's number, from 1: never the zero `last_segment` starts with.
     segment: u32,
     count: u32,
+    budget: u32,
 }
 
 impl TouchedPages {
+    /// No page may be touched until [`Machine::run`] sets the budget.
     fn new() -> Self {
         Self {
             last_segment: vec![0; memory::PAGE_COUNT as usize].into_boxed_slice(),
             segment: 1,
             count: 0,
+            budget: 0,
         }
     }
 
-    /// Before an access to the data word at `address`: tells `tracer` if the segment had not
-    /// touched its page yet.
+    /// Before an access to the data word at `address`: whether the segment may make it. A
+    /// page the segment had not touched yet is counted and shown to `tracer`, unless the
+    /// budget is spent; then nothing changes and the access must wait for the next segment.
     #[inline(always)]
-    pub(crate) fn touch<T: Tracer>(&mut self, address: u32, memory: &Memory, tracer: &mut T) {
+    pub(crate) fn admit<T: Tracer>(
+        &mut self,
+        address: u32,
+        memory: &Memory,
+        tracer: &mut T,
+    ) -> bool {
         let page = address / memory::PAGE_SIZE;
         let last = &mut self.last_segment[page as usize];
-        if *last != self.segment {
-            *last = self.segment;
-            self.count += 1;
-            tracer.page_touched(page, memory);
+        if *last == self.segment {
+            return true;
         }
+        if self.count == self.budget {
+            return false;
+        }
+        *last = self.segment;
+        self.count += 1;
+        tracer.page_touched(page, memory);
+        true
+    }
+
+    fn left(&self) -> u32 {
+        self.budget - self.count
     }
 
     fn next_segment(&mut self) {
@@ -132,6 +151,9 @@ struct SegmentUse {
 enum BlockExit {
     /// The fuel ran out; `pc` is the next instruction.
     OutOfFuel,
+    /// The instruction at `pc`, not yet executed, would touch a page past the segment's
+    /// budget.
+    PageBudget,
     /// `pc` is an `ecall`, not yet executed.
     Ecall,
     /// The instruction at `pc` trapped.
@@ -193,26 +215,23 @@ impl<'a> Machine<'a> {
     /// syscalls (of which [`crate::SegmentSize::max_sha256_calls`] SHA-256 compressions), and
     /// reporting each to `tracer`.
     ///
-    /// A single-cycle instruction touches at most one page, so a block whose fuel is at most
-    /// the pages left cannot overrun the budget; a syscall touches at most
-    /// [`MAX_SYSCALL_PAGES`]. Near the budget blocks get short: the price of cutting exactly
-    /// where the traced and the untraced run both cut.
+    /// A load or store that would touch a page past the budget leaves its block unexecuted
+    /// and runs first thing in the next segment; a syscall touches at most
+    /// [`MAX_SYSCALL_PAGES`], so the segment ends before one that might not fit.
     pub(crate) fn run<T: Tracer>(
         &mut self,
         options: &Options,
         tracer: &mut T,
     ) -> Result<Halt, Trap> {
         let segment_cycles = options.segment_size.cycles();
-        let segment_pages = options.segment_size.max_pages();
+        self.pages.budget = options.segment_size.max_pages();
         let segment_syscalls = options.segment_size.max_syscalls();
         let segment_sha256_calls = options.segment_size.max_sha256_calls();
         let mut used = SegmentUse::default();
         tracer.segment_start(self);
         loop {
             let limit_left = options.cycle_limit.saturating_sub(self.clock);
-            let pages_left = segment_pages - self.pages.count;
-            let fuel =
-                u64::from((segment_cycles - used.cycles).min(pages_left)).min(limit_left) as u32;
+            let fuel = u64::from(segment_cycles - used.cycles).min(limit_left) as u32;
             if fuel == 0 {
                 if limit_left == 0 {
                     return Err(self.trap(TrapCause::CycleLimit {
@@ -228,12 +247,13 @@ impl<'a> Machine<'a> {
             used.cycles += executed;
             match exit {
                 BlockExit::OutOfFuel => {}
+                BlockExit::PageBudget => self.cut_segment(tracer, &mut used),
                 BlockExit::Trap(cause) => return Err(self.trap(cause)),
                 BlockExit::Ecall => {
                     let cost = self.syscall_cycles();
                     let sha256 = self.registers[syscall::REG_SYSCALL] == syscall::SHA256_COMPRESS;
                     if segment_cycles - used.cycles < cost
-                        || segment_pages - self.pages.count < MAX_SYSCALL_PAGES
+                        || self.pages.left() < MAX_SYSCALL_PAGES
                         || used.syscalls == segment_syscalls
                         || (sha256 && used.sha256_calls == segment_sha256_calls)
                     {
@@ -330,7 +350,10 @@ impl<'a> Machine<'a> {
                         trap!(TrapCause::LoadAccessFault { address });
                     }
                     let aligned = address & !3;
-                    pages.touch(aligned, memory, tracer);
+                    if !pages.admit(aligned, memory, tracer) {
+                        self.pc = pc;
+                        return (executed, BlockExit::PageBudget);
+                    }
                     let word = memory.word(aligned);
                     access = Some(MemoryAccess {
                         address: aligned,
@@ -350,7 +373,10 @@ impl<'a> Machine<'a> {
                         trap!(TrapCause::StoreAccessFault { address });
                     }
                     let aligned = address & !3;
-                    pages.touch(aligned, memory, tracer);
+                    if !pages.admit(aligned, memory, tracer) {
+                        self.pc = pc;
+                        return (executed, BlockExit::PageBudget);
+                    }
                     let before = memory.word(aligned);
                     let after = ($merge)(before, rs2, 8 * (address % 4));
                     memory.set_word(aligned, after);

@@ -41,7 +41,11 @@ impl Machine<'_> {
         macro_rules! read {
             ($address:expr) => {{
                 let address: u32 = $address;
-                self.pages.touch(address, &self.memory, tracer);
+                let admitted = self.pages.admit(address, &self.memory, tracer);
+                debug_assert!(
+                    admitted,
+                    "the segment ends before a syscall that might not fit"
+                );
                 let value = self.memory.word(address);
                 if T::ENABLED {
                     accesses.push(MemoryAccess {
@@ -56,7 +60,11 @@ impl Machine<'_> {
         macro_rules! write {
             ($address:expr, $value:expr) => {{
                 let (address, value): (u32, u32) = ($address, $value);
-                self.pages.touch(address, &self.memory, tracer);
+                let admitted = self.pages.admit(address, &self.memory, tracer);
+                debug_assert!(
+                    admitted,
+                    "the segment ends before a syscall that might not fit"
+                );
                 let before = self.memory.word(address);
                 self.memory.set_word(address, value);
                 if T::ENABLED {
