@@ -116,14 +116,17 @@ impl TouchedPages {
         tracer: &mut T,
     ) -> bool {
         let page = address / memory::PAGE_SIZE;
-        let last = &mut self.last_segment[page as usize];
-        if *last == self.segment {
-            return true;
-        }
+        self.last_segment[page as usize] == self.segment || self.first_touch(page, memory, tracer)
+    }
+
+    /// [`Self::admit`] for a page the segment has not touched yet: out of the hot loop.
+    #[cold]
+    #[inline(never)]
+    fn first_touch<T: Tracer>(&mut self, page: u32, memory: &Memory, tracer: &mut T) -> bool {
         if self.count == self.budget {
             return false;
         }
-        *last = self.segment;
+        self.last_segment[page as usize] = self.segment;
         self.count += 1;
         tracer.page_touched(page, memory);
         true
@@ -305,6 +308,9 @@ impl<'a> Machine<'a> {
         let registers = &mut self.registers;
         let memory = &mut self.memory;
         let pages = &mut self.pages;
+        // The page of the block's latest data access, admitted already: most accesses are to
+        // the same page as the one before.
+        let mut admitted_page = u32::MAX;
         let mut pc = self.pc;
         for executed in 0..fuel {
             let Some(&instruction) = code.get((pc.wrapping_sub(memory::TEXT_START) >> 2) as usize)
@@ -340,6 +346,19 @@ impl<'a> Machine<'a> {
                     0
                 }};
             }
+            macro_rules! admit {
+                ($aligned:expr) => {{
+                    let aligned: u32 = $aligned;
+                    let page = aligned / memory::PAGE_SIZE;
+                    if page != admitted_page {
+                        if !pages.admit(aligned, memory, tracer) {
+                            self.pc = pc;
+                            return (executed, BlockExit::PageBudget);
+                        }
+                        admitted_page = page;
+                    }
+                }};
+            }
             macro_rules! load {
                 ($align:expr, $extract:expr) => {{
                     let address = rs1.wrapping_add(imm);
@@ -350,10 +369,7 @@ impl<'a> Machine<'a> {
                         trap!(TrapCause::LoadAccessFault { address });
                     }
                     let aligned = address & !3;
-                    if !pages.admit(aligned, memory, tracer) {
-                        self.pc = pc;
-                        return (executed, BlockExit::PageBudget);
-                    }
+                    admit!(aligned);
                     let word = memory.word(aligned);
                     access = Some(MemoryAccess {
                         address: aligned,
@@ -373,10 +389,7 @@ impl<'a> Machine<'a> {
                         trap!(TrapCause::StoreAccessFault { address });
                     }
                     let aligned = address & !3;
-                    if !pages.admit(aligned, memory, tracer) {
-                        self.pc = pc;
-                        return (executed, BlockExit::PageBudget);
-                    }
+                    admit!(aligned);
                     let before = memory.word(aligned);
                     let after = ($merge)(before, rs2, 8 * (address % 4));
                     memory.set_word(aligned, after);
