@@ -325,7 +325,7 @@ impl<H: Hashing> MachineKeys<H> {
     }
 
     /// The shape (degree bits) that holds every segment the executor cuts at `size`: each
-    /// table as tall as the most rows a segment of that many cycles and pages can give it
+    /// table as tall as the most rows a segment within that size's budgets can give it
     /// (the preprocessed tables at the program's heights). A catalog that holds it proves
     /// every run at that segment size, whatever the program does.
     pub fn bounding_shape(&self, size: SegmentSize) -> Vec<usize> {

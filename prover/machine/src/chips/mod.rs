@@ -72,8 +72,8 @@ pub const MIN_HEIGHT: usize = 8;
 /// chunk, which packs nothing.
 pub const MAX_CONSTRAINT_DEGREE: usize = 3;
 
-/// What one segment holds at most (see `gnomon_executor::SegmentSize`): every table's height
-/// is bounded by these two numbers.
+/// What one segment holds at most (the budgets of `gnomon_executor::SegmentSize`): every
+/// table's height is bounded by these numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentBudget {
     pub cycles: u64,
