@@ -218,7 +218,7 @@ fn run<T: trace::Tracer>(
     options: &Options,
     tracer: &mut T,
 ) -> Execution {
-    let mut machine = Machine::new(program, Io::new(input));
+    let mut machine = Machine::new(program, Io::new(input), options.segment_size);
     let exit = match machine.run(options, tracer) {
         Ok(halt) => Exit::Halted(halt),
         Err(trap) => Exit::Trapped(trap),

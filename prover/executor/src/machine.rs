@@ -17,7 +17,7 @@ use crate::program::Program;
 use crate::report::Report;
 use crate::trace::{MemoryAccess, Step, Tracer};
 use crate::trap::{Trap, TrapCause};
-use crate::{Halt, MAX_SYSCALL_PAGES, Options};
+use crate::{Halt, MAX_SYSCALL_PAGES, Options, SegmentSize};
 
 const WORDS: usize = (memory::MEMORY_END / memory::WORD_SIZE) as usize;
 
@@ -95,13 +95,12 @@ pub(crate) struct TouchedPages {
 }
 
 impl TouchedPages {
-    /// No page may be touched until [`Machine::run`] sets the budget.
-    fn new() -> Self {
+    fn new(budget: u32) -> Self {
         Self {
             last_segment: vec![0; memory::PAGE_COUNT as usize].into_boxed_slice(),
             segment: 1,
             count: 0,
-            budget: 0,
+            budget,
         }
     }
 
@@ -178,7 +177,7 @@ pub struct Machine<'a> {
 }
 
 impl<'a> Machine<'a> {
-    pub(crate) fn new(program: &Program, io: Io<'a>) -> Self {
+    pub(crate) fn new(program: &Program, io: Io<'a>, segment_size: SegmentSize) -> Self {
         let code = program
             .text()
             .step_by(4)
@@ -188,7 +187,7 @@ impl<'a> Machine<'a> {
             registers: [0; 32],
             pc: program.entry(),
             memory: Memory::new(program),
-            pages: TouchedPages::new(),
+            pages: TouchedPages::new(segment_size.max_pages()),
             code,
             clock: 0,
             io,
@@ -227,7 +226,6 @@ impl<'a> Machine<'a> {
         tracer: &mut T,
     ) -> Result<Halt, Trap> {
         let segment_cycles = options.segment_size.cycles();
-        self.pages.budget = options.segment_size.max_pages();
         let segment_syscalls = options.segment_size.max_syscalls();
         let segment_sha256_calls = options.segment_size.max_sha256_calls();
         let mut used = SegmentUse::default();
