@@ -289,7 +289,6 @@ export function tokenAmount(bytes: Uint8Array): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(64, true);
 }
 
-
 /** How long a sent transaction may take to be confirmed. */
 const CONFIRM_TIMEOUT_MS = 60_000;
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use gnomon_executor::{Input, Options, Program, Segment};
+use gnomon_executor::{Input, Options, Program};
 use gnomon_machine::config::{Inner, StarkParameters};
 use gnomon_machine::debug::peak_memory_mib;
 use gnomon_machine::segment::{MachineKeys, read_catalog, write_catalog};
@@ -49,15 +49,6 @@ pub fn shape_keys(program: &Program) -> MachineKeys<Inner> {
     MachineKeys::new(program, StarkParameters::testing())
 }
 
-/// The shape that holds every one of `segments`: each table at its tallest among them;
-/// `None` for no segments.
-pub fn ceiling(machine: &MachineKeys<Inner>, segments: &[Segment]) -> Option<Vec<usize>> {
-    segments
-        .iter()
-        .map(|segment| machine.shape_of(segment))
-        .reduce(|a, b| a.iter().zip(&b).map(|(&a, &b)| a.max(b)).collect())
-}
-
 /// Adds to the catalog at `out` (creating it) the bounding shape of the segment size, which
 /// holds every segment a run can have, and the cheaper shape that holds every segment of
 /// this run, unless a shape of the catalog other than the bounding one already holds it.
@@ -68,7 +59,9 @@ pub fn catalog(elf: &Path, input: &Input, options: &Options, out: &Path) -> Resu
         bail!("the guest trapped: {trap}");
     }
     let machine = shape_keys(&program);
-    let ceiling = ceiling(&machine, &segments).context("the run has no segments")?;
+    let ceiling = machine
+        .ceiling(&segments)
+        .context("the run has no segments")?;
     let bound = machine.bounding_shape(options.segment_size);
     let mut shapes = if out.exists() {
         read_catalog(out)?

@@ -80,11 +80,17 @@ fn bench<H: Hashing>(
             verifying * 1e3,
         );
 
+        // A table's committed cells at `height` rows: main columns and LogUp's extension ones.
+        let committed = |index: usize, height: usize| {
+            height
+                * (p3_air::BaseAir::<gnomon_machine::config::F>::width(&keys.airs()[index])
+                    + 4 * keys.lookup_columns(index))
+        };
         let (_, traces) = keys.traces(segment);
         let cells: Vec<usize> = traces
             .iter()
             .enumerate()
-            .map(|(index, trace)| trace.height() * (trace.width() + 4 * keys.lookup_columns(index)))
+            .map(|(index, trace)| committed(index, trace.height()))
             .collect();
         let total: usize = cells.iter().sum();
         println!(
@@ -104,15 +110,10 @@ fn bench<H: Hashing>(
 
         if bounding {
             let shape = keys.bounding_shape(options.segment_size);
-            let cells: usize = keys
-                .airs()
+            let cells: usize = shape
                 .iter()
                 .enumerate()
-                .map(|(index, air)| {
-                    (p3_air::BaseAir::<gnomon_machine::config::F>::width(air)
-                        + 4 * keys.lookup_columns(index))
-                        << shape[index]
-                })
+                .map(|(index, &bits)| committed(index, 1 << bits))
                 .sum();
             let start = Instant::now();
             let proof = keys

@@ -324,6 +324,15 @@ impl<H: Hashing> MachineKeys<H> {
         degree_bits_of(&self.traces(segment).1)
     }
 
+    /// The shape that holds every one of `segments`: each table at its tallest among them;
+    /// `None` for no segments.
+    pub fn ceiling(&self, segments: &[Segment]) -> Option<Vec<usize>> {
+        segments
+            .iter()
+            .map(|segment| self.shape_of(segment))
+            .reduce(|a, b| a.iter().zip(&b).map(|(&a, &b)| a.max(b)).collect())
+    }
+
     /// The shape (degree bits) that holds every segment the executor cuts at `size`: each
     /// table as tall as the most rows a segment within that size's budgets can give it
     /// (the preprocessed tables at the program's heights). A catalog that holds it proves

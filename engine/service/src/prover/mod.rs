@@ -1341,26 +1341,20 @@ mod tests {
     fn a_batch_is_aggregated_and_wrapped_in_jobs_of_leaves_joins_and_final_steps() {
         let dir = tempfile::tempdir().unwrap();
         let batch = small_batch(3, 100);
-        let shapes = {
-            let prover = prover(dir.path());
-            let program = Program::from_elf(crate::PERPS_ELF).unwrap();
-            let (_, segments) =
-                gnomon_executor::trace(&program, &guest_input(&batch), &prover.options);
-            let shapes: Vec<Vec<usize>> = segments
-                .iter()
-                .map(|segment| prover.keys.shape_of(segment))
-                .collect();
-            shapes
-        };
+        let unwrapped = prover(dir.path());
+        let (machine, size) = (&unwrapped.keys, unwrapped.options.segment_size);
+        let program = Program::from_elf(crate::PERPS_ELF).unwrap();
+        let (_, segments) =
+            gnomon_executor::trace(&program, &guest_input(&batch), &unwrapped.options);
+        let shapes: Vec<Vec<usize>> = segments
+            .iter()
+            .map(|segment| machine.shape_of(segment))
+            .collect();
         assert!(
             shapes.windows(2).any(|pair| pair[0] != pair[1]),
             "{shapes:?}"
         );
-        let ceiling: Vec<usize> = (0..shapes[0].len())
-            .map(|table| shapes.iter().map(|shape| shape[table]).max().unwrap())
-            .collect();
-        let unwrapped = prover(dir.path());
-        let (machine, size) = (&unwrapped.keys, unwrapped.options.segment_size);
+        let ceiling = machine.ceiling(&segments).unwrap();
         let error = machine
             .check_catalog(std::slice::from_ref(&ceiling), size)
             .unwrap_err();

@@ -271,8 +271,9 @@ fn shapes_of(batch: &SealedBatch, segment_log2: u32) -> Result<Vec<Vec<usize>>> 
         execution.exit
     );
     let machine = aggregate::shape_keys(&program);
-    let ceiling =
-        aggregate::ceiling(&machine, &segments).context("the rehearsal's batch has no segments")?;
+    let ceiling = machine
+        .ceiling(&segments)
+        .context("the rehearsal's batch has no segments")?;
     Ok(vec![ceiling, machine.bounding_shape(segment_size)])
 }
 
