@@ -21,6 +21,7 @@ use gnomon_core::hash::NativePoseidon2;
 use gnomon_core::market::{FeeSchedule, FundingParams, MarginTier, MarketConfig, OracleParams};
 use gnomon_core::order::{Execution, RestingOrder, SelfTradePrevention, Side, TimeInForce};
 use gnomon_core::prices::OracleUpdate;
+use gnomon_core::sha256::SoftSha256;
 use gnomon_core::tree::{AccountTree, leaf_digest};
 use gnomon_core::{AccountId, OrderId};
 
@@ -261,6 +262,7 @@ fn populated_exchange(rng: &mut Rng) -> (Exchange, Vec<OrderId>, u64) {
                     kind: StepKind::Deposit(deposit),
                 },
                 &verifier,
+                &SoftSha256,
             )
             .expect("deposit");
     }
@@ -279,6 +281,7 @@ fn populated_exchange(rng: &mut Rng) -> (Exchange, Vec<OrderId>, u64) {
                 kind: oracle,
             },
             &Accept(true),
+            &SoftSha256,
         )
         .expect("oracle");
     let mut ids = Vec::new();

@@ -63,7 +63,6 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use borsh::{BorshDeserialize, BorshSerialize};
 use core::fmt;
-use sha2::{Digest as _, Sha256};
 
 use crate::account::Account;
 use crate::action::{SignatureVerifier, SignedAction, SignedAdminAction, SignedOracleUpdate};
@@ -73,6 +72,7 @@ use crate::exchange::{DepositCursor, Exchange, GlobalState, StepOutcome};
 use crate::fixed::Timestamp;
 use crate::hash::{Digest, Permutation};
 use crate::liquidation::DeleverageLists;
+use crate::sha256::{Sha256, Sha256Compression, SoftSha256, sha256};
 use crate::tree::{AccountTree, MultiProof, ProofError, optional_leaf, state_root};
 use crate::{AccountId, MarketId};
 
@@ -87,13 +87,20 @@ pub struct Deposit {
 }
 
 /// The deposit chain after `deposit`.
-pub fn deposit_chain_next(chain: &[u8; 32], deposit: &Deposit) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(chain);
-    hasher.update(deposit.sequence.to_le_bytes());
-    hasher.update(deposit.owner);
-    hasher.update(deposit.amount.to_le_bytes());
-    hasher.finalize().into()
+pub fn deposit_chain_next<C: Sha256Compression + ?Sized>(
+    compression: &C,
+    chain: &[u8; 32],
+    deposit: &Deposit,
+) -> [u8; 32] {
+    sha256(
+        compression,
+        &[
+            chain,
+            &deposit.sequence.to_le_bytes(),
+            &deposit.owner,
+            &deposit.amount.to_le_bytes(),
+        ],
+    )
 }
 
 /// One sequenced input.
@@ -189,6 +196,11 @@ impl BatchOutput {
     /// What the guest commits (see the module documentation): the fixed-size fields as borsh
     /// encodes them, then each list as its length (u32) and its list hash.
     pub fn header(&self) -> [u8; HEADER_LEN] {
+        self.header_with(&SoftSha256)
+    }
+
+    /// [`Self::header`], its list hashes computed with `compression` (a guest's precompile).
+    pub fn header_with<C: Sha256Compression + ?Sized>(&self, compression: &C) -> [u8; HEADER_LEN] {
         let mut header = [0u8; HEADER_LEN];
         let fixed = (
             &self.exchange_id,
@@ -203,8 +215,11 @@ impl BatchOutput {
         let fixed = borsh::to_vec(&fixed).unwrap_or_default();
         header[..FIXED_LEN].copy_from_slice(&fixed);
         let lists = [
-            (self.balances.len(), list_hash(&self.balances)),
-            (self.withdrawals.len(), list_hash(&self.withdrawals)),
+            (self.balances.len(), list_hash(compression, &self.balances)),
+            (
+                self.withdrawals.len(),
+                list_hash(compression, &self.withdrawals),
+            ),
         ];
         for ((count, hash), at) in lists.into_iter().zip([FIXED_LEN, FIXED_LEN + 36]) {
             header[at..at + 4].copy_from_slice(&(count as u32).to_le_bytes());
@@ -216,19 +231,22 @@ impl BatchOutput {
     /// The proof's public input (see the module documentation): [`public_input`] of the
     /// SHA-256 of the [header](Self::header).
     pub fn digest(&self) -> [u8; 32] {
-        public_input(&Sha256::digest(self.header()).into())
+        public_input(&sha256(&SoftSha256, &[&self.header()]))
     }
 }
 
 /// The list hash of `entries`: `sha256(borsh(first) || list hash of the rest)`, folded from
 /// the back of the list, whose end is 32 zero bytes.
-fn list_hash<T: BorshSerialize>(entries: &[T]) -> [u8; 32] {
+fn list_hash<C: Sha256Compression + ?Sized, T: BorshSerialize>(
+    compression: &C,
+    entries: &[T],
+) -> [u8; 32] {
     entries.iter().rev().fold([0u8; 32], |tail, entry| {
-        let mut hasher = Sha256::new();
+        let mut hasher = Sha256::new(compression);
         // Writing into a hasher cannot fail.
-        let _ = entry.serialize(&mut HashWriter(&mut hasher));
-        hasher.update(tail);
-        hasher.finalize().into()
+        let _ = entry.serialize(&mut hasher);
+        hasher.update(&tail);
+        hasher.finalize()
     })
 }
 
@@ -238,20 +256,6 @@ pub fn public_input(output_sha256: &[u8; 32]) -> [u8; 32] {
     let mut digest = *output_sha256;
     digest[0] = 0;
     digest
-}
-
-/// Feeds borsh's writer into a hasher, so that nothing is buffered.
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl borsh::io::Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> borsh::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> borsh::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// One account the batch reads.
@@ -391,7 +395,7 @@ impl<P: Permutation> Ledger<P> {
                 withdrawals: Vec::new(),
             });
         }
-        let outcome = self.exchange.apply_step(&step, verifier)?;
+        let outcome = self.exchange.apply_step(&step, verifier, &SoftSha256)?;
         if let Some(open) = &mut self.open {
             open.withdrawals
                 .extend(withdrawals(&self.exchange, &outcome.events));
@@ -447,7 +451,7 @@ impl<P: Permutation> Ledger<P> {
                 end_ms: self.exchange.global.last_timestamp_ms,
             },
             deposits: deposit_range(&open.prior_global.deposits, &self.exchange.global.deposits),
-            oracle_digest: oracle_digest(&self.exchange.global),
+            oracle_digest: oracle_digest(&SoftSha256, &self.exchange.global),
             balances,
             withdrawals: open.withdrawals,
         };
@@ -478,12 +482,12 @@ fn deposit_range(before: &DepositCursor, after: &DepositCursor) -> DepositRange 
 }
 
 /// SHA-256 of every market's oracle chain head, by market id.
-fn oracle_digest(global: &GlobalState) -> [u8; 32] {
-    let mut hasher = Sha256::new();
+fn oracle_digest<C: Sha256Compression + ?Sized>(compression: &C, global: &GlobalState) -> [u8; 32] {
+    let mut hasher = Sha256::new(compression);
     for market in &global.markets {
-        hasher.update(market.state.oracle_chain);
+        hasher.update(&market.state.oracle_chain);
     }
-    hasher.finalize().into()
+    hasher.finalize()
 }
 
 fn settled_balance(
@@ -528,11 +532,16 @@ fn withdrawals<'a>(
 /// of a market's last update in the batch authenticates all of the market's updates in the
 /// batch: forging an earlier one would need a second chain to the same signed head, a
 /// SHA-256 collision. Only that last signature is checked; the ones before it are implied.
-pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
+pub fn verify_batch<
+    P: Permutation + ?Sized,
+    C: Sha256Compression + ?Sized,
+    V: SignatureVerifier + ?Sized,
+>(
     input: &BatchInput,
     witness: BatchWitness,
     verifier: &V,
     permutation: &P,
+    compression: &C,
 ) -> Result<BatchOutput, BatchError> {
     if state_root(permutation, &witness.accounts_root, &witness.global) != input.prior_root {
         return Err(BatchError::PriorRootMismatch);
@@ -563,9 +572,9 @@ pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
     for (index, step) in input.steps.iter().enumerate() {
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let outcome = if implied.get(index as usize).copied().unwrap_or(false) {
-            exchange.apply_step(step, &ImpliedByLaterUpdate)
+            exchange.apply_step(step, &ImpliedByLaterUpdate, compression)
         } else {
-            exchange.apply_step(step, verifier)
+            exchange.apply_step(step, verifier, compression)
         }
         .map_err(|error| BatchError::Step { index, error })?;
         if let Some(reason) = outcome.refused {
@@ -612,7 +621,7 @@ pub fn verify_batch<P: Permutation + ?Sized, V: SignatureVerifier + ?Sized>(
             end_ms: global.last_timestamp_ms,
         },
         deposits: deposit_range(&first_deposit, &global.deposits),
-        oracle_digest: oracle_digest(global),
+        oracle_digest: oracle_digest(compression, global),
         balances,
         withdrawals: withdrawn,
     })

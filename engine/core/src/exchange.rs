@@ -30,6 +30,7 @@ use crate::margin::{Health, liquidation_price};
 use crate::market::{ConfigError, Market, MarketConfig, MarketState};
 use crate::order::{RestingOrder, TriggerOrder};
 use crate::prices::{apply_oracle, oracle_chain_next, refresh_mark};
+use crate::sha256::Sha256Compression;
 use crate::{AccountId, INSURANCE_FUND, MarketId, OrderId};
 
 /// Exchange-wide settings.
@@ -263,10 +264,13 @@ impl Exchange {
     /// in [`StepOutcome::refused`]); an `Err` means the step itself is invalid (an operator
     /// error: time going back, a deposit out of sequence) and the state is unchanged, or, in
     /// a guest, that the witness lacks an account, after which the state must be discarded.
-    pub fn apply_step<V: SignatureVerifier + ?Sized>(
+    ///
+    /// `compression` hashes the deposit and oracle chains (see [`crate::sha256`]).
+    pub fn apply_step<V: SignatureVerifier + ?Sized, C: Sha256Compression + ?Sized>(
         &mut self,
         step: &Step,
         verifier: &V,
+        compression: &C,
     ) -> Result<StepOutcome, Fatal> {
         if let StepKind::Deposit(deposit) = &step.kind {
             self.check_deposit(deposit)?;
@@ -274,11 +278,11 @@ impl Exchange {
         let ctx = self.at(step.timestamp_ms, |exchange, ctx| match &step.kind {
             StepKind::Trader(signed) => exchange.apply_signed(signed, verifier, ctx),
             StepKind::Oracle(signed) => {
-                exchange.apply_oracle_update(signed, verifier, ctx);
+                exchange.apply_oracle_update(signed, verifier, compression, ctx);
                 Ok(())
             }
             StepKind::Deposit(deposit) => {
-                exchange.apply_deposit(deposit, ctx);
+                exchange.apply_deposit(deposit, compression, ctx);
                 Ok(())
             }
             StepKind::Liquidate {
@@ -334,10 +338,11 @@ impl Exchange {
     }
 
     /// Advances the market's oracle chain and applies the price (see [`crate::prices`]).
-    fn apply_oracle_update<V: SignatureVerifier + ?Sized>(
+    fn apply_oracle_update<V: SignatureVerifier + ?Sized, C: Sha256Compression + ?Sized>(
         &mut self,
         signed: &SignedOracleUpdate,
         verifier: &V,
+        compression: &C,
         ctx: &mut StepContext,
     ) {
         let update = &signed.update;
@@ -347,7 +352,7 @@ impl Exchange {
             // The engine waits for its clock to reach the publish time.
             Some(_) if update.publish_time_ms > ctx.now => Err(RejectReason::OracleOutOfOrder),
             Some(market) => {
-                let chain = oracle_chain_next(&market.state.oracle_chain, update);
+                let chain = oracle_chain_next(compression, &market.state.oracle_chain, update);
                 let message = oracle_message(&config.exchange_id, update.market, &chain);
                 if verifier.verify(&config.oracle, &message, &signed.signature) {
                     Ok(chain)
@@ -622,7 +627,12 @@ impl Exchange {
     }
 
     /// Credits a checked deposit, creating the account if it is new.
-    fn apply_deposit(&mut self, deposit: &Deposit, ctx: &mut StepContext) {
+    fn apply_deposit<C: Sha256Compression + ?Sized>(
+        &mut self,
+        deposit: &Deposit,
+        compression: &C,
+        ctx: &mut StepContext,
+    ) {
         self.journal_accounts([deposit.account]);
         let amount = deposit.amount as i64;
         if deposit.account == self.global.next_account_id {
@@ -635,7 +645,7 @@ impl Exchange {
             .or_insert_with(|| Account::new(deposit.owner));
         account.collateral += amount;
         let cursor = &mut self.global.deposits;
-        cursor.chain = deposit_chain_next(&cursor.chain, deposit);
+        cursor.chain = deposit_chain_next(compression, &cursor.chain, deposit);
         cursor.next_sequence += 1;
         self.global.total_deposited += i128::from(amount);
         ctx.events.push(Event::Deposited {

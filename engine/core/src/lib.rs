@@ -16,6 +16,8 @@
 //! - [`exchange`]: the state and the one place steps are applied, atomically.
 //! - [`action`], [`event`], [`error`]: the wire vocabulary in and out.
 //! - [`hash`] and [`tree`]: the Poseidon2 account tree and the state root.
+//! - [`sha256`]: SHA-256 over a pluggable compression function, for the hash chains and
+//!   lists the settlement program checks.
 //! - [`batch`]: batch input, output and witness; the native [`batch::Ledger`] and the guest's
 //!   [`batch::verify_batch`].
 //!
@@ -37,8 +39,9 @@
 //!   [`batch::Ledger::seal_batch`] per batch (input, witness and expected output for the
 //!   prover). Queries: [`exchange::Exchange::health`], `liquidation_price`,
 //!   `liquidatable_accounts`, `deleverage_lists`, the books.
-//! - Guest: [`batch::verify_batch`] with its Poseidon2 precompile as the [`hash::Permutation`]
-//!   and a [`action::SignatureVerifier`].
+//! - Guest: [`batch::verify_batch`] with its Poseidon2 precompile as the [`hash::Permutation`],
+//!   its SHA-256 precompile as the [`sha256::Sha256Compression`] and a
+//!   [`action::SignatureVerifier`]; then [`batch::BatchOutput::header_with`] its SHA-256.
 //!
 //! ## Features
 //!
@@ -68,6 +71,7 @@ pub mod market;
 mod matching;
 pub mod order;
 pub mod prices;
+pub mod sha256;
 pub mod tree;
 
 /// Accounts are numbered densely; account 0 is the insurance fund.

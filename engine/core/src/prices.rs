@@ -25,13 +25,13 @@
 //! whole and changes nothing.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::MarketId;
 use crate::error::RejectReason;
 use crate::fixed::{MAX_PRICE, Price, RATE_ONE, Timestamp, div_floor, median3};
 use crate::funding::sample_premium;
 use crate::market::Market;
+use crate::sha256::{Sha256Compression, sha256};
 
 /// An oracle price for one market, as the batch carries it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -44,12 +44,19 @@ pub struct OracleUpdate {
 }
 
 /// The market's oracle chain head after `update` (see the module documentation).
-pub fn oracle_chain_next(chain: &[u8; 32], update: &OracleUpdate) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(chain);
-    hasher.update(update.price.to_le_bytes());
-    hasher.update(update.publish_time_ms.to_le_bytes());
-    hasher.finalize().into()
+pub fn oracle_chain_next<C: Sha256Compression + ?Sized>(
+    compression: &C,
+    chain: &[u8; 32],
+    update: &OracleUpdate,
+) -> [u8; 32] {
+    sha256(
+        compression,
+        &[
+            chain,
+            &update.price.to_le_bytes(),
+            &update.publish_time_ms.to_le_bytes(),
+        ],
+    )
 }
 
 /// The book mid, rounded down, when both sides have orders.

@@ -9,6 +9,7 @@ use gnomon_core::batch::{
 use gnomon_core::error::{Fatal, RejectReason};
 use gnomon_core::hash::NativePoseidon2;
 use gnomon_core::order::Side;
+use gnomon_core::sha256::SoftSha256;
 use gnomon_core::tree::ProofError;
 use gnomon_sim::*;
 
@@ -18,6 +19,7 @@ fn verify(sealed: &SealedBatch) -> Result<BatchOutput, BatchError> {
         sealed.witness.clone(),
         &Ed25519Verifier,
         &NativePoseidon2::default(),
+        &SoftSha256,
     )
 }
 

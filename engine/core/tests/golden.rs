@@ -9,6 +9,7 @@ use gnomon_core::action::Ed25519Verifier;
 use gnomon_core::batch::verify_batch;
 use gnomon_core::event::{Event, LiquidationVia};
 use gnomon_core::hash::NativePoseidon2;
+use gnomon_core::sha256::SoftSha256;
 use gnomon_sim::*;
 
 fn liquidations(events: &[Event]) -> Vec<(u64, u64, i64, LiquidationVia)> {
@@ -202,6 +203,7 @@ fn flash_crash_with_liquidations_backstop_and_deleveraging() {
         sealed.witness.clone(),
         &Ed25519Verifier,
         &NativePoseidon2::default(),
+        &SoftSha256,
     )
     .expect("the guest accepts the batch");
     assert_eq!(output, sealed.output);

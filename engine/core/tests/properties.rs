@@ -26,6 +26,7 @@ use gnomon_core::exchange::{Exchange, GlobalState};
 use gnomon_core::fixed::{FUNDING_ONE, HOUR_MS};
 use gnomon_core::hash::NativePoseidon2;
 use gnomon_core::order::{Execution, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerKind};
+use gnomon_core::sha256::SoftSha256;
 use gnomon_sim::*;
 use proptest::prelude::*;
 
@@ -520,7 +521,7 @@ proptest! {
         prop_assert!((0..i128::from(FUNDING_ONE)).contains(&residue), "residue {residue}");
 
         let sealed = world.h.seal();
-        let output = verify_batch(&sealed.input, sealed.witness.clone(), &Ed25519Verifier, &NativePoseidon2::default());
+        let output = verify_batch(&sealed.input, sealed.witness.clone(), &Ed25519Verifier, &NativePoseidon2::default(), &SoftSha256);
         prop_assert_eq!(output, Ok(sealed.output));
     }
 }

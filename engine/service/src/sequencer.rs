@@ -25,6 +25,7 @@ use gnomon_core::error::{Fatal, RejectReason};
 use gnomon_core::event::Event;
 use gnomon_core::exchange::Exchange;
 use gnomon_core::hash::NativePoseidon2;
+use gnomon_core::sha256::SoftSha256;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::auth::Verified;
@@ -499,7 +500,7 @@ impl Sequencer {
                 amount: queued.amount,
                 account,
             };
-            if deposit_chain_next(&cursor.chain, &deposit) != queued.chain_after {
+            if deposit_chain_next(&SoftSha256, &cursor.chain, &deposit) != queued.chain_after {
                 tracing::error!(
                     sequence = queued.sequence,
                     "the program's deposit chain differs from the engine's; not credited"

@@ -36,6 +36,7 @@ use gnomon_core::hash::NativePoseidon2;
 use gnomon_core::market::MarketConfig;
 use gnomon_core::order::{Execution, SelfTradePrevention, Side, TimeInForce, Trigger};
 use gnomon_core::prices::{OracleUpdate, oracle_chain_next};
+use gnomon_core::sha256::SoftSha256;
 use gnomon_core::{AccountId, INSURANCE_FUND, MarketId};
 use sha2::{Digest as _, Sha256};
 
@@ -104,7 +105,7 @@ pub fn sign(seed: u32, account: AccountId, nonce: u64, action: Action) -> Signed
 
 /// `update`, signed by the oracle authority as the next update after chain head `chain`.
 pub fn sign_oracle(chain: &[u8; 32], update: OracleUpdate) -> SignedOracleUpdate {
-    let head = oracle_chain_next(chain, &update);
+    let head = oracle_chain_next(&SoftSha256, chain, &update);
     let message = oracle_message(&EXCHANGE_ID, update.market, &head);
     SignedOracleUpdate {
         update,

@@ -439,6 +439,6 @@ fn entries_and_the_deposit_chain_mirror_the_engine() {
     let chain = [13; 32];
     assert_eq!(
         deposit_chain_next(&chain, 41, &[12; 32], 5_000),
-        gnomon_core::batch::deposit_chain_next(&chain, &deposit)
+        gnomon_core::batch::deposit_chain_next(&gnomon_core::sha256::SoftSha256, &chain, &deposit)
     );
 }

@@ -25,7 +25,7 @@ const SIGNATURES: Target<'static> = Target {
     parts: &["14gnomon_ed25519", "13verify_strict"],
 };
 
-const PHASES: [Target<'static>; 7] = [
+const PHASES: [Target<'static>; 6] = [
     SIGNATURES,
     Target {
         label: "  of which SHA-512 (software)",
@@ -46,10 +46,6 @@ const PHASES: [Target<'static>; 7] = [
     Target {
         label: "account leaf digests",
         parts: &["gnomon_core4tree11leaf_digest"],
-    },
-    Target {
-        label: "SHA-256 (software: deposit and oracle chains)",
-        parts: &["sha256", "compress256"],
     },
 ];
 

@@ -8,6 +8,7 @@
 //! result is the address after it); the call ends when the pc reaches that address. Cycles
 //! are the clock's: one per instruction plus what each syscall costs beyond its `ecall`.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use elf::ElfBytes;
@@ -129,31 +130,70 @@ pub fn profile(
     )
 }
 
+/// Whether a function is a shared memory helper, whose cycles [`flat`] charges to its caller:
+/// a `memcpy` line tells nothing until it says whose copies they are.
+fn is_memory_helper(name: &str) -> bool {
+    let name = name.rsplit("::").next().unwrap_or(name);
+    matches!(name, "memcpy" | "memmove" | "memset" | "memcmp" | "bcmp")
+}
+
 /// Runs `program` (built from `elf`) on `input`, traced, and returns the cycles of each
-/// function's own instructions (callees excluded), by demangled name, most first.
+/// function's own instructions (callees excluded), by demangled name, most first. A memory
+/// helper's cycles (`memcpy`, `memset`...) are charged to `helper <- caller`, its callees
+/// included, so the copies are seen where they are made.
 pub fn flat(elf: &[u8], program: &Program, input: &Input) -> (Execution, Vec<(String, u64)>) {
     let functions = functions(elf);
-    let mut cycles = vec![0u64; functions.len() + 1];
-    let unknown = functions.len();
-    let execution = execute_traced(program, input, &Options::default(), |segment: Segment| {
-        let mut syscalls = segment.syscalls.iter().peekable();
-        for (index, step) in segment.steps.iter().enumerate() {
-            let found = functions.partition_point(|(range, _)| range.start <= step.pc);
-            let function = found
-                .checked_sub(1)
-                .filter(|&at| functions[at].0.contains(&step.pc))
-                .unwrap_or(unknown);
-            cycles[function] += 1;
-            if let Some(record) = syscalls.next_if(|record| record.step as usize == index) {
-                cycles[function] += u64::from(syscall::cycles(record.number, record.args[2]) - 1);
-            }
-        }
-    });
-    let mut named: Vec<(String, u64)> = functions
+    let names: Vec<String> = functions
         .iter()
         .map(|(_, name)| format!("{:#}", rustc_demangle::demangle(name)))
         .chain(std::iter::once("(no symbol)".to_owned()))
-        .zip(cycles)
+        .collect();
+    let helpers: Vec<bool> = names.iter().map(|name| is_memory_helper(name)).collect();
+    let unknown = functions.len();
+    let function_at = |pc: u32| {
+        let found = functions.partition_point(|(range, _)| range.start <= pc);
+        found
+            .checked_sub(1)
+            .filter(|&at| functions[at].0.contains(&pc))
+            .unwrap_or(unknown)
+    };
+    let mut own = vec![0u64; names.len()];
+    let mut helped: BTreeMap<(usize, usize), u64> = BTreeMap::new();
+    // Inside a helper's outermost call: its return address, the helper and its caller.
+    let mut inside: Option<(u32, usize, usize)> = None;
+    let mut previous: Option<(u32, u32)> = None;
+    let execution = execute_traced(program, input, &Options::default(), |segment: Segment| {
+        let mut syscalls = segment.syscalls.iter().peekable();
+        for (index, step) in segment.steps.iter().enumerate() {
+            if inside.is_some_and(|(back, _, _)| step.pc == back) {
+                inside = None;
+            }
+            let function = function_at(step.pc);
+            if inside.is_none()
+                && helpers[function]
+                && let Some((pc, written)) = previous
+                && written == pc.wrapping_add(4)
+            {
+                inside = Some((written, function, function_at(pc)));
+            }
+            let mut cycles = 1;
+            if let Some(record) = syscalls.next_if(|record| record.step as usize == index) {
+                cycles += u64::from(syscall::cycles(record.number, record.args[2]) - 1);
+            }
+            match inside {
+                Some((_, helper, caller)) => *helped.entry((helper, caller)).or_default() += cycles,
+                None => own[function] += cycles,
+            }
+            previous = Some((step.pc, step.rd));
+        }
+    });
+    let mut named: Vec<(String, u64)> = names
+        .iter()
+        .cloned()
+        .zip(own)
+        .chain(helped.into_iter().map(|((helper, caller), cycles)| {
+            (format!("{} <- {}", names[helper], names[caller]), cycles)
+        }))
         .filter(|(_, cycles)| *cycles > 0)
         .collect();
     named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -6,6 +6,7 @@ use gnomon_core::action::{Action, Ed25519Verifier};
 use gnomon_core::batch::{BatchInput, BatchWitness, SealedBatch, StepKind, verify_batch};
 use gnomon_core::hash::NativePoseidon2;
 use gnomon_core::order::{Side, TimeInForce};
+use gnomon_core::sha256::SoftSha256;
 use gnomon_e2e::{assert_guest_reproduces, run};
 use gnomon_guest_abi::exit;
 use gnomon_sim::{Sim, USDC, limit, sign, unit_market, usdc};
@@ -47,6 +48,7 @@ fn assert_refused(input: &BatchInput, witness: &BatchWitness, reason: &str) {
         witness.clone(),
         &Ed25519Verifier,
         &NativePoseidon2::default(),
+        &SoftSha256,
     )
     .expect_err("the native replay refuses it too");
     let execution = run(input, witness);

@@ -3,7 +3,8 @@
 //! Reads the batch (`gnomon_core::batch::BatchInput`) from stdin and the witness of the prior
 //! state (touched accounts with their Merkle update proofs, the global state) from the hints,
 //! re-executes the batch with `gnomon_core` exactly as the engine did, checking the witness
-//! against the prior state root and every trader signature, and commits the settlement header
+//! against the prior state root and every trader signature (hashing on the Poseidon2 and
+//! SHA-256 precompiles), and commits the settlement header
 //! of the `gnomon_core::batch::BatchOutput` (its fixed-size fields and the hashes of its
 //! lists), which the settlement program takes whole. An invalid batch or witness panics, so the run exits
 //! non-zero and no proof of a valid transition can exist for it. Signatures are checked by
@@ -15,15 +16,23 @@
 use gnomon_core::action::SignatureVerifier;
 use gnomon_core::batch::{BatchInput, BatchWitness, verify_batch};
 use gnomon_core::hash::Permutation;
+use gnomon_core::sha256::Sha256Compression;
 
 gnomon_guest::entrypoint!(main);
 
-/// The account tree's Poseidon2, through the zkVM's precompile.
+/// The zkVM's hash precompiles: Poseidon2 for the account tree, SHA-256 for the chains and
+/// lists the settlement program checks.
 struct Precompile;
 
 impl Permutation for Precompile {
     fn permute(&self, state: &mut [u32; 16]) {
         gnomon_guest::syscalls::poseidon2_permute(state);
+    }
+}
+
+impl Sha256Compression for Precompile {
+    fn compress(&self, state: &mut [u32; 8], block: &[u32; 16]) {
+        gnomon_guest::syscalls::sha256_compress(state, block);
     }
 }
 
@@ -39,8 +48,14 @@ impl SignatureVerifier for Ed25519Precompile {
 fn main() {
     let input: BatchInput = gnomon_guest::io::read();
     let witness: BatchWitness = gnomon_guest::io::hint();
-    match verify_batch(&input, witness, &Ed25519Precompile, &Precompile) {
-        Ok(output) => gnomon_guest::io::commit_slice(&output.header()),
+    match verify_batch(
+        &input,
+        witness,
+        &Ed25519Precompile,
+        &Precompile,
+        &Precompile,
+    ) {
+        Ok(output) => gnomon_guest::io::commit_slice(&output.header_with(&Precompile)),
         Err(error) => panic!("invalid batch {}: {error}", input.batch_number),
     }
 }
