@@ -12,16 +12,16 @@ use crate::basepoint_table::BASEPOINT_ODD_MULTIPLES;
 use crate::edwards::{Affine, Cached, Point};
 
 /// The width of the key scalar's form.
-const KEY_WIDTH: usize = 5;
+pub(crate) const KEY_WIDTH: usize = 5;
 /// The width of the basepoint scalar's form; [`BASEPOINT_ODD_MULTIPLES`] holds its 2^(w-2)
 /// odd multiples.
-const BASEPOINT_WIDTH: usize = 8;
+pub(crate) const BASEPOINT_WIDTH: usize = 8;
 
 /// The width-`width` non-adjacent form of a reduced scalar (below l < 2^253), little-endian:
 /// every digit is zero or odd with |digit| < 2^(width - 1), any two nonzero digits are at
 /// least `width` positions apart, and the digits times their powers of two sum to the scalar.
 /// 256 positions leave room for the one a carry can add above the top bit.
-fn non_adjacent_form(scalar: &[u8; 32], width: usize) -> [i8; 256] {
+pub(crate) fn non_adjacent_form(scalar: &[u8; 32], width: usize) -> [i8; 256] {
     // One word more than the scalar, so that a window can read across the top word.
     let mut words = [0u32; 9];
     for (word, chunk) in words.iter_mut().zip(scalar.chunks_exact(4)) {
@@ -59,7 +59,7 @@ fn non_adjacent_form(scalar: &[u8; 32], width: usize) -> [i8; 256] {
 }
 
 /// The index of odd `digit`'s multiple in a table of odd multiples.
-fn multiple_index(digit: i8) -> usize {
+pub(crate) fn multiple_index(digit: i8) -> usize {
     usize::from(digit.unsigned_abs() / 2)
 }
 

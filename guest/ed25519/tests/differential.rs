@@ -1,11 +1,17 @@
 //! `gnomon_ed25519::verify_strict` against ed25519-dalek 2's `VerifyingKey::from_bytes` and
 //! `verify_strict`, the engine's verifier: every case asserts the two answers are equal, and
 //! most cases are built so that dalek's answer is sometimes yes and sometimes no.
+//!
+//! Every case also checks `gnomon_ed25519::verify_batch` on that one signature against the
+//! cofactored rule computed with curve25519-dalek, and that it accepts whatever dalek's
+//! `verify_strict` accepts; the batches of many signatures are tested at the end.
 
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::CompressedEdwardsY;
+use curve25519_dalek::traits::IsIdentity;
 use curve25519_dalek::{EdwardsPoint, Scalar};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use gnomon_ed25519::{CHUNK, SignedMessage};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use sha2::{Digest, Sha512};
@@ -23,17 +29,55 @@ fn dalek(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
     })
 }
 
-/// Asserts that both verifiers agree and returns their answer.
+/// The batch verifier's rule for one signature: `verify_strict`'s parsing, then
+/// [8]([s]B - [k]A - R) = 0.
+fn cofactored(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+    let (r_bytes, s_bytes) = (
+        signature[..32].try_into().unwrap(),
+        signature[32..].try_into().unwrap(),
+    );
+    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+        return false;
+    };
+    let point = |bytes: [u8; 32]| {
+        CompressedEdwardsY(bytes)
+            .decompress()
+            .filter(|point| !point.is_small_order())
+    };
+    let (Some(r), Some(key)) = (point(r_bytes), point(*public_key)) else {
+        return false;
+    };
+    let k = challenge(&r_bytes, public_key, message);
+    (ED25519_BASEPOINT_POINT * s - key * k - r)
+        .mul_by_cofactor()
+        .is_identity()
+}
+
+/// Asserts that both verifiers agree, and that the batch verifier follows the cofactored
+/// rule and accepts whatever they accept; returns their answer.
 fn agree(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
     let expected = dalek(public_key, message, signature);
     let ours = gnomon_ed25519::verify_strict(public_key, message, signature);
-    assert_eq!(
-        ours,
-        expected,
+    let case = format!(
         "key {} message {} signature {}",
         hex(public_key),
         hex(message),
         hex(signature)
+    );
+    assert_eq!(ours, expected, "{case}");
+    let batch = gnomon_ed25519::verify_batch(&[SignedMessage {
+        public_key,
+        message,
+        signature,
+    }]);
+    assert_eq!(
+        batch,
+        cofactored(public_key, message, signature),
+        "batch: {case}"
+    );
+    assert!(
+        batch || !expected,
+        "the batch refuses what verify_strict accepts: {case}"
     );
     ours
 }
@@ -265,18 +309,30 @@ fn small_order_keys_and_r_are_rejected_even_when_the_equation_holds() {
 #[test]
 fn mixed_order_keys_and_r_accept_exactly_when_the_torsion_cancels() {
     let mut rng = StdRng::seed_from_u64(6);
-    let (mut accepted, mut rejected) = (0, 0);
+    let (mut accepted, mut rejected, mut batch_only) = (0, 0, 0);
     for round in 0..160 {
         let key_torsion = EIGHT_TORSION[round % 8];
         let torsion = EIGHT_TORSION[(round / 8) % 8];
         let message = random_message(&mut rng);
         let (public_key, signature) = torsioned_signature(&mut rng, key_torsion, torsion, &message);
+        let signed = SignedMessage {
+            public_key: &public_key,
+            message: &message,
+            signature: &signature,
+        };
         if agree(&public_key, &message, &signature) {
             accepted += 1;
         } else {
             rejected += 1;
+            // The cofactored rule clears the torsion: the key holder's odd signature passes
+            // a batch (the documented difference).
+            batch_only += u32::from(gnomon_ed25519::verify_batch(&[signed]));
         }
     }
+    assert!(
+        batch_only > 10,
+        "{batch_only} accepted by the batch rule only"
+    );
     // Both outcomes happen, so the comparison decided something.
     assert!(
         accepted > 10 && rejected > 10,
@@ -324,4 +380,151 @@ fn identities_and_zeros() {
     }
     // The empty message, signed.
     assert!(agree(&public_key, b"", &key.sign(b"").to_bytes()));
+}
+
+/// Valid signatures of random keys and messages.
+fn valid_signatures(rng: &mut StdRng, count: usize) -> Vec<([u8; 32], Vec<u8>, [u8; 64])> {
+    (0..count)
+        .map(|_| {
+            let key = SigningKey::from_bytes(&rng.random());
+            let message = random_message(rng);
+            let signature = key.sign(&message).to_bytes();
+            (key.verifying_key().to_bytes(), message, signature)
+        })
+        .collect()
+}
+
+fn batch_of(signatures: &[([u8; 32], Vec<u8>, [u8; 64])]) -> bool {
+    let batch: Vec<SignedMessage<'_>> = signatures
+        .iter()
+        .map(|(public_key, message, signature)| SignedMessage {
+            public_key,
+            message,
+            signature,
+        })
+        .collect();
+    gnomon_ed25519::verify_batch(&batch)
+}
+
+#[test]
+fn batches_accept_valid_signatures_and_refuse_any_one_tampered() {
+    let mut rng = StdRng::seed_from_u64(8);
+    // Two whole chunks and a partial one.
+    let valid = valid_signatures(&mut rng, 2 * CHUNK + 5);
+    assert!(batch_of(&valid));
+    assert!(batch_of(&[]));
+    let other_key = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+    for index in [0, CHUNK - 1, CHUNK, valid.len() - 1] {
+        let mut flipped_s = valid.clone();
+        flipped_s[index].2[40] ^= 1;
+        let mut flipped_r = valid.clone();
+        flipped_r[index].2[3] ^= 4;
+        let mut wrong_key = valid.clone();
+        wrong_key[index].0 = other_key;
+        let mut wrong_message = valid.clone();
+        wrong_message[index].1.push(0);
+        let mut swapped = valid.clone();
+        let neighbour = (index + 1) % valid.len();
+        swapped[index].2 = valid[neighbour].2;
+        swapped[neighbour].2 = valid[index].2;
+        // s + l: the same equation, a non-canonical s.
+        let mut malleated = valid.clone();
+        let s = Scalar::from_canonical_bytes(valid[index].2[32..].try_into().unwrap()).unwrap();
+        // Below 2^254: no carry out of the 32 bytes.
+        let mut carry = 0u16;
+        for (at, byte) in malleated[index].2[32..].iter_mut().enumerate() {
+            let total = u16::from(s.as_bytes()[at]) + u16::from(L[at]) + carry;
+            *byte = total as u8;
+            carry = total >> 8;
+        }
+        assert!(!batch_of(&malleated), "non-canonical s at {index}");
+        for (case, batch) in [
+            ("flipped s", flipped_s),
+            ("flipped R", flipped_r),
+            ("wrong key", wrong_key),
+            ("wrong message", wrong_message),
+            ("swapped signatures", swapped),
+        ] {
+            assert!(!batch_of(&batch), "{case} at {index}");
+        }
+    }
+}
+
+#[test]
+fn batches_refuse_small_order_keys_and_r_whose_equations_hold() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let batch = valid_signatures(&mut rng, 3);
+    let s = Scalar::from_bytes_mod_order(rng.random());
+    let r = ED25519_BASEPOINT_POINT * s;
+    // A small-order key with R = [s]B, and a small-order R with s = k a: either way
+    // [s]B - [k]A - R has small order, which the factor 8 clears; only the parsing rules
+    // refuse them.
+    let small = EIGHT_TORSION[1];
+    let key = SigningKey::from_bytes(&[4; 32]);
+    let a = key.to_scalar();
+    let public_key = key.verifying_key().to_bytes();
+    let small_r = small.compress().to_bytes();
+    let k = challenge(&small_r, &public_key, b"small R");
+    for (public_key, message, signature, key_point, r_point) in [
+        (
+            small.compress().to_bytes(),
+            &b"small key"[..],
+            signature_of(&r.compress().to_bytes(), s.as_bytes()),
+            small,
+            r,
+        ),
+        (
+            public_key,
+            &b"small R"[..],
+            signature_of(&small_r, (k * a).as_bytes()),
+            ED25519_BASEPOINT_POINT * a,
+            small,
+        ),
+    ] {
+        let k = challenge(&signature[..32].try_into().unwrap(), &public_key, message);
+        let s = Scalar::from_canonical_bytes(signature[32..].try_into().unwrap()).unwrap();
+        assert!(
+            (ED25519_BASEPOINT_POINT * s - key_point * k - r_point)
+                .mul_by_cofactor()
+                .is_identity()
+        );
+        let mut with_valid = batch.clone();
+        with_valid.push((public_key, message.to_vec(), signature));
+        assert!(!batch_of(&with_valid));
+    }
+}
+
+#[test]
+fn batches_where_keys_sign_many_messages() {
+    let mut rng = StdRng::seed_from_u64(10);
+    let keys: Vec<SigningKey> = (0..3)
+        .map(|_| SigningKey::from_bytes(&rng.random()))
+        .collect();
+    let signed: Vec<([u8; 32], Vec<u8>, [u8; 64])> = (0..CHUNK + 8)
+        .map(|index| {
+            let key = &keys[index % keys.len()];
+            let message = random_message(&mut rng);
+            let signature = key.sign(&message).to_bytes();
+            (key.verifying_key().to_bytes(), message, signature)
+        })
+        .collect();
+    assert!(batch_of(&signed));
+    // Two signatures of one key, exchanged between its messages.
+    let mut swapped = signed.clone();
+    swapped[0].2 = signed[3].2;
+    swapped[3].2 = signed[0].2;
+    assert!(!batch_of(&swapped));
+    // One of a key's signatures made by another key under its name.
+    let mut forged = signed.clone();
+    forged[6].2 = keys[1].sign(&signed[6].1).to_bytes();
+    assert!(!batch_of(&forged));
+    // A key's two signatures tampered so that their errors would cancel with equal weights.
+    let mut cancelling = signed.clone();
+    let mut s0 = Scalar::from_canonical_bytes(signed[0].2[32..].try_into().unwrap()).unwrap();
+    let mut s3 = Scalar::from_canonical_bytes(signed[3].2[32..].try_into().unwrap()).unwrap();
+    s0 += Scalar::ONE;
+    s3 -= Scalar::ONE;
+    cancelling[0].2[32..].copy_from_slice(s0.as_bytes());
+    cancelling[3].2[32..].copy_from_slice(s3.as_bytes());
+    assert!(!batch_of(&cancelling));
 }
