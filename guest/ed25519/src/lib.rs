@@ -72,14 +72,18 @@ pub fn verify_strict(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]
         return false;
     }
 
-    let digest = Sha512::new()
-        .chain_update(r_bytes)
-        .chain_update(public_key)
-        .chain_update(message)
-        .finalize();
-    let k = Scalar::from_bytes_mod_order_wide(&digest.into());
-
+    let k = challenge(&r_bytes, public_key, message);
     scalar_mul::basepoint_minus_key(&s, &k, &key.point).compress() == r_bytes
+}
+
+/// k = SHA-512(R || A || message) mod l. The hasher is updated in place: chaining it by value
+/// would copy its 200-byte state at every step.
+fn challenge(r_bytes: &[u8; 32], public_key: &[u8; 32], message: &[u8]) -> Scalar {
+    let mut hasher = Sha512::new();
+    hasher.update(r_bytes);
+    hasher.update(public_key);
+    hasher.update(message);
+    Scalar::from_bytes_mod_order_wide(&hasher.finalize().into())
 }
 
 /// The two 32-byte halves of a signature.

@@ -22,17 +22,29 @@ pub(crate) const BASEPOINT_WIDTH: usize = 8;
 /// least `width` positions apart, and the digits times their powers of two sum to the scalar.
 /// 256 positions leave room for the one a carry can add above the top bit.
 pub(crate) fn non_adjacent_form(scalar: &[u8; 32], width: usize) -> [i8; 256] {
+    let mut digits = [0i8; 256];
+    nonzero_digits(scalar, width, |position, digit| digits[position] = digit);
+    digits
+}
+
+/// Calls `found` with each nonzero digit of [`non_adjacent_form`] and its position, lowest
+/// first, so that a caller with many scalars writes them where it needs them. Positions above
+/// the one a carry can add are not visited: a 128-bit scalar costs half a full one.
+pub(crate) fn nonzero_digits(scalar: &[u8; 32], width: usize, mut found: impl FnMut(usize, i8)) {
     // One word more than the scalar, so that a window can read across the top word.
     let mut words = [0u32; 9];
     for (word, chunk) in words.iter_mut().zip(scalar.chunks_exact(4)) {
         *word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
+    let bit_length = words
+        .iter()
+        .rposition(|&word| word != 0)
+        .map_or(0, |top| 32 * top + 32 - words[top].leading_zeros() as usize);
     let window = 1u32 << width;
-    let mut digits = [0i8; 256];
     // The carry is a pending +1 at `position`, left by a negative digit below it.
     let mut carry = 0;
     let mut position = 0;
-    while position < 256 {
+    while position <= bit_length.min(255) {
         let (index, shift) = (position / 32, position % 32);
         let mut bits = words[index] >> shift;
         if shift + width > 32 {
@@ -52,10 +64,9 @@ pub(crate) fn non_adjacent_form(scalar: &[u8; 32], width: usize) -> [i8; 256] {
             carry = 1;
             value as i32 - window as i32
         };
-        digits[position] = digit as i8;
+        found(position, digit as i8);
         position += width;
     }
-    digits
 }
 
 /// The index of odd `digit`'s multiple in a table of odd multiples.
@@ -127,6 +138,8 @@ mod tests {
         let mut scalars = vec![Scalar::ZERO, Scalar::ONE, -Scalar::ONE, Scalar::from(2u8)];
         scalars.extend((0..64).map(|_| Scalar::from_bytes_mod_order(rng.random())));
         scalars.extend((0..16).map(|i| -Scalar::from(i as u64)));
+        // A batch's 128-bit weights, all ones and alternating.
+        scalars.extend([u128::MAX, u128::MAX / 3, 1 << 127].map(Scalar::from));
         scalars
     }
 
