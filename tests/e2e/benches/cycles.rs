@@ -33,7 +33,7 @@ const SIGNATURES: [Target<'static>; 2] = [
     },
 ];
 
-const PHASES: [Target<'static>; 7] = [
+const PHASES: [Target<'static>; 6] = [
     SIGNATURES[0],
     SIGNATURES[1],
     Target {
@@ -47,10 +47,6 @@ const PHASES: [Target<'static>; 7] = [
     Target {
         label: "state roots (global state hash)",
         parts: &["gnomon_core4tree10state_root"],
-    },
-    Target {
-        label: "Poseidon2 sponge (leaves, global state)",
-        parts: &["gnomon_core4hash10hash_bytes"],
     },
     Target {
         label: "account leaf digests",
