@@ -40,17 +40,22 @@ pub fn is_canonical(digest: &Digest) -> bool {
     digest.iter().all(|&element| element < BABY_BEAR_MODULUS)
 }
 
-/// Sponge hash of `bytes` under `domain` (see the module documentation).
-pub fn hash_bytes<P: Permutation + ?Sized>(permutation: &P, domain: u32, bytes: &[u8]) -> Digest {
+/// The sponge's first elements: the domain tag and the byte length, as 16-bit limbs.
+fn sponge_prefix(domain: u32, bytes: &[u8]) -> [u32; 6] {
     let length = bytes.len() as u64;
-    let prefix = [
+    [
         domain & 0xffff,
         domain >> 16,
         (length & 0xffff) as u32,
         ((length >> 16) & 0xffff) as u32,
         ((length >> 32) & 0xffff) as u32,
         (length >> 48) as u32,
-    ];
+    ]
+}
+
+/// Sponge hash of `bytes` under `domain` (see the module documentation).
+pub fn hash_bytes<P: Permutation + ?Sized>(permutation: &P, domain: u32, bytes: &[u8]) -> Digest {
+    let prefix = sponge_prefix(domain, bytes);
     let mut state = [0u32; WIDTH];
     state[..prefix.len()].copy_from_slice(&prefix);
     let mut filled = prefix.len();
@@ -146,19 +151,13 @@ mod tests {
     /// The module documentation's sponge, one element at a time.
     fn sponge_by_elements(domain: u32, bytes: &[u8]) -> Digest {
         let native = NativePoseidon2::default();
-        let length = bytes.len() as u64;
-        let prefix = [
-            domain & 0xffff,
-            domain >> 16,
-            (length & 0xffff) as u32,
-            ((length >> 16) & 0xffff) as u32,
-            ((length >> 32) & 0xffff) as u32,
-            (length >> 48) as u32,
-        ];
         let limbs = bytes
             .chunks(2)
             .map(|pair| u32::from(pair[0]) | (u32::from(pair.get(1).copied().unwrap_or(0)) << 8));
-        let elements: alloc::vec::Vec<u32> = prefix.into_iter().chain(limbs).collect();
+        let elements: alloc::vec::Vec<u32> = sponge_prefix(domain, bytes)
+            .into_iter()
+            .chain(limbs)
+            .collect();
         let mut state = [0u32; WIDTH];
         for chunk in elements.chunks(RATE) {
             state[..RATE].fill(0);

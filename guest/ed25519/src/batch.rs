@@ -43,11 +43,11 @@ pub const CHUNK: usize = 32;
 const TRANSCRIPT_DOMAIN: &[u8] = b"gnomon/ed25519-batch/v1";
 
 /// A message with its signature and the key that should have made it.
-#[derive(Clone, Copy, Debug)]
-pub struct SignedMessage<'a> {
-    pub public_key: &'a [u8; 32],
-    pub message: &'a [u8],
-    pub signature: &'a [u8; 64],
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedMessage {
+    pub public_key: [u8; 32],
+    pub message: Vec<u8>,
+    pub signature: [u8; 64],
 }
 
 /// Whether every signature is valid under the cofactored rule (see the module
@@ -55,7 +55,7 @@ pub struct SignedMessage<'a> {
 /// valid.
 // Kept out of line so that a guest's cycle profile can tell what it costs.
 #[inline(never)]
-pub fn verify_batch(signatures: &[SignedMessage<'_>]) -> bool {
+pub fn verify_batch(signatures: &[SignedMessage]) -> bool {
     signatures.chunks(CHUNK).all(verify_chunk)
 }
 
@@ -74,22 +74,22 @@ struct Key<'a> {
 }
 
 /// Parses `signed`, finding its key among `keys` or adding it there.
-fn parse<'a>(signed: &SignedMessage<'a>, keys: &mut Vec<Key<'a>>) -> Option<Parsed> {
-    let [r_bytes, s_bytes] = crate::split(signed.signature);
+fn parse<'a>(signed: &'a SignedMessage, keys: &mut Vec<Key<'a>>) -> Option<Parsed> {
+    let [r_bytes, s_bytes] = crate::split(&signed.signature);
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
     let r = decompress(&r_bytes)?;
     if is_small_order(&r.y_squared) {
         return None;
     }
-    let key = match keys.iter().position(|key| key.bytes == signed.public_key) {
+    let key = match keys.iter().position(|key| *key.bytes == signed.public_key) {
         Some(index) => index,
         None => {
-            let key = decompress(signed.public_key)?;
+            let key = decompress(&signed.public_key)?;
             if is_small_order(&key.y_squared) {
                 return None;
             }
             keys.push(Key {
-                bytes: signed.public_key,
+                bytes: &signed.public_key,
                 point: key.point,
             });
             keys.len() - 1
@@ -99,11 +99,11 @@ fn parse<'a>(signed: &SignedMessage<'a>, keys: &mut Vec<Key<'a>>) -> Option<Pars
         r: r.point,
         key,
         s,
-        k: crate::challenge(&r_bytes, signed.public_key, signed.message),
+        k: crate::challenge(&r_bytes, &signed.public_key, &signed.message),
     })
 }
 
-fn verify_chunk(chunk: &[SignedMessage<'_>]) -> bool {
+fn verify_chunk(chunk: &[SignedMessage]) -> bool {
     let mut keys = Vec::new();
     let mut parsed = Vec::with_capacity(chunk.len());
     for signed in chunk {
@@ -151,12 +151,12 @@ const IDENTITY_ENCODING: [u8; 32] = {
 };
 
 /// SHA-256 of the domain and every signature's R, A, s and k: k binds the message.
-fn transcript_seed(chunk: &[SignedMessage<'_>], parsed: &[Parsed]) -> [u8; 32] {
+fn transcript_seed(chunk: &[SignedMessage], parsed: &[Parsed]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(TRANSCRIPT_DOMAIN);
     for (signed, signature) in chunk.iter().zip(parsed) {
-        hasher.update(signed.signature);
-        hasher.update(signed.public_key);
+        hasher.update(&signed.signature);
+        hasher.update(&signed.public_key);
         hasher.update(signature.k.as_bytes());
     }
     hasher.finalize_bytes()
@@ -396,21 +396,14 @@ mod tests {
 
     #[test]
     fn field_operations_per_signature_in_a_full_chunk() {
-        let signed: Vec<([u8; 32], [u8; 64])> = (0..CHUNK as u8)
+        let batch: Vec<SignedMessage> = (0..CHUNK as u8)
             .map(|seed| {
                 let key = SigningKey::from_bytes(&[seed; 32]);
-                (
-                    key.verifying_key().to_bytes(),
-                    key.sign(b"order").to_bytes(),
-                )
-            })
-            .collect();
-        let batch: Vec<SignedMessage<'_>> = signed
-            .iter()
-            .map(|(public_key, signature)| SignedMessage {
-                public_key,
-                message: b"order",
-                signature,
+                SignedMessage {
+                    public_key: key.verifying_key().to_bytes(),
+                    message: b"order".to_vec(),
+                    signature: key.sign(b"order").to_bytes(),
+                }
             })
             .collect();
         let (valid, counts) = counts::of(|| verify_batch(&batch));

@@ -53,6 +53,14 @@ fn cofactored(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bo
         .is_identity()
 }
 
+fn signed(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> SignedMessage {
+    SignedMessage {
+        public_key: *public_key,
+        message: message.to_vec(),
+        signature: *signature,
+    }
+}
+
 /// Asserts that both verifiers agree, and that the batch verifier follows the cofactored
 /// rule and accepts whatever they accept; returns their answer.
 fn agree(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
@@ -65,11 +73,7 @@ fn agree(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
         hex(signature)
     );
     assert_eq!(ours, expected, "{case}");
-    let batch = gnomon_ed25519::verify_batch(&[SignedMessage {
-        public_key,
-        message,
-        signature,
-    }]);
+    let batch = gnomon_ed25519::verify_batch(&[signed(public_key, message, signature)]);
     assert_eq!(
         batch,
         cofactored(public_key, message, signature),
@@ -315,18 +319,14 @@ fn mixed_order_keys_and_r_accept_exactly_when_the_torsion_cancels() {
         let torsion = EIGHT_TORSION[(round / 8) % 8];
         let message = random_message(&mut rng);
         let (public_key, signature) = torsioned_signature(&mut rng, key_torsion, torsion, &message);
-        let signed = SignedMessage {
-            public_key: &public_key,
-            message: &message,
-            signature: &signature,
-        };
+        let one = signed(&public_key, &message, &signature);
         if agree(&public_key, &message, &signature) {
             accepted += 1;
         } else {
             rejected += 1;
             // The cofactored rule clears the torsion: the key holder's odd signature passes
             // a batch (the documented difference).
-            batch_only += u32::from(gnomon_ed25519::verify_batch(&[signed]));
+            batch_only += u32::from(gnomon_ed25519::verify_batch(&[one]));
         }
     }
     assert!(
@@ -383,27 +383,19 @@ fn identities_and_zeros() {
 }
 
 /// Valid signatures of random keys and messages.
-fn valid_signatures(rng: &mut StdRng, count: usize) -> Vec<([u8; 32], Vec<u8>, [u8; 64])> {
+fn valid_signatures(rng: &mut StdRng, count: usize) -> Vec<SignedMessage> {
     (0..count)
         .map(|_| {
             let key = SigningKey::from_bytes(&rng.random());
             let message = random_message(rng);
             let signature = key.sign(&message).to_bytes();
-            (key.verifying_key().to_bytes(), message, signature)
+            signed(&key.verifying_key().to_bytes(), &message, &signature)
         })
         .collect()
 }
 
-fn batch_of(signatures: &[([u8; 32], Vec<u8>, [u8; 64])]) -> bool {
-    let batch: Vec<SignedMessage<'_>> = signatures
-        .iter()
-        .map(|(public_key, message, signature)| SignedMessage {
-            public_key,
-            message,
-            signature,
-        })
-        .collect();
-    gnomon_ed25519::verify_batch(&batch)
+fn batch_of(signatures: &[SignedMessage]) -> bool {
+    gnomon_ed25519::verify_batch(signatures)
 }
 
 #[test]
@@ -416,23 +408,24 @@ fn batches_accept_valid_signatures_and_refuse_any_one_tampered() {
     let other_key = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
     for index in [0, CHUNK - 1, CHUNK, valid.len() - 1] {
         let mut flipped_s = valid.clone();
-        flipped_s[index].2[40] ^= 1;
+        flipped_s[index].signature[40] ^= 1;
         let mut flipped_r = valid.clone();
-        flipped_r[index].2[3] ^= 4;
+        flipped_r[index].signature[3] ^= 4;
         let mut wrong_key = valid.clone();
-        wrong_key[index].0 = other_key;
+        wrong_key[index].public_key = other_key;
         let mut wrong_message = valid.clone();
-        wrong_message[index].1.push(0);
+        wrong_message[index].message.push(0);
         let mut swapped = valid.clone();
         let neighbour = (index + 1) % valid.len();
-        swapped[index].2 = valid[neighbour].2;
-        swapped[neighbour].2 = valid[index].2;
+        swapped[index].signature = valid[neighbour].signature;
+        swapped[neighbour].signature = valid[index].signature;
         // s + l: the same equation, a non-canonical s.
         let mut malleated = valid.clone();
-        let s = Scalar::from_canonical_bytes(valid[index].2[32..].try_into().unwrap()).unwrap();
+        let s =
+            Scalar::from_canonical_bytes(valid[index].signature[32..].try_into().unwrap()).unwrap();
         // Below 2^254: no carry out of the 32 bytes.
         let mut carry = 0u16;
-        for (at, byte) in malleated[index].2[32..].iter_mut().enumerate() {
+        for (at, byte) in malleated[index].signature[32..].iter_mut().enumerate() {
             let total = u16::from(s.as_bytes()[at]) + u16::from(L[at]) + carry;
             *byte = total as u8;
             carry = total >> 8;
@@ -489,7 +482,7 @@ fn batches_refuse_small_order_keys_and_r_whose_equations_hold() {
                 .is_identity()
         );
         let mut with_valid = batch.clone();
-        with_valid.push((public_key, message.to_vec(), signature));
+        with_valid.push(signed(&public_key, message, &signature));
         assert!(!batch_of(&with_valid));
     }
 }
@@ -500,31 +493,33 @@ fn batches_where_keys_sign_many_messages() {
     let keys: Vec<SigningKey> = (0..3)
         .map(|_| SigningKey::from_bytes(&rng.random()))
         .collect();
-    let signed: Vec<([u8; 32], Vec<u8>, [u8; 64])> = (0..CHUNK + 8)
+    let batch: Vec<SignedMessage> = (0..CHUNK + 8)
         .map(|index| {
             let key = &keys[index % keys.len()];
             let message = random_message(&mut rng);
             let signature = key.sign(&message).to_bytes();
-            (key.verifying_key().to_bytes(), message, signature)
+            signed(&key.verifying_key().to_bytes(), &message, &signature)
         })
         .collect();
-    assert!(batch_of(&signed));
+    assert!(batch_of(&batch));
     // Two signatures of one key, exchanged between its messages.
-    let mut swapped = signed.clone();
-    swapped[0].2 = signed[3].2;
-    swapped[3].2 = signed[0].2;
+    let mut swapped = batch.clone();
+    swapped[0].signature = batch[3].signature;
+    swapped[3].signature = batch[0].signature;
     assert!(!batch_of(&swapped));
     // One of a key's signatures made by another key under its name.
-    let mut forged = signed.clone();
-    forged[6].2 = keys[1].sign(&signed[6].1).to_bytes();
+    let mut forged = batch.clone();
+    forged[6].signature = keys[1].sign(&batch[6].message).to_bytes();
     assert!(!batch_of(&forged));
     // A key's two signatures tampered so that their errors would cancel with equal weights.
-    let mut cancelling = signed.clone();
-    let mut s0 = Scalar::from_canonical_bytes(signed[0].2[32..].try_into().unwrap()).unwrap();
-    let mut s3 = Scalar::from_canonical_bytes(signed[3].2[32..].try_into().unwrap()).unwrap();
+    let mut cancelling = batch.clone();
+    let mut s0 =
+        Scalar::from_canonical_bytes(batch[0].signature[32..].try_into().unwrap()).unwrap();
+    let mut s3 =
+        Scalar::from_canonical_bytes(batch[3].signature[32..].try_into().unwrap()).unwrap();
     s0 += Scalar::ONE;
     s3 -= Scalar::ONE;
-    cancelling[0].2[32..].copy_from_slice(s0.as_bytes());
-    cancelling[3].2[32..].copy_from_slice(s3.as_bytes());
+    cancelling[0].signature[32..].copy_from_slice(s0.as_bytes());
+    cancelling[3].signature[32..].copy_from_slice(s3.as_bytes());
     assert!(!batch_of(&cancelling));
 }

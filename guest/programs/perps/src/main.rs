@@ -52,30 +52,23 @@ impl Sha256Compression for Precompile {
 /// a batch in which one is invalid is refused then, as it would have been at its step.
 #[derive(Default)]
 struct Deferred {
-    signatures: RefCell<Vec<([u8; 32], Vec<u8>, [u8; 64])>>,
+    signatures: RefCell<Vec<SignedMessage>>,
 }
 
 impl SignatureVerifier for Deferred {
     fn verify(&self, public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-        self.signatures
-            .borrow_mut()
-            .push((*public_key, message.to_vec(), *signature));
+        self.signatures.borrow_mut().push(SignedMessage {
+            public_key: *public_key,
+            message: message.to_vec(),
+            signature: *signature,
+        });
         true
     }
 }
 
 impl Deferred {
     fn all_valid(&self) -> bool {
-        let signatures = self.signatures.borrow();
-        let batch: Vec<SignedMessage<'_>> = signatures
-            .iter()
-            .map(|(public_key, message, signature)| SignedMessage {
-                public_key,
-                message,
-                signature,
-            })
-            .collect();
-        gnomon_ed25519::verify_batch(&batch)
+        gnomon_ed25519::verify_batch(&self.signatures.borrow())
     }
 }
 
