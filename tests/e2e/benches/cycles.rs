@@ -128,7 +128,9 @@ fn signing(spent: &[Spent]) -> Spent {
     }
 }
 
-fn per_kind(scenario: &Scenario) -> [u64; 4] {
+/// Per action: cycles without signatures, signatures, signature cycles, all cycles, and all
+/// instructions (the prover's rows: a precompile call is many cycles but one row).
+fn per_kind(scenario: &Scenario) -> [u64; 5] {
     let (batch, signed) = measure(&scenario.batch, &SIGNATURES);
     let (baseline, signed_baseline) = measure(&scenario.baseline, &SIGNATURES);
     let count = scenario.actions as u64;
@@ -142,6 +144,7 @@ fn per_kind(scenario: &Scenario) -> [u64; 4] {
         signatures,
         signature_cycles / count,
         (batch.report.cycles - baseline.report.cycles) / count,
+        (batch.report.instructions - baseline.report.instructions) / count,
     ]
 }
 
@@ -187,20 +190,21 @@ fn main() {
         args.count
     );
     println!(
-        "| action | cycles per action, without signatures | signatures per action | signature cycles per action | cycles per action, all |"
+        "| action | cycles per action, without signatures | signatures per action | signature cycles per action | cycles per action, all | instructions per action, all |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut per_signature = Vec::new();
     for scenario in per_action(args.count) {
-        let [without, signatures, signature_cycles, total] = per_kind(&scenario);
+        let [without, signatures, signature_cycles, total, instructions] = per_kind(&scenario);
         per_signature.extend((signature_cycles * args.count as u64).checked_div(signatures));
         println!(
-            "| {} | {} | {:.2} | {} | {} |",
+            "| {} | {} | {:.2} | {} | {} | {} |",
             scenario.name,
             thousands(without),
             signatures as f64 / args.count as f64,
             thousands(signature_cycles),
-            thousands(total)
+            thousands(total),
+            thousands(instructions)
         );
     }
     if let (Some(low), Some(high)) = (per_signature.iter().min(), per_signature.iter().max()) {
